@@ -1,0 +1,35 @@
+"""Small value types shared by every layer: symbols, sides, margin modes.
+
+Prices and sizes are plain ``decimal.Decimal`` everywhere; these enums carry the
+few words the whole system agrees on, so nothing venue-shaped leaks past an adapter.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+Symbol = str
+"""An instrument as the trader writes it: base + quote, upper case, e.g. ``BTCUSDT``."""
+
+
+class Side(StrEnum):
+    """Direction of a position (not of a single order)."""
+
+    LONG = "long"
+    SHORT = "short"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SHORT if self is Side.LONG else Side.LONG
+
+
+class MarginMode(StrEnum):
+    ISOLATED = "isolated"
+    CROSS = "cross"
+
+
+class PriceSource(StrEnum):
+    """Which price an exchange-side trigger watches."""
+
+    LAST = "last"
+    MARK = "mark"

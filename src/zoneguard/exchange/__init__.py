@@ -1,0 +1,1 @@
+"""Exchange port and venue adapters."""

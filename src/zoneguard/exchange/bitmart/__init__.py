@@ -1,0 +1,1 @@
+"""BitMart USDT-M futures (V2) adapter: signing, REST, websocket, wire parsing."""

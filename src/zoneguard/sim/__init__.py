@@ -1,0 +1,1 @@
+"""A local BitMart-protocol exchange simulator, reached over real sockets."""

@@ -1,0 +1,437 @@
+"""The order plan: the seed's ``POST /api/place-order`` payload, validated once at the door.
+
+:func:`parse_plan` turns a JSON-decoded body into an immutable :class:`OrderPlan` or raises
+:class:`PlanValidationError` listing *every* refused field, so a trader fixes a signal in one
+round trip. Numbers become exact ``Decimal`` (floats go through ``str()`` so ``0.1`` stays
+``0.1``). Anything a trader would call nonsense is refused here, before money moves: a stop
+that sits inside the (tolerance-widened) entry zone would fire the moment we enter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from zoneguard.domain.errors import FieldError, PlanValidationError
+from zoneguard.domain.values import Side, Symbol
+
+MAX_LEVERAGE = 200
+MAX_TIMEOUT_SECONDS = 604_800  # one week
+MAX_METADATA_BYTES = 16 * 1024
+MAX_METADATA_DEPTH = 32
+MAX_URL_LENGTH = 2048
+MAX_NUMBER = Decimal("1e15")
+"""Sanity bound on any price or quantity: far above any real price, far below overflow games."""
+MAX_DECIMAL_PLACES = 18
+MAX_NUMBER_TEXT = 64
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9]{2,30}")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_EXACT = Context(prec=80, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999)
+
+KNOWN_FIELDS = (
+    "id",
+    "symbol",
+    "side",
+    "entry_zone_min",
+    "entry_zone_max",
+    "quantity",
+    "leverage",
+    "stop_loss",
+    "take_profit",
+    "timeout_seconds",
+    "callback_url",
+    "metadata",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDefaults:
+    """What a payload may leave out, from ``config/orders.yaml``."""
+
+    timeout_seconds: int = 300
+    leverage: int = 1
+    tolerance_percent: Decimal = Decimal("0.1")
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.timeout_seconds <= MAX_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout_seconds must be 1..{MAX_TIMEOUT_SECONDS}")
+        if not 1 <= self.leverage <= MAX_LEVERAGE:
+            raise ValueError(f"leverage must be 1..{MAX_LEVERAGE}")
+        if not self.tolerance_percent.is_finite() or not 0 <= self.tolerance_percent < 100:
+            raise ValueError("tolerance_percent must be in [0, 100)")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPlan:
+    """A validated signal. Prices and ``quantity`` (base currency) are exact and positive."""
+
+    id: str
+    symbol: Symbol
+    side: Side
+    entry_zone_min: Decimal
+    entry_zone_max: Decimal
+    quantity: Decimal
+    leverage: int
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+    timeout_seconds: int
+    callback_url: str | None
+    metadata: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+
+    def to_payload(self) -> dict[str, object]:
+        """The seed's JSON shape (Decimals as canonical strings): journal it, compare it."""
+        return {
+            "id": self.id,
+            "symbol": self.symbol,
+            "side": self.side.value,
+            "entry_zone_min": decimal_text(self.entry_zone_min),
+            "entry_zone_max": decimal_text(self.entry_zone_max),
+            "quantity": decimal_text(self.quantity),
+            "leverage": self.leverage,
+            "stop_loss": None if self.stop_loss is None else decimal_text(self.stop_loss),
+            "take_profit": None if self.take_profit is None else decimal_text(self.take_profit),
+            "timeout_seconds": self.timeout_seconds,
+            "callback_url": self.callback_url,
+            "metadata": _thaw(self.metadata),
+        }
+
+    def widened_zone(self, tolerance_percent: Decimal) -> tuple[Decimal, Decimal]:
+        """The zone in which the entry may fill, see :func:`widen_zone`."""
+        return widen_zone(self.entry_zone_min, self.entry_zone_max, tolerance_percent)
+
+
+def widen_zone(lo: Decimal, hi: Decimal, tolerance_percent: Decimal) -> tuple[Decimal, Decimal]:
+    """``(lo * (1 - t/100), hi * (1 + t/100))``, exact: the seed's entry-zone tolerance."""
+    fraction = _EXACT.divide(tolerance_percent, Decimal(100))
+    return (
+        _EXACT.multiply(lo, _EXACT.subtract(Decimal(1), fraction)),
+        _EXACT.multiply(hi, _EXACT.add(Decimal(1), fraction)),
+    )
+
+
+def decimal_text(value: Decimal) -> str:
+    """Shortest plain text (no exponent) of ``value``: ``65000``, ``0.01``.
+
+    Equal values give equal text, so journaled payloads compare by value.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def parse_plan(payload: Mapping[str, object], defaults: PlanDefaults) -> OrderPlan:
+    """Validate a JSON-decoded ``place-order`` body; raise :class:`PlanValidationError` listing
+    every bad field (unknown keys included, to catch typos like ``stop_los``)."""
+    if not isinstance(payload, Mapping):
+        raise PlanValidationError([FieldError("payload", "must be a JSON object")])
+    reader = _Reader(payload)
+    for key in payload:
+        if key not in KNOWN_FIELDS:
+            reader.fail(str(key), "unknown field")
+
+    plan_id = reader.text("id", _ID_PATTERN, "must be 1..64 characters of A-Z a-z 0-9 . _ : -")
+    symbol = reader.symbol()
+    side = reader.side()
+    zone_min = reader.price("entry_zone_min", required=True)
+    zone_max = reader.price("entry_zone_max", required=True)
+    quantity = reader.price("quantity", required=True)
+    leverage = reader.integer("leverage", defaults.leverage, 1, MAX_LEVERAGE)
+    stop_loss = reader.price("stop_loss", required=False)
+    take_profit = reader.price("take_profit", required=False)
+    timeout = reader.integer("timeout_seconds", defaults.timeout_seconds, 1, MAX_TIMEOUT_SECONDS)
+    callback_url = reader.callback_url()
+    metadata = reader.metadata()
+
+    if zone_min is not None and zone_max is not None:
+        if zone_min > zone_max:
+            reader.fail(
+                "entry_zone_min",
+                f"must be <= entry_zone_max ({decimal_text(zone_min)} > {decimal_text(zone_max)})",
+            )
+        elif side is not None:
+            _check_exits(reader, side, zone_min, zone_max, stop_loss, take_profit, defaults)
+    if stop_loss is not None and stop_loss == take_profit:
+        reader.fail("stop_loss", "must differ from take_profit")
+
+    if (
+        reader.errors
+        or plan_id is None
+        or symbol is None
+        or side is None
+        or zone_min is None
+        or zone_max is None
+        or quantity is None
+        or leverage is None
+        or timeout is None
+    ):  # every None above has already recorded its FieldError
+        raise PlanValidationError(reader.errors)
+    return OrderPlan(
+        id=plan_id,
+        symbol=symbol,
+        side=side,
+        entry_zone_min=zone_min,
+        entry_zone_max=zone_max,
+        quantity=quantity,
+        leverage=leverage,
+        stop_loss=stop_loss,
+        take_profit=take_profit,
+        timeout_seconds=timeout,
+        callback_url=callback_url,
+        metadata=_freeze(metadata),
+    )
+
+
+def _check_exits(
+    reader: _Reader,
+    side: Side,
+    zone_min: Decimal,
+    zone_max: Decimal,
+    stop_loss: Decimal | None,
+    take_profit: Decimal | None,
+    defaults: PlanDefaults,
+) -> None:
+    """SL and TP beyond the *widened* zone: the entry may fill anywhere in it, and a level
+    inside it could fire the moment we enter."""
+    low, high = widen_zone(zone_min, zone_max, defaults.tolerance_percent)
+    tolerance = f"{decimal_text(defaults.tolerance_percent)}% tolerance"
+    if side is Side.LONG:
+        if stop_loss is not None and not stop_loss < low:
+            reader.fail(
+                "stop_loss",
+                f"must be below entry_zone_min widened by {tolerance} "
+                f"({decimal_text(low)}) for a long",
+            )
+        if take_profit is not None and not take_profit > high:
+            reader.fail(
+                "take_profit",
+                f"must be above entry_zone_max widened by {tolerance} "
+                f"({decimal_text(high)}) for a long",
+            )
+    else:
+        if stop_loss is not None and not stop_loss > high:
+            reader.fail(
+                "stop_loss",
+                f"must be above entry_zone_max widened by {tolerance} "
+                f"({decimal_text(high)}) for a short",
+            )
+        if take_profit is not None and not take_profit < low:
+            reader.fail(
+                "take_profit",
+                f"must be below entry_zone_min widened by {tolerance} "
+                f"({decimal_text(low)}) for a short",
+            )
+
+
+class _Reader:
+    """Reads one field at a time, collecting errors instead of stopping at the first."""
+
+    def __init__(self, payload: Mapping[str, object]) -> None:
+        self.payload = payload
+        self.errors: list[FieldError] = []
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message))
+
+    def text(self, name: str, pattern: re.Pattern[str], rule: str) -> str | None:
+        value = self.payload.get(name)
+        if value is None:
+            self.fail(name, "is required")
+        elif not isinstance(value, str):
+            self.fail(name, f"must be a string, got {_json_type(value)}")
+        elif not pattern.fullmatch(value):
+            self.fail(name, rule)
+        else:
+            return value
+        return None
+
+    def symbol(self) -> Symbol | None:
+        value = self.text(
+            "symbol", _SYMBOL_PATTERN, "must be 2..30 letters or digits, e.g. BTCUSDT"
+        )
+        return None if value is None else value.upper()
+
+    def side(self) -> Side | None:
+        value = self.payload.get("side")
+        if value is None:
+            self.fail("side", "is required")
+        elif not isinstance(value, str):
+            self.fail("side", f"must be a string, got {_json_type(value)}")
+        elif value.isascii() and value.lower() in ("long", "short"):
+            return Side(value.lower())
+        else:
+            self.fail("side", f"must be 'long' or 'short', got {value[:20]!r}")
+        return None
+
+    def price(self, name: str, *, required: bool) -> Decimal | None:
+        """A positive finite number (int, float or decimal string); also used for quantity."""
+        value = self.payload.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "is required")
+            return None
+        number, problem = _to_decimal(value)
+        if number is None:
+            self.fail(name, problem)
+        elif number <= 0:
+            self.fail(name, f"must be > 0, got {decimal_text(number)}")
+        elif number >= MAX_NUMBER:
+            self.fail(name, f"must be < {decimal_text(MAX_NUMBER)}")
+        elif _decimal_places(number) > MAX_DECIMAL_PLACES:
+            self.fail(name, f"must have at most {MAX_DECIMAL_PLACES} decimal places")
+        else:
+            return Decimal(decimal_text(number))
+        return None
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int | None:
+        value = self.payload.get(name)
+        if value is None:
+            return default
+        number, problem = _to_decimal(value)
+        if number is None:
+            self.fail(name, problem)
+        elif number != number.to_integral_value():
+            self.fail(name, f"must be a whole number, got {decimal_text(number)}")
+        elif not low <= number <= high:
+            self.fail(name, f"must be between {low} and {high}, got {decimal_text(number)}")
+        else:
+            return int(number)
+        return None
+
+    def callback_url(self) -> str | None:
+        value = self.payload.get("callback_url")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail("callback_url", f"must be a string, got {_json_type(value)}")
+            return None
+        problem = _url_problem(value)
+        if problem:
+            self.fail("callback_url", problem)
+            return None
+        return value
+
+    def metadata(self) -> Mapping[str, Any]:
+        value = self.payload.get("metadata")
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            self.fail("metadata", "must be a JSON object with string keys")
+            return {}
+        if _nesting_exceeds(value, MAX_METADATA_DEPTH):
+            self.fail("metadata", f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
+            return {}
+        try:
+            encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            self.fail("metadata", "must contain only JSON values (no NaN or Infinity)")
+            return {}
+        size = len(encoded.encode("utf-8"))
+        if size > MAX_METADATA_BYTES:
+            self.fail("metadata", f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}")
+            return {}
+        # A private copy, so later changes to the caller's dict cannot reach the plan.
+        copy: dict[str, Any] = json.loads(encoded)
+        return copy
+
+
+def _to_decimal(value: object) -> tuple[Decimal | None, str]:
+    """``(number, "")`` or ``(None, why not)``; refuses bools, NaN, Infinity and odd text."""
+    if isinstance(value, bool):
+        return None, "must be a number, got a boolean"
+    if isinstance(value, int):
+        text = str(value) if abs(value) < 10**MAX_NUMBER_TEXT else "inf"
+    elif isinstance(value, float):
+        text = str(value)  # repr is the shortest round-trip text: 0.1 -> "0.1"
+    elif isinstance(value, Decimal):
+        text = format(value, "f") if value.is_finite() else "inf"
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None, "must be a number, got an empty string"
+        if len(text) > MAX_NUMBER_TEXT:
+            return None, f"must be a number of at most {MAX_NUMBER_TEXT} characters"
+    else:
+        return None, f"must be a number, got {_json_type(value)}"
+    if not _DECIMAL_TEXT.fullmatch(text):
+        return None, f"must be a finite number, got {str(value)[:30]!r}"
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern above already guarantees it
+        return None, f"must be a finite number, got {str(value)[:30]!r}"
+    if not number.is_finite() or abs(number.adjusted()) > 100:
+        return None, f"must be a finite number of sane size, got {str(value)[:30]!r}"
+    return number, ""
+
+
+def _decimal_places(number: Decimal) -> int:
+    return len(decimal_text(number).partition(".")[2])
+
+
+def _url_problem(url: str) -> str:
+    if len(url) > MAX_URL_LENGTH:
+        return f"must be at most {MAX_URL_LENGTH} characters"
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a port that is not a number in 0..65535
+    except ValueError:
+        return "must be a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "must be an http:// or https:// URL"
+    if not parts.hostname:
+        return "must name a host"
+    return ""
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return type(value).__name__
+
+
+def _nesting_exceeds(value: object, limit: int) -> bool:
+    """Whether objects/arrays nest deeper than ``limit``; iterative, so a hostile payload
+    cannot exhaust the interpreter's recursion limit here or in the copies below."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _freeze(value: Any) -> Any:
+    """Deep read-only copy: objects become mapping proxies, arrays tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(item) for item in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """Inverse of :func:`_freeze`: plain dicts and lists for JSON encoders."""
+    if isinstance(value, Mapping):
+        return {key: _thaw(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(item) for item in value]
+    return value

@@ -1,0 +1,35 @@
+"""Settings of one simulator instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+
+def _default_prices() -> dict[str, Decimal]:
+    return {"BTCUSDT": Decimal(65000), "ETHUSDT": Decimal(3000), "SOLUSDT": Decimal(180)}
+
+
+@dataclass
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = 8090  # 0 = pick a free port
+    api_key: str = "sim-key"
+    api_secret: str = "sim-secret"
+    api_memo: str = "sim-memo"
+    prices: dict[str, Decimal] = field(default_factory=_default_prices)  # initial last prices
+    usdt_balance: Decimal = Decimal(100000)
+    post_only_cross: Literal["reject", "cancel"] = "reject"
+    replay_file: Path | None = None
+    replay_symbol: str = "BTCUSDT"
+    replay_speed: float = 60.0  # historical minutes per real minute
+    rate_limits: bool = True
+    ws_idle_timeout_s: float = 20.0
+    ws_lifeless_timeout_s: float = 5.0
+    position_push_interval_s: float = 10.0
+    maker_fee_rate: Decimal = Decimal("0.0002")
+    taker_fee_rate: Decimal = Decimal("0.0006")
+    ticker_refresh_s: float = 1.0
+    """Re-push subscribed tickers this often even without a trade, as BitMart does (0: never)."""

@@ -1,0 +1,1075 @@
+"""The matching engine: books, orders, positions, margin, TP/SL and plan triggers. No I/O.
+
+Model (hedge mode, one USDT account):
+* Each symbol has a last price L; the book shows bid = L - 1 tick and ask = L + 1 tick,
+  and mark = index = L.
+* Orders that cross (buy at >= ask, sell at <= bid) and market orders fill at once at the
+  ask/bid as taker. Resting limit orders fill in full at their own price, as maker, when
+  the last price trades at or through them (buy when L <= price, sell when L >= price).
+* A crossing maker-only order is refused with 40011 (``post_only_cross="reject"``) or
+  accepted then cancelled at once (``"cancel"``): BitMart documents neither (PROTOCOL §11).
+* Closing sides 2/3 are reduce-only. A close never exceeds the position: a resting close
+  that finds less position fills what is there and the rest is cancelled.
+* Preset TP/SL of an opening order become whole-position TP/SL plan orders when it fills;
+  they fire on the last price (mark = last here) as a market close of the whole position.
+  When a position goes flat by any means its remaining TP/SL plans and resting closes are
+  cancelled: BitMart does not document this, we chose the safe behaviour.
+* Margin: notional / leverage, reserved ("frozen") while an opening order rests, then held
+  by the position. Unrealised PnL does not change the available balance and there is no
+  liquidation: the simulator is for execution logic, not for risk.
+
+Every mutating call records events; the server takes them with :meth:`Engine.take_events`
+and pushes them, so the engine never waits on a socket.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from zoneguard.sim import errors as e
+from zoneguard.sim.book import Book
+from zoneguard.sim.candles import CandleSeries
+from zoneguard.sim.contracts import SimContract
+from zoneguard.sim.errors import SimError
+from zoneguard.sim.model import (
+    ACTION_CANCEL,
+    ACTION_FILL,
+    ACTION_SUBMIT,
+    LONG,
+    MODE_FOK,
+    MODE_GTC,
+    MODE_IOC,
+    MODE_MAKER_ONLY,
+    MODES,
+    PLAN_STATE_CANCELLED,
+    PLAN_STATE_TRIGGERED,
+    PRICE_WAY_FALL,
+    PRICE_WAY_RISE,
+    SHORT,
+    SIDES,
+    STATE_FINISHED,
+    AccountEvents,
+    Balance,
+    ExecType,
+    Fill,
+    MarketTrade,
+    Order,
+    OrderEvent,
+    OrderOrigin,
+    PlanOrder,
+    Position,
+    PriceUpdate,
+    closing_side_of,
+    is_buy,
+    is_opening,
+    position_type_of,
+)
+
+DEFAULT_LEVERAGE = Decimal(10)
+DEFAULT_OPEN_TYPE = "cross"
+OPEN_TYPES = ("cross", "isolated")
+MAINTENANCE_MARGIN_RATE = Decimal("0.004")
+CLIENT_ORDER_ID_MAX = 32
+PostOnlyCross = Literal["reject", "cancel"]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class IdSource:
+    """Order ids (large ints like BitMart's) and trade ids, unique for a server's life."""
+
+    def __init__(
+        self, first_order_id: int = 230_000_000_000_000, first_trade_id: int = 1_400_000_000
+    ):
+        self._orders = itertools.count(first_order_id + 1)
+        self._trades = itertools.count(first_trade_id + 1)
+        self._seq = itertools.count(1)
+
+    def order_id(self) -> int:
+        return next(self._orders)
+
+    def trade_id(self) -> int:
+        return next(self._trades)
+
+    def seq(self) -> int:
+        return next(self._seq)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    symbol: str
+    side: int
+    size: int
+    type: str = "limit"
+    price: Decimal | None = None
+    mode: int = MODE_GTC
+    leverage: Decimal | None = None
+    open_type: str | None = None
+    client_order_id: str = ""
+    preset_tp: Decimal | None = None
+    preset_tp_type: int = 1
+    preset_sl: Decimal | None = None
+    preset_sl_type: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TpSlRequest:
+    symbol: str
+    side: int
+    type: str
+    trigger_price: Decimal
+    executive_price: Decimal = Decimal(0)
+    price_type: int = 1
+    size: int | None = None
+    plan_category: int = 2
+    client_order_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    symbol: str
+    side: int
+    type: str
+    size: int
+    trigger_price: Decimal
+    price_way: int
+    executive_price: Decimal = Decimal(0)
+    price_type: int = 1
+    mode: int = MODE_GTC
+    leverage: Decimal | None = None
+    open_type: str | None = None
+    client_order_id: str = ""
+    preset_tp: Decimal | None = None
+    preset_tp_type: int = 1
+    preset_sl: Decimal | None = None
+    preset_sl_type: int = 1
+
+
+def tp_sl_rises(position_type: int, kind: str) -> bool:
+    """A long's TP and a short's SL fire on a rise; the other two on a fall."""
+    return (kind == "take_profit") == (position_type == LONG)
+
+
+class Engine:
+    def __init__(
+        self,
+        contracts: Mapping[str, SimContract],
+        prices: Mapping[str, Decimal],
+        *,
+        usdt_balance: Decimal,
+        maker_fee_rate: Decimal = Decimal("0.0002"),
+        taker_fee_rate: Decimal = Decimal("0.0006"),
+        post_only_cross: PostOnlyCross = "reject",
+        clock: Callable[[], int] = wall_clock_ms,
+        ids: IdSource | None = None,
+    ) -> None:
+        self.maker_fee_rate = maker_fee_rate
+        self.taker_fee_rate = taker_fee_rate
+        self.post_only_cross: PostOnlyCross = post_only_cross
+        self._clock = clock
+        self._ids = ids or IdSource()
+        self._books: dict[str, Book] = {}
+        self._candles: dict[str, CandleSeries] = {}
+        for symbol, price in prices.items():
+            contract = contracts[symbol]
+            self._books[symbol] = Book(contract, contract.to_ticks(price))
+            series = CandleSeries()
+            series.record(contract.from_ticks(contract.to_ticks(price)), 0, clock())
+            self._candles[symbol] = series
+        self._wallet = usdt_balance
+        self._frozen = Decimal(0)
+        self._orders: dict[int, Order] = {}
+        self._open_orders: dict[int, Order] = {}
+        self._order_by_client_id: dict[str, int] = {}
+        self._plans: dict[int, PlanOrder] = {}
+        self._active_plans: dict[int, PlanOrder] = {}
+        self._plan_by_client_id: dict[str, int] = {}
+        self._positions: dict[tuple[str, int], Position] = {}
+        self._leverage: dict[str, tuple[Decimal, str]] = {}
+        self._fills: list[Fill] = []
+        self._order_events: list[OrderEvent] = []
+        self._dirty_positions: dict[tuple[str, int], None] = {}
+        self._balance_dirty = False
+
+    # ------------------------------------------------------------------ market data
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._books)
+
+    def book(self, symbol: str) -> Book:
+        book = self._books.get(symbol)
+        if book is None:
+            raise SimError(e.SYMBOL_NOT_FOUND, f"Contract {symbol or '(empty)'} not found")
+        return book
+
+    def contract(self, symbol: str) -> SimContract:
+        return self.book(symbol).contract
+
+    def candles(self, symbol: str) -> CandleSeries:
+        self.book(symbol)
+        return self._candles[symbol]
+
+    def last_price(self, symbol: str) -> Decimal:
+        book = self.book(symbol)
+        return book.contract.from_ticks(book.last_ticks)
+
+    def now_ms(self) -> int:
+        return self._clock()
+
+    def set_price(self, symbol: str, price: Decimal) -> PriceUpdate:
+        """Move the last price (rounded to the tick) and print one trade; fills nothing yet.
+
+        The caller pushes the new price to the public feed, then calls :meth:`match`, so a
+        client sees the price before the fills it causes, like on a real venue.
+        """
+        book = self.book(symbol)
+        contract = book.contract
+        ticks = contract.to_ticks(price)
+        previous = book.last_ticks
+        book.last_ticks = ticks
+        now = self._clock()
+        rounded = contract.from_ticks(ticks)
+        trade = MarketTrade(self._ids.trade_id(), symbol, rounded, 1, ticks < previous, now)
+        book.recent_trades.append(trade)
+        self._candles[symbol].record(rounded, trade.qty, now)
+        return PriceUpdate(symbol, rounded, ticks, now, trade)
+
+    def match(self, symbol: str) -> list[int]:
+        """Fill the resting orders the last price reached, then fire reached triggers.
+
+        Returns the ids of the orders that received a fill. Costs O(log n) per crossed
+        order or trigger; untouched orders are never visited.
+        """
+        book = self.book(symbol)
+        filled: list[int] = []
+        while (order_id := book.pop_crossed_buy()) is not None:
+            self._fill_resting(order_id, filled)
+        while (order_id := book.pop_crossed_sell()) is not None:
+            self._fill_resting(order_id, filled)
+        while (plan_id := book.pop_fired_trigger()) is not None:
+            executed = self._fire(plan_id)
+            if executed is not None and executed.deal_size > 0:
+                filled.append(executed.order_id)
+        return filled
+
+    def _fill_resting(self, order_id: int, filled: list[int]) -> None:
+        order = self._open_orders[order_id]
+        self._release_resting(order)
+        self._take(order, order.price, "Maker")
+        if order.deal_size > 0:
+            filled.append(order_id)
+
+    # ------------------------------------------------------------------ orders
+
+    def submit_order(
+        self,
+        req: OrderRequest,
+        *,
+        origin: OrderOrigin | None = None,
+        plan: PlanOrder | None = None,
+    ) -> Order:
+        """Validate and execute a ``submit-order``; raises :class:`SimError` on refusal."""
+        book = self.book(req.symbol)
+        contract = book.contract
+        if req.side not in SIDES:
+            raise SimError(e.INVALID_SIDE, f"Invalid side {req.side}")
+        if req.type not in ("limit", "market"):
+            raise SimError(e.INVALID_TYPE, f"Invalid order type {req.type!r}")
+        if req.mode not in MODES:
+            raise SimError(e.INVALID_REQUEST, f"Invalid mode {req.mode}")
+        market = req.type == "market"
+        buy = is_buy(req.side)
+        max_volume = contract.market_max_volume if market else contract.max_volume
+        if not contract.min_volume <= req.size <= max_volume:
+            raise SimError(
+                e.SIZE_OUT_OF_RANGE,
+                f"Size must be between {contract.min_volume} and {max_volume} contracts",
+            )
+        if market:
+            if req.mode == MODE_MAKER_ONLY:
+                raise SimError(e.INVALID_REQUEST, "Maker only mode requires a limit order")
+            price = Decimal(0)
+            price_ticks = 0
+            reference_ticks = book.ask_ticks if buy else book.bid_ticks
+            crossing = True
+        else:
+            if req.price is None:
+                raise SimError(e.INVALID_REQUEST, "price is required for a limit order")
+            self._check_price(contract, req.price, "price")
+            price = req.price
+            price_ticks = contract.to_ticks(price)
+            crossing = price_ticks >= book.ask_ticks if buy else price_ticks <= book.bid_ticks
+            reference_ticks = (
+                (book.ask_ticks if buy else book.bid_ticks) if crossing else price_ticks
+            )
+        self._check_client_order_id(req.client_order_id, self._order_by_client_id)
+        reference = contract.from_ticks(reference_ticks)
+
+        if is_opening(req.side):
+            leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
+            self._check_presets(contract, req, reference)
+            required = contract.notional(req.size, reference) / leverage
+            if required > self.balance().available:
+                raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
+        else:
+            position = self._positions.get((req.symbol, position_type_of(req.side)))
+            if position is None or position.hold == 0:
+                raise SimError(e.POSITION_NOT_EXIST, "Position does not exist")
+            tp_sl = plan is not None and plan.is_tp_sl
+            if not tp_sl and req.size > position.hold - position.pending_close:
+                raise SimError(e.CLOSE_SIZE_TOO_LARGE, "Close size exceeds the position size")
+            leverage, open_type = position.leverage, position.open_type
+
+        maker_only_crosses = crossing and not market and req.mode == MODE_MAKER_ONLY
+        if maker_only_crosses and self.post_only_cross == "reject":
+            raise SimError(e.INVALID_REQUEST, e.MAKER_ONLY_WOULD_CROSS_MESSAGE)
+
+        now = self._clock()
+        opening = is_opening(req.side)
+        order = Order(
+            order_id=self._ids.order_id(),
+            client_order_id=req.client_order_id,
+            symbol=req.symbol,
+            side=req.side,
+            type="market" if market else "limit",
+            mode=req.mode,
+            price=price,
+            size=req.size,
+            leverage=leverage,
+            open_type=open_type,
+            create_time=now,
+            update_time=now,
+            origin=origin or ("market" if market else "limit"),
+            seq=self._ids.seq(),
+            price_ticks=price_ticks,
+            preset_tp=req.preset_tp if opening else None,
+            preset_tp_type=req.preset_tp_type if opening and req.preset_tp is not None else 0,
+            preset_sl=req.preset_sl if opening else None,
+            preset_sl_type=req.preset_sl_type if opening and req.preset_sl is not None else 0,
+        )
+        if plan is not None:
+            order.plan_order_id = plan.order_id
+            order.trigger_price = plan.trigger_price
+            order.trigger_price_type = plan.price_type
+            order.execution_price = plan.executive_price
+        if opening:
+            self._leverage[req.symbol] = (leverage, open_type)
+        self._register(order)
+        self._execute(order, book, crossing, reference)
+        return order
+
+    def _execute(self, order: Order, book: Book, crossing: bool, reference: Decimal) -> None:
+        """Take, rest or cancel a freshly accepted (or modified) order."""
+        if crossing:
+            if order.type == "limit" and order.mode == MODE_MAKER_ONLY:
+                self._cancel(order)
+            else:
+                self._take(order, reference, "Taker")
+        elif order.mode in (MODE_FOK, MODE_IOC):
+            self._cancel(order)
+        else:
+            self._rest(order, book)
+
+    def fill_resting(self, symbol: str, order_id: int, contracts: int) -> Order:
+        """Fill part (or all) of a resting order at its own price, as maker: the partial
+        fills a real book produces and a one-price model never would. The rest keeps resting."""
+        book = self.book(symbol)
+        order = self._open_orders.get(order_id)
+        if order is None or order.symbol != symbol or not order.resting:
+            raise SimError(e.ORDER_NOT_EXIST, "No resting order with this id")
+        if not 1 <= contracts <= order.remaining:
+            raise SimError(
+                e.SIZE_OUT_OF_RANGE, f"contracts must be between 1 and {order.remaining}"
+            )
+        self._release_resting(order)
+        qty = contracts
+        if not is_opening(order.side):
+            qty = min(qty, self._position_for(order).hold)
+        if qty > 0:
+            self._fill(order, qty, order.price, "Maker")
+        if order.is_open:
+            if is_opening(order.side) or self._position_for(order).hold > 0:
+                self._rest(order, book)
+            else:
+                self._cancel(order)
+        return order
+
+    def cancel_order(
+        self, symbol: str, order_id: int | None = None, client_order_id: str | None = None
+    ) -> list[int]:
+        """Cancel one open order, or every open order of ``symbol`` when no id is given."""
+        self.book(symbol)
+        if order_id is None and not client_order_id:
+            return self.cancel_all(symbol)
+        order = self._find_order(symbol, order_id, client_order_id)
+        if not order.is_open:
+            # BitMart looks among live orders only: a finished one "does not exist" (40035).
+            raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
+        self._cancel(order)
+        return [order.order_id]
+
+    def cancel_all(self, symbol: str) -> list[int]:
+        self.book(symbol)
+        victims = [o for o in self._open_orders.values() if o.symbol == symbol]
+        for order in victims:
+            self._cancel(order)
+        return [o.order_id for o in victims]
+
+    def modify_limit_order(
+        self,
+        symbol: str,
+        order_id: int | None,
+        client_order_id: str | None,
+        price: Decimal | None,
+        size: int | None,
+    ) -> Order:
+        book = self.book(symbol)
+        contract = book.contract
+        order = self._find_order(symbol, order_id, client_order_id)
+        if not order.is_open or not order.resting or order.type != "limit":
+            raise SimError(e.STATE_NOT_ALLOWED, "Order state does not allow modification")
+        if price is None and size is None:
+            raise SimError(e.INVALID_REQUEST, "price or size is required")
+        new_price = order.price if price is None else price
+        self._check_price(contract, new_price, "price")
+        new_size = order.size if size is None else size
+        if not max(contract.min_volume, order.deal_size + 1) <= new_size <= contract.max_volume:
+            raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
+        new_ticks = contract.to_ticks(new_price)
+        buy = is_buy(order.side)
+        crossing = new_ticks >= book.ask_ticks if buy else new_ticks <= book.bid_ticks
+        if crossing and order.mode == MODE_MAKER_ONLY and self.post_only_cross == "reject":
+            raise SimError(e.INVALID_REQUEST, e.MAKER_ONLY_WOULD_CROSS_MESSAGE)
+        reference = contract.from_ticks(
+            (book.ask_ticks if buy else book.bid_ticks) if crossing else new_ticks
+        )
+        new_remaining = new_size - order.deal_size
+        if is_opening(order.side):
+            needed = contract.notional(new_remaining, reference) / order.leverage
+            if needed - order.frozen_margin > self.balance().available:
+                raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
+        else:
+            position = self._positions[(symbol, position_type_of(order.side))]
+            others = position.pending_close - order.remaining
+            if new_remaining > position.hold - others:
+                raise SimError(e.CLOSE_SIZE_TOO_LARGE, "Close size exceeds the position size")
+        self._release_resting(order)
+        order.price = new_price
+        order.price_ticks = new_ticks
+        order.size = new_size
+        order.update_time = self._clock()
+        self._emit(ACTION_SUBMIT, order)
+        self._execute(order, book, crossing, reference)
+        return order
+
+    def modify_preset(
+        self,
+        symbol: str,
+        order_id: int,
+        tp: Decimal | None,
+        tp_type: int | None,
+        sl: Decimal | None,
+        sl_type: int | None,
+    ) -> Order:
+        """``modify-preset-plan-order``: change the TP/SL an open entry order will attach."""
+        contract = self.contract(symbol)
+        order = self._find_order(symbol, order_id, None)
+        if not order.is_open or not is_opening(order.side):
+            raise SimError(e.STATE_NOT_ALLOWED, "Order state does not allow modification")
+        req = OrderRequest(
+            symbol=symbol,
+            side=order.side,
+            size=order.size,
+            price=order.price,
+            preset_tp=order.preset_tp if tp is None else tp,
+            preset_tp_type=tp_type or order.preset_tp_type or 1,
+            preset_sl=order.preset_sl if sl is None else sl,
+            preset_sl_type=sl_type or order.preset_sl_type or 1,
+        )
+        reference = order.price if order.type == "limit" else self.last_price(symbol)
+        self._check_presets(contract, req, reference)
+        order.preset_tp, order.preset_sl = req.preset_tp, req.preset_sl
+        order.preset_tp_type = req.preset_tp_type if req.preset_tp is not None else 0
+        order.preset_sl_type = req.preset_sl_type if req.preset_sl is not None else 0
+        order.update_time = self._clock()
+        return order
+
+    # ------------------------------------------------------------------ leverage
+
+    def leverage_setting(self, symbol: str) -> tuple[Decimal, str]:
+        self.book(symbol)
+        return self._leverage.get(symbol, (DEFAULT_LEVERAGE, DEFAULT_OPEN_TYPE))
+
+    def set_leverage(
+        self, symbol: str, leverage: Decimal | None, open_type: str
+    ) -> tuple[Decimal, str]:
+        """``submit-leverage``: refused while a position of the symbol is open with other
+        settings (BitMart answers 40012/40040 there; we use 40040)."""
+        lev, kind = self._resolve_leverage(symbol, leverage, open_type)
+        self._leverage[symbol] = (lev, kind)
+        return lev, kind
+
+    def _resolve_leverage(
+        self, symbol: str, leverage: Decimal | None, open_type: str | None
+    ) -> tuple[Decimal, str]:
+        contract = self.contract(symbol)
+        current_lev, current_type = self.leverage_setting(symbol)
+        lev = current_lev if leverage is None else leverage
+        kind = open_type or current_type
+        if kind not in OPEN_TYPES:
+            raise SimError(e.INVALID_OPEN_TYPE, f"Invalid open_type {kind!r}")
+        if lev > contract.max_leverage:
+            raise SimError(e.LEVERAGE_TOO_LARGE, f"Leverage exceeds {contract.max_leverage}")
+        if lev < contract.min_leverage:
+            raise SimError(e.LEVERAGE_TOO_SMALL, f"Leverage below {contract.min_leverage}")
+        for position_type in (LONG, SHORT):
+            position = self._positions.get((symbol, position_type))
+            if position is None or position.hold == 0:
+                continue
+            if position.leverage != lev or position.open_type != kind:
+                raise SimError(
+                    e.LEVERAGE_CONFLICT, "Leverage or open_type conflicts with the open position"
+                )
+        return lev, kind
+
+    # ------------------------------------------------------------------ TP/SL and plans
+
+    def submit_tp_sl(self, req: TpSlRequest) -> PlanOrder:
+        book = self.book(req.symbol)
+        contract = book.contract
+        if req.type not in ("take_profit", "stop_loss"):
+            raise SimError(e.INVALID_TYPE, f"Invalid TP/SL type {req.type!r}")
+        if req.side not in (2, 3):
+            raise SimError(e.INVALID_SIDE, "TP/SL side must be 2 (close short) or 3 (close long)")
+        if req.plan_category not in (1, 2):
+            raise SimError(e.INVALID_REQUEST, f"Invalid plan_category {req.plan_category}")
+        self._check_price_type(req.price_type)
+        position = self._positions.get((req.symbol, position_type_of(req.side)))
+        if position is None or position.hold == 0:
+            raise SimError(e.POSITION_NOT_EXIST, "Position does not exist")
+        self._check_price(contract, req.trigger_price, "trigger_price")
+        if req.executive_price:
+            self._check_price(contract, req.executive_price, "executive_price")
+        size = 0  # the whole position, whatever it is when the trigger fires
+        if req.plan_category == 1 and req.size is not None:
+            if not 1 <= req.size <= position.hold:
+                raise SimError(e.CLOSE_SIZE_TOO_LARGE, "Close size exceeds the position size")
+            size = req.size
+        self._check_client_order_id(req.client_order_id, self._plan_by_client_id)
+        rising = tp_sl_rises(position.position_type, req.type)
+        trigger_ticks = contract.to_ticks(req.trigger_price)
+        self._refuse_immediate_trigger(book, trigger_ticks, rising)
+        if req.plan_category == 2:
+            self._cancel_position_plans(position, kind=req.type, category=2)
+        return self._add_tp_sl(
+            position,
+            req.type,
+            req.trigger_price,
+            req.price_type,
+            executive_price=req.executive_price,
+            plan_category=req.plan_category,
+            size=size,
+            client_order_id=req.client_order_id,
+        )
+
+    def modify_tp_sl(
+        self,
+        symbol: str,
+        order_id: int | None,
+        client_order_id: str | None,
+        trigger_price: Decimal,
+        price_type: int | None,
+        executive_price: Decimal | None,
+    ) -> PlanOrder:
+        book = self.book(symbol)
+        plan = self._find_active_plan(symbol, order_id, client_order_id)
+        if not plan.is_tp_sl:
+            raise SimError(e.STATE_NOT_ALLOWED, "Not a TP/SL order")
+        self._check_price(book.contract, trigger_price, "trigger_price")
+        if price_type is not None:
+            self._check_price_type(price_type)
+        if executive_price:
+            self._check_price(book.contract, executive_price, "executive_price")
+        ticks = book.contract.to_ticks(trigger_price)
+        rising = plan.price_way == PRICE_WAY_RISE
+        self._refuse_immediate_trigger(book, ticks, rising)
+        book.disarm(plan)
+        plan.trigger_price = trigger_price
+        plan.trigger_ticks = ticks
+        if price_type is not None:
+            plan.price_type = price_type
+        if executive_price is not None:
+            plan.executive_price = executive_price
+        plan.update_time = self._clock()
+        book.arm(plan, rising)
+        return plan
+
+    def submit_plan(self, req: PlanRequest) -> PlanOrder:
+        """``submit-plan-order``: an order (limit or market) sent when a trigger is reached."""
+        book = self.book(req.symbol)
+        contract = book.contract
+        if req.side not in SIDES:
+            raise SimError(e.INVALID_SIDE, f"Invalid side {req.side}")
+        if req.type not in ("limit", "market"):
+            raise SimError(e.INVALID_TYPE, f"Invalid plan order type {req.type!r}")
+        if req.mode not in MODES:
+            raise SimError(e.INVALID_REQUEST, f"Invalid mode {req.mode}")
+        if req.price_way not in (PRICE_WAY_RISE, PRICE_WAY_FALL):
+            raise SimError(e.INVALID_REQUEST, f"Invalid price_way {req.price_way}")
+        self._check_price_type(req.price_type)
+        if not contract.min_volume <= req.size <= contract.max_volume:
+            raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
+        self._check_price(contract, req.trigger_price, "trigger_price")
+        if req.type == "limit":
+            self._check_price(contract, req.executive_price, "executive_price")
+        self._check_client_order_id(req.client_order_id, self._plan_by_client_id)
+        leverage, open_type = self.leverage_setting(req.symbol)
+        if is_opening(req.side):
+            leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
+        ticks = contract.to_ticks(req.trigger_price)
+        rising = req.price_way == PRICE_WAY_RISE
+        self._refuse_immediate_trigger(book, ticks, rising)
+        now = self._clock()
+        plan = PlanOrder(
+            order_id=self._ids.order_id(),
+            client_order_id=req.client_order_id,
+            symbol=req.symbol,
+            side=req.side,
+            type="limit" if req.type == "limit" else "market",
+            plan_category=0,
+            size=req.size,
+            trigger_price=req.trigger_price,
+            trigger_ticks=ticks,
+            executive_price=req.executive_price if req.type == "limit" else Decimal(0),
+            price_type=req.price_type,
+            price_way=req.price_way,
+            mode=req.mode,
+            leverage=leverage,
+            open_type=open_type,
+            create_time=now,
+            update_time=now,
+            seq=self._ids.seq(),
+            preset_tp=req.preset_tp,
+            preset_tp_type=req.preset_tp_type if req.preset_tp is not None else 0,
+            preset_sl=req.preset_sl,
+            preset_sl_type=req.preset_sl_type if req.preset_sl is not None else 0,
+        )
+        self._register_plan(plan)
+        book.arm(plan, rising)
+        return plan
+
+    def cancel_plan(self, symbol: str, order_id: int | None, client_order_id: str | None) -> None:
+        plan = self._find_active_plan(symbol, order_id, client_order_id)
+        self._cancel_plan(plan)
+
+    def _add_tp_sl(
+        self,
+        position: Position,
+        kind: Literal["take_profit", "stop_loss"] | str,
+        trigger_price: Decimal,
+        price_type: int,
+        *,
+        executive_price: Decimal = Decimal(0),
+        plan_category: int = 2,
+        size: int = 0,
+        client_order_id: str = "",
+    ) -> PlanOrder:
+        book = self._books[position.symbol]
+        rising = tp_sl_rises(position.position_type, kind)
+        now = self._clock()
+        plan = PlanOrder(
+            order_id=self._ids.order_id(),
+            client_order_id=client_order_id,
+            symbol=position.symbol,
+            side=closing_side_of(position.position_type),
+            type="take_profit" if kind == "take_profit" else "stop_loss",
+            plan_category=plan_category,
+            size=size,
+            trigger_price=trigger_price,
+            trigger_ticks=book.contract.to_ticks(trigger_price),
+            executive_price=executive_price,
+            price_type=price_type or 1,
+            price_way=PRICE_WAY_RISE if rising else PRICE_WAY_FALL,
+            mode=MODE_GTC,
+            leverage=position.leverage,
+            open_type=position.open_type,
+            create_time=now,
+            update_time=now,
+            seq=self._ids.seq(),
+        )
+        self._register_plan(plan)
+        position.plan_ids.add(plan.order_id)
+        book.arm(plan, rising)
+        return plan
+
+    def _register_plan(self, plan: PlanOrder) -> None:
+        self._plans[plan.order_id] = plan
+        self._active_plans[plan.order_id] = plan
+        if plan.client_order_id:
+            self._plan_by_client_id[plan.client_order_id] = plan.order_id
+
+    def _cancel_plan(self, plan: PlanOrder) -> None:
+        self._books[plan.symbol].disarm(plan)
+        self._active_plans.pop(plan.order_id, None)
+        plan.state = PLAN_STATE_CANCELLED
+        plan.update_time = self._clock()
+        if plan.is_tp_sl:
+            position = self._positions.get((plan.symbol, position_type_of(plan.side)))
+            if position is not None:
+                position.plan_ids.discard(plan.order_id)
+
+    def _cancel_position_plans(
+        self, position: Position, *, kind: str | None = None, category: int | None = None
+    ) -> None:
+        for plan_id in list(position.plan_ids):
+            plan = self._plans[plan_id]
+            if (kind is None or plan.type == kind) and (
+                category is None or plan.plan_category == category
+            ):
+                self._cancel_plan(plan)
+
+    def _fire(self, plan_id: int) -> Order | None:
+        """Execute a plan whose trigger was reached; returns the order it sent, if any."""
+        plan = self._active_plans.pop(plan_id, None)
+        if plan is None:
+            return None
+        plan.state = PLAN_STATE_TRIGGERED
+        plan.update_time = self._clock()
+        if plan.is_tp_sl:
+            position = self._positions.get((plan.symbol, position_type_of(plan.side)))
+            if position is not None:
+                position.plan_ids.discard(plan.order_id)
+            if position is None or position.hold == 0:
+                plan.state = PLAN_STATE_CANCELLED
+                return None
+            whole = plan.plan_category == 2 or plan.size == 0
+            req = OrderRequest(
+                symbol=plan.symbol,
+                side=plan.side,
+                size=position.hold if whole else min(plan.size, position.hold),
+                type="limit" if plan.executive_price else "market",
+                price=plan.executive_price or None,
+            )
+            origin: OrderOrigin = "take_profit" if plan.type == "take_profit" else "stop_loss"
+        else:
+            req = OrderRequest(
+                symbol=plan.symbol,
+                side=plan.side,
+                size=plan.size,
+                type=plan.type,
+                price=plan.executive_price if plan.type == "limit" else None,
+                mode=plan.mode,
+                leverage=plan.leverage,
+                open_type=plan.open_type,
+                client_order_id=plan.client_order_id
+                if plan.client_order_id not in self._order_by_client_id
+                else "",
+                preset_tp=plan.preset_tp,
+                preset_tp_type=plan.preset_tp_type or 1,
+                preset_sl=plan.preset_sl,
+                preset_sl_type=plan.preset_sl_type or 1,
+            )
+            origin = "plan_order"
+        try:
+            order = self.submit_order(req, origin=origin, plan=plan)
+        except SimError:
+            plan.state = PLAN_STATE_CANCELLED
+            return None
+        plan.executive_order_id = order.order_id
+        return order
+
+    # ------------------------------------------------------------------ execution internals
+
+    def _register(self, order: Order) -> None:
+        self._orders[order.order_id] = order
+        self._open_orders[order.order_id] = order
+        if order.client_order_id:
+            self._order_by_client_id[order.client_order_id] = order.order_id
+        self._emit(ACTION_SUBMIT, order)
+
+    def _emit(self, action: int, order: Order, fill: Fill | None = None) -> None:
+        self._order_events.append(OrderEvent(action, order.snapshot(), fill))
+
+    def _rest(self, order: Order, book: Book) -> None:
+        book.rest(order)
+        if is_opening(order.side):
+            margin = book.contract.notional(order.remaining, order.price) / order.leverage
+            order.frozen_margin = margin
+            self._frozen += margin
+            self._balance_dirty = True
+        else:
+            position = self._position_for(order)
+            position.pending_close += order.remaining
+            position.close_order_ids.add(order.order_id)
+            self._mark_position(position)
+
+    def _release_resting(self, order: Order) -> None:
+        if not order.resting:
+            return
+        self._books[order.symbol].unrest(order)
+        if is_opening(order.side):
+            self._frozen -= order.frozen_margin
+            order.frozen_margin = Decimal(0)
+            self._balance_dirty = True
+        else:
+            position = self._position_for(order)
+            position.pending_close -= order.remaining
+            position.close_order_ids.discard(order.order_id)
+            self._mark_position(position)
+
+    def _cancel(self, order: Order) -> None:
+        self._release_resting(order)
+        order.state = STATE_FINISHED
+        order.update_time = self._clock()
+        self._open_orders.pop(order.order_id, None)
+        self._emit(ACTION_CANCEL, order)
+
+    def _take(self, order: Order, price: Decimal, exec_type: ExecType) -> None:
+        """Fill an order's remaining size at ``price`` (a close: at most the position);
+        whatever cannot fill is cancelled."""
+        qty = order.remaining
+        if not is_opening(order.side):
+            qty = min(qty, self._position_for(order).hold)
+        if qty > 0:
+            self._fill(order, qty, price, exec_type)
+        if order.is_open:
+            self._cancel(order)
+
+    def _fill(self, order: Order, qty: int, price: Decimal, exec_type: ExecType) -> None:
+        contract = self._books[order.symbol].contract
+        now = self._clock()
+        notional = contract.notional(qty, price)
+        rate = self.maker_fee_rate if exec_type == "Maker" else self.taker_fee_rate
+        fee = notional * rate
+        position = self._position_for(order)
+        realised = Decimal(0)
+        if is_opening(order.side):
+            if position.hold == 0:
+                self._reopen(position, order, now)
+            held = position.hold + qty
+            position.entry_price = (position.entry_price * position.hold + price * qty) / held
+            position.hold = held
+            position.margin += notional / position.leverage
+        else:
+            direction = 1 if position.position_type == LONG else -1
+            realised = (price - position.entry_price) * qty * contract.contract_size * direction
+            released = position.margin * qty / position.hold
+            position.margin -= released
+            position.hold -= qty
+            position.close_volume += qty
+            position.close_value += price * qty
+            position.realised_pnl += realised
+        position.fees += fee
+        position.update_time = now
+        self._wallet += realised - fee
+        order.deal_size += qty
+        order.deal_value += price * qty
+        order.fees += fee
+        order.update_time = now
+        if order.remaining == 0:
+            order.state = STATE_FINISHED
+            self._open_orders.pop(order.order_id, None)
+        fill = Fill(
+            trade_id=self._ids.trade_id(),
+            order_id=order.order_id,
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            price=price,
+            qty=qty,
+            exec_type=exec_type,
+            fee=fee,
+            realised_pnl=realised,
+            time=now,
+        )
+        self._fills.append(fill)
+        self._emit(ACTION_FILL, order, fill)
+        self._mark_position(position)
+        self._balance_dirty = True
+        if is_opening(order.side):
+            self._apply_presets(order, position)
+        elif position.hold == 0:
+            self._on_flat(position)
+
+    def _reopen(self, position: Position, order: Order, now: int) -> None:
+        position.leverage = order.leverage
+        position.open_type = order.open_type
+        position.entry_price = Decimal(0)
+        position.margin = Decimal(0)
+        position.realised_pnl = Decimal(0)
+        position.fees = Decimal(0)
+        position.close_volume = 0
+        position.close_value = Decimal(0)
+        position.open_time = now
+
+    def _apply_presets(self, order: Order, position: Position) -> None:
+        if order.presets_applied:
+            return
+        order.presets_applied = True
+        for kind, price, price_type in (
+            ("take_profit", order.preset_tp, order.preset_tp_type),
+            ("stop_loss", order.preset_sl, order.preset_sl_type),
+        ):
+            if price is not None:
+                # One whole-position TP and one SL per position: a newer preset replaces.
+                self._cancel_position_plans(position, kind=kind, category=2)
+                self._add_tp_sl(position, kind, price, price_type)
+
+    def _on_flat(self, position: Position) -> None:
+        position.margin = Decimal(0)
+        self._cancel_position_plans(position)
+        for order_id in list(position.close_order_ids):
+            self._cancel(self._orders[order_id])
+
+    def _position_for(self, order: Order) -> Position:
+        key = (order.symbol, position_type_of(order.side))
+        position = self._positions.get(key)
+        if position is None:
+            position = Position(order.symbol, key[1], order.leverage, order.open_type)
+            self._positions[key] = position
+        return position
+
+    def _mark_position(self, position: Position) -> None:
+        self._dirty_positions[(position.symbol, position.position_type)] = None
+
+    # ------------------------------------------------------------------ validation helpers
+
+    @staticmethod
+    def _check_price(contract: SimContract, price: Decimal, name: str) -> None:
+        if price <= 0:
+            raise SimError(e.SIZE_OUT_OF_RANGE, f"{name} must be positive")
+        if not contract.is_tick_multiple(price):
+            raise SimError(
+                e.PRECISION_INVALID, f"{name} {price} is not a multiple of the tick {contract.tick}"
+            )
+
+    @staticmethod
+    def _check_price_type(price_type: int) -> None:
+        if price_type not in (1, 2):
+            raise SimError(e.INVALID_REQUEST, f"Invalid price_type {price_type}")
+
+    @staticmethod
+    def _check_client_order_id(client_order_id: str, taken: Mapping[str, int]) -> None:
+        if not client_order_id:
+            return
+        if len(client_order_id) > CLIENT_ORDER_ID_MAX:
+            raise SimError(e.CLIENT_ID_TOO_LONG, "client_order_id is longer than 32 characters")
+        if not (client_order_id.isascii() and client_order_id.isalnum()):
+            raise SimError(e.CLIENT_ID_NOT_ALNUM, "client_order_id must be letters and digits")
+        if client_order_id in taken:
+            raise SimError(e.CLIENT_ID_DUPLICATE, "Duplicate client_order_id")
+
+    def _check_presets(self, contract: SimContract, req: OrderRequest, reference: Decimal) -> None:
+        """Preset TP must lie beyond the entry in the profit direction, SL in the loss one."""
+        long = position_type_of(req.side) == LONG
+        for name, price, price_type in (
+            ("preset_take_profit_price", req.preset_tp, req.preset_tp_type),
+            ("preset_stop_loss_price", req.preset_sl, req.preset_sl_type),
+        ):
+            if price is None:
+                continue
+            self._check_price(contract, price, name)
+            self._check_price_type(price_type)
+            above = price > reference
+            wants_above = long == (name == "preset_take_profit_price")
+            if above != wants_above or price == reference:
+                where = "above" if wants_above else "below"
+                raise SimError(e.INVALID_REQUEST, f"{name} must be {where} the order price")
+
+    @staticmethod
+    def _refuse_immediate_trigger(book: Book, trigger_ticks: int, rising: bool) -> None:
+        """A trigger already reached is refused rather than fired (no source says which)."""
+        reached = trigger_ticks <= book.last_ticks if rising else trigger_ticks >= book.last_ticks
+        if reached:
+            raise SimError(e.INVALID_REQUEST, "Trigger price would trigger immediately")
+
+    def _find_order(self, symbol: str, order_id: int | None, client_order_id: str | None) -> Order:
+        if order_id is None and client_order_id:
+            order_id = self._order_by_client_id.get(client_order_id)
+        order = self._orders.get(order_id) if order_id is not None else None
+        if order is None or order.symbol != symbol:
+            raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
+        return order
+
+    def _find_active_plan(
+        self, symbol: str, order_id: int | None, client_order_id: str | None
+    ) -> PlanOrder:
+        self.book(symbol)
+        if order_id is None and client_order_id:
+            order_id = self._plan_by_client_id.get(client_order_id)
+        plan = self._active_plans.get(order_id) if order_id is not None else None
+        if plan is None or plan.symbol != symbol:
+            raise SimError(e.ORDER_NOT_EXIST, "Plan order not exist")
+        return plan
+
+    # ------------------------------------------------------------------ queries
+
+    def order(self, order_id: int) -> Order | None:
+        return self._orders.get(order_id)
+
+    def orders(self) -> Iterable[Order]:
+        return self._orders.values()
+
+    def open_orders(self) -> Iterable[Order]:
+        return self._open_orders.values()
+
+    def fills(self) -> list[Fill]:
+        return self._fills
+
+    def plans(self) -> Iterable[PlanOrder]:
+        return self._plans.values()
+
+    def active_plans(self) -> Iterable[PlanOrder]:
+        return self._active_plans.values()
+
+    def positions(self) -> Iterable[Position]:
+        return self._positions.values()
+
+    def position(self, symbol: str, position_type: int) -> Position | None:
+        return self._positions.get((symbol, position_type))
+
+    def balance(self) -> Balance:
+        deposit = Decimal(0)
+        unrealized = Decimal(0)
+        for position in self._positions.values():
+            if position.hold:
+                deposit += position.margin
+                unrealized += self.unrealized_pnl(position)
+        return Balance(self._wallet, self._frozen, deposit, unrealized)
+
+    def unrealized_pnl(self, position: Position) -> Decimal:
+        if not position.hold:
+            return Decimal(0)
+        book = self._books[position.symbol]
+        mark = book.contract.from_ticks(book.last_ticks)
+        direction = 1 if position.position_type == LONG else -1
+        size = position.hold * book.contract.contract_size
+        return (mark - position.entry_price) * size * direction
+
+    def liquidation_price(self, position: Position) -> Decimal:
+        """Rough isolated-margin liquidation price: entry moved by 1/leverage - MMR."""
+        if not position.hold:
+            return Decimal(0)
+        move = 1 / position.leverage - MAINTENANCE_MARGIN_RATE
+        factor = 1 - move if position.position_type == LONG else 1 + move
+        return max(position.entry_price * factor, Decimal(0))
+
+    # ------------------------------------------------------------------ events
+
+    def take_events(self) -> AccountEvents:
+        """Account changes since the last call, oldest first, and forget them."""
+        orders = self._order_events
+        self._order_events = []
+        positions = [self._positions[key].snapshot() for key in self._dirty_positions]
+        self._dirty_positions = {}
+        balance = self.balance() if self._balance_dirty else None
+        self._balance_dirty = False
+        return AccountEvents(orders, positions, balance)

@@ -1,0 +1,72 @@
+"""Websocket topic names the simulator serves, parsed once at subscribe time."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Literal
+
+from zoneguard.sim.candles import TIMEFRAME_SECONDS
+
+TopicKind = Literal["ticker_all", "ticker", "kline", "depth", "trade", "order", "position", "asset"]
+
+DEPTH_LEVELS = (5, 20, 50)
+PRIVATE_KINDS = frozenset({"order", "position", "asset"})
+ASSET_CURRENCIES = ("USDT", "BTC", "ETH")
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    name: str  # exactly as subscribed (throttle suffix included): the push's ``group``
+    kind: TopicKind
+    symbol: str = ""
+    timeframe: str = ""
+    levels: int = 0
+    currency: str = ""
+
+    @property
+    def private(self) -> bool:
+        return self.kind in PRIVATE_KINDS
+
+
+def strip_throttle(name: str) -> str:
+    """``futures/ticker:BTCUSDT@100ms`` -> ``futures/ticker:BTCUSDT``."""
+    at = name.rfind("@")
+    if at != -1 and name.endswith("ms") and name[at + 1 : -2].isdigit():
+        return name[:at]
+    return name
+
+
+def parse_topic(name: str, symbols: Container[str]) -> Topic | str:
+    """The topic, or a short reason why it is not one the simulator serves."""
+    base = strip_throttle(name)
+    channel, _, argument = base.partition(":")
+    if channel == "futures/order" and not argument:
+        return Topic(name, "order")
+    if channel == "futures/position" and not argument:
+        return Topic(name, "position")
+    if channel == "futures/asset":
+        if argument not in ASSET_CURRENCIES:
+            return f"unknown currency {argument!r}"
+        return Topic(name, "asset", currency=argument)
+    if channel == "futures/ticker" and not argument:
+        return Topic(name, "ticker_all")
+    if not argument:
+        return f"unknown topic {name!r}"
+    if argument not in symbols:
+        return f"symbol {argument!r} not found"
+    if channel == "futures/ticker":
+        return Topic(name, "ticker", symbol=argument)
+    if channel == "futures/trade":
+        return Topic(name, "trade", symbol=argument)
+    if channel.startswith("futures/klineBin"):
+        timeframe = channel.removeprefix("futures/klineBin")
+        if timeframe not in TIMEFRAME_SECONDS:
+            return f"unknown kline interval {timeframe!r}"
+        return Topic(name, "kline", symbol=argument, timeframe=timeframe)
+    if channel.startswith("futures/depth"):
+        levels = channel.removeprefix("futures/depth")
+        if not levels.isdigit() or int(levels) not in DEPTH_LEVELS:
+            return f"unknown depth channel {channel!r}"
+        return Topic(name, "depth", symbol=argument, levels=int(levels))
+    return f"unknown topic {name!r}"

@@ -1,0 +1,503 @@
+"""Engine records -> BitMart JSON shapes (REST ``data`` rows and websocket push bodies).
+
+Field names, key sets and JSON types follow the fixtures in ``tests/fixtures/bitmart``:
+decimals are strings, enums ints, ids strings in queries and pushes (the submit-order reply's
+int id is built by the route). Nothing here touches the engine's state.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from zoneguard.sim.book import Book
+from zoneguard.sim.candles import Bar
+from zoneguard.sim.contracts import SimContract
+from zoneguard.sim.decimals import fmt, fmt_money
+from zoneguard.sim.engine import MAINTENANCE_MARGIN_RATE, Engine
+from zoneguard.sim.model import (
+    LONG,
+    Balance,
+    Fill,
+    MarketTrade,
+    Order,
+    PlanOrder,
+    Position,
+)
+
+Json = dict[str, Any]
+
+POSITION_MODE = "hedge_mode"
+ACCOUNT = "futures"
+NOT_APPLICABLE = "-"
+FUNDING_RATE = "0.0001"
+FUNDING_INTERVAL_MS = 8 * 3_600_000
+MAX_NOTIONAL_AT_1X = Decimal(50_000_000)
+
+
+def _opt(value: Decimal | None) -> str:
+    return "" if value is None else fmt(value)
+
+
+def _id(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+# ---------------------------------------------------------------------- public
+
+
+def contract_details(book: Book, engine: Engine, now_ms: int) -> Json:
+    contract = book.contract
+    candles = engine.candles(contract.symbol)
+    last = contract.from_ticks(book.last_ticks)
+    open_24h = candles.open_24h() or last
+    change = (last - open_24h) / open_24h if open_24h else Decimal(0)
+    high, low = _range_24h(engine, contract.symbol, last)
+    volume = candles.volume_24h
+    return {
+        "symbol": contract.symbol,
+        "product_type": 1,
+        "open_timestamp": 1_594_080_000_000,
+        "expire_timestamp": 0,
+        "settle_timestamp": 0,
+        "base_currency": contract.base_currency,
+        "quote_currency": contract.quote_currency,
+        "last_price": fmt(last),
+        "volume_24h": str(volume),
+        "turnover_24h": fmt_money(contract.notional(volume, last)),
+        "index_price": fmt(last),
+        "index_name": contract.symbol,
+        "contract_size": fmt(contract.contract_size),
+        "min_leverage": str(contract.min_leverage),
+        "max_leverage": str(contract.max_leverage),
+        "price_precision": fmt(contract.tick),
+        "vol_precision": "1",
+        "max_volume": str(contract.max_volume),
+        "market_max_volume": str(contract.market_max_volume),
+        "min_volume": str(contract.min_volume),
+        "funding_rate": FUNDING_RATE,
+        "expected_funding_rate": FUNDING_RATE,
+        "open_interest": "0",
+        "open_interest_value": "0",
+        "high_24h": fmt(high),
+        "low_24h": fmt(low),
+        "change_24h": fmt(change.quantize(Decimal("0.000001"))),
+        "funding_interval_hours": 8,
+        "funding_time": next_funding_time(now_ms),
+        "status": "Trading",
+        "delist_time": 0,
+    }
+
+
+def _range_24h(engine: Engine, symbol: str, last: Decimal) -> tuple[Decimal, Decimal]:
+    bar = engine.candles(symbol).live_bar("1D")
+    if bar is None:
+        return last, last
+    return bar.high, bar.low
+
+
+def next_funding_time(now_ms: int) -> int:
+    return (now_ms // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
+
+
+def depth_rest(book: Book, levels: int, now_ms: int) -> Json:
+    bids, asks = book.depth(levels)
+    contract = book.contract
+    return {
+        "asks": _ladder(contract, asks),
+        "bids": _ladder(contract, bids),
+        "timestamp": now_ms,
+        "symbol": contract.symbol,
+    }
+
+
+def _ladder(contract: SimContract, levels: list[tuple[int, int]]) -> list[list[str]]:
+    rows: list[list[str]] = []
+    total = 0
+    for ticks, volume in levels:
+        total += volume
+        rows.append([fmt(contract.from_ticks(ticks)), str(volume), str(total)])
+    return rows
+
+
+def kline_rest(bar: Bar) -> Json:
+    return {
+        "timestamp": bar.open_s,
+        "open_price": fmt(bar.open),
+        "close_price": fmt(bar.close),
+        "high_price": fmt(bar.high),
+        "low_price": fmt(bar.low),
+        "volume": str(bar.volume),
+    }
+
+
+def market_trade_rest(trade: MarketTrade, contract: SimContract) -> Json:
+    qty = trade.qty * contract.contract_size
+    return {
+        "symbol": trade.symbol,
+        "price": fmt(trade.price),
+        "qty": fmt(qty),
+        "quote_qty": fmt(qty * trade.price),
+        "time": trade.time // 1000,
+        "is_buyer_maker": trade.buyer_is_maker,
+    }
+
+
+def funding_rate_rest(symbol: str, now_ms: int) -> Json:
+    return {
+        "timestamp": now_ms,
+        "symbol": symbol,
+        "rate_value": FUNDING_RATE,
+        "expected_rate": FUNDING_RATE,
+        "funding_time": next_funding_time(now_ms),
+        "funding_upper_limit": "0.0375",
+        "funding_lower_limit": "-0.0375",
+    }
+
+
+# ---------------------------------------------------------------------- websocket public
+
+
+def ticker_push(book: Book, engine: Engine) -> Json:
+    contract = book.contract
+    candles = engine.candles(contract.symbol)
+    last = contract.from_ticks(book.last_ticks)
+    open_24h = candles.open_24h() or last
+    change = (last - open_24h) / open_24h if open_24h else Decimal(0)
+    bids, asks = book.depth(1)
+    return {
+        "symbol": contract.symbol,
+        "volume_24": str(candles.volume_24h),
+        "mark_price": fmt(last),
+        "index_price": fmt(last),
+        "last_price": fmt(last),
+        "range": fmt(change.quantize(Decimal("0.0000000001"))),
+        "ask_price": fmt(contract.from_ticks(asks[0][0])),
+        "ask_vol": str(asks[0][1]),
+        "bid_price": fmt(contract.from_ticks(bids[0][0])) if bids else "0",
+        "bid_vol": str(bids[0][1]) if bids else "0",
+    }
+
+
+def kline_push(symbol: str, bar: Bar) -> Json:
+    return {
+        "symbol": symbol,
+        "items": [
+            {
+                "o": fmt(bar.open),
+                "h": fmt(bar.high),
+                "l": fmt(bar.low),
+                "c": fmt(bar.close),
+                "v": str(bar.volume),
+                "ts": bar.open_s,
+            }
+        ],
+    }
+
+
+def depth_push(contract: SimContract, way: int, levels: list[tuple[int, int]], now_ms: int) -> Json:
+    return {
+        "symbol": contract.symbol,
+        "way": way,
+        "depths": [
+            {"price": fmt(contract.from_ticks(ticks)), "vol": str(volume)}
+            for ticks, volume in levels
+        ],
+        "ms_t": now_ms,
+    }
+
+
+def trade_push(trade: MarketTrade) -> list[Json]:
+    return [
+        {
+            "trade_id": trade.trade_id,
+            "symbol": trade.symbol,
+            "deal_price": fmt(trade.price),
+            "deal_vol": str(trade.qty),
+            "m": trade.buyer_is_maker,
+            "created_at": iso_timestamp(trade.time),
+        }
+    ]
+
+
+def iso_timestamp(ms: int) -> str:
+    """``2023-02-24T07:54:11.124000000Z``: BitMart prints nanoseconds."""
+    moment = datetime.fromtimestamp(ms // 1000, tz=UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}000000Z"
+
+
+# ---------------------------------------------------------------------- account: REST
+
+
+def order_rest(order: Order) -> Json:
+    """A row of ``order``, ``get-open-orders`` and ``order-history``.
+
+    Orders sent by a TP/SL or plan trigger are listed with their execution type (``market``
+    or ``limit``); ``trigger_price``/``execution_price`` say a trigger sent them.
+    """
+    return {
+        "order_id": str(order.order_id),
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side,
+        "type": order.type,
+        "leverage": fmt(order.leverage),
+        "open_type": order.open_type,
+        "size": str(order.size),
+        "price": fmt(order.price),
+        "deal_avg_price": fmt(order.deal_avg_price),
+        "deal_size": str(order.deal_size),
+        "state": order.state,
+        "create_time": order.create_time,
+        "update_time": order.update_time,
+        "position_mode": POSITION_MODE,
+        "account": ACCOUNT,
+        "activation_price": "",
+        "callback_rate": "",
+        "activation_price_type": 0,
+        "preset_take_profit_price_type": order.preset_tp_type,
+        "preset_stop_loss_price_type": order.preset_sl_type,
+        "preset_take_profit_price": _opt(order.preset_tp),
+        "preset_stop_loss_price": _opt(order.preset_sl),
+        "trigger_price": _opt(order.trigger_price),
+        "execution_price": _opt(order.execution_price),
+        "executive_order_id": "",
+    }
+
+
+def trade_rest(fill: Fill) -> Json:
+    return {
+        "order_id": str(fill.order_id),
+        "trade_id": str(fill.trade_id),
+        "symbol": fill.symbol,
+        "side": fill.side,
+        "price": fmt(fill.price),
+        "vol": str(fill.qty),
+        "exec_type": fill.exec_type,
+        "profit": fill.realised_pnl > 0,
+        "realised_profit": fmt_money(fill.realised_pnl),
+        "paid_fees": fmt_money(fill.fee),
+        "account": ACCOUNT,
+        "create_time": fill.time,
+    }
+
+
+def plan_rest(plan: PlanOrder, whole_position: int = 0) -> Json:
+    """A ``current-plan-order`` row; a whole-position TP/SL shows the position's size."""
+    return {
+        "order_id": str(plan.order_id),
+        "client_order_id": plan.client_order_id,
+        "executive_price": fmt(plan.executive_price),
+        "trigger_price": fmt(plan.trigger_price),
+        "size": str(plan.size or whole_position),
+        "symbol": plan.symbol,
+        "state": plan.state,
+        "side": plan.side,
+        "mode": plan.mode,
+        "price_way": plan.price_way,
+        "price_type": plan.price_type,
+        "plan_category": plan.plan_category,
+        "type": plan.type if plan.is_tp_sl else "plan",
+        "leverage": fmt(plan.leverage),
+        "open_type": plan.open_type,
+        "create_time": plan.create_time,
+        "update_time": plan.update_time,
+        "position_mode": POSITION_MODE,
+        "executive_order_id": _id(plan.executive_order_id),
+        "preset_take_profit_price_type": plan.preset_tp_type,
+        "preset_stop_loss_price_type": plan.preset_sl_type,
+        "preset_take_profit_price": _opt(plan.preset_tp),
+        "preset_stop_loss_price": _opt(plan.preset_sl),
+    }
+
+
+def _position_numbers(position: Position, engine: Engine) -> Json:
+    contract = engine.contract(position.symbol)
+    mark = engine.last_price(position.symbol)
+    size = position.hold * contract.contract_size
+    return {
+        "mark": mark,
+        "current_value": size * mark,
+        "position_value": size * position.entry_price,
+        "unrealized": engine.unrealized_pnl(position),
+        "maintenance": size * mark * MAINTENANCE_MARGIN_RATE,
+    }
+
+
+def position_rest(position: Position, engine: Engine, now_ms: int) -> Json:
+    """A row of ``GET /contract/private/position``."""
+    n = _position_numbers(position, engine)
+    return {
+        "symbol": position.symbol,
+        "leverage": fmt(position.leverage),
+        "timestamp": now_ms,
+        "current_fee": fmt_money(position.fees),
+        "open_timestamp": position.open_time,
+        "current_value": fmt_money(n["current_value"]),
+        "mark_price": fmt(n["mark"]),
+        "mark_value": fmt_money(n["current_value"]),
+        "position_value": fmt_money(n["position_value"]),
+        "position_cross": fmt_money(position.margin),
+        "maintenance_margin": fmt_money(n["maintenance"]),
+        "margin_type": position.open_type.capitalize(),
+        "position_mode": POSITION_MODE,
+        "close_vol": str(position.close_volume),
+        "close_avg_price": fmt_money(position.close_avg_price),
+        "open_avg_price": fmt_money(position.entry_price),
+        "entry_price": fmt_money(position.entry_price),
+        "current_amount": str(position.hold),
+        "unrealized_value": fmt_money(n["unrealized"]),
+        "realized_value": fmt_money(position.realised_pnl),
+        "position_type": position.position_type,
+        "account": ACCOUNT,
+    }
+
+
+def position_v2_rest(position: Position, engine: Engine, now_ms: int) -> Json:
+    """A row of ``GET /contract/private/position-v2`` (hedge mode: amounts are positive)."""
+    n = _position_numbers(position, engine)
+    max_notional = MAX_NOTIONAL_AT_1X / position.leverage
+    return {
+        "symbol": position.symbol,
+        "leverage": fmt(position.leverage),
+        "position_amount": str(position.hold),
+        "position_side": "long" if position.position_type == LONG else "short",
+        "entry_price": fmt_money(position.entry_price),
+        "mark_price": fmt(n["mark"]),
+        "liquidation_price": fmt_money(engine.liquidation_price(position)),
+        "unrealized_pnl": fmt_money(n["unrealized"]),
+        "initial_margin": fmt_money(position.margin),
+        "maintenance_margin": fmt_money(n["maintenance"]),
+        "position_value": fmt_money(n["current_value"]),
+        "open_type": position.open_type,
+        "max_notional_value": fmt(max_notional.quantize(Decimal(1))),
+        "timestamp": now_ms,
+        "current_fee": fmt_money(position.fees),
+        "open_timestamp": position.open_time,
+        "current_value": fmt_money(n["current_value"]),
+        "close_vol": str(position.close_volume),
+        "close_avg_price": fmt_money(position.close_avg_price),
+        "open_avg_price": fmt_money(position.entry_price),
+        "current_amount": str(position.hold),
+        "realized_value": fmt_money(position.realised_pnl),
+        "mark_value": fmt_money(n["current_value"]),
+        "account": ACCOUNT,
+    }
+
+
+def max_value_at(leverage: Decimal) -> str:
+    """``submit-leverage``'s ``max_value``: the largest position notional at a leverage."""
+    return fmt((MAX_NOTIONAL_AT_1X / leverage).quantize(Decimal(1)))
+
+
+def assets_rest(balance: Balance) -> list[Json]:
+    rows = [
+        {
+            "currency": "USDT",
+            "position_deposit": fmt_money(balance.position_deposit),
+            "frozen_balance": fmt_money(balance.frozen),
+            "available_balance": fmt_money(balance.available),
+            "equity": fmt_money(balance.equity),
+            "unrealized": fmt_money(balance.unrealized),
+        }
+    ]
+    for currency in ("BTC", "ETH"):
+        rows.append(
+            {
+                "currency": currency,
+                "position_deposit": "0",
+                "frozen_balance": "0",
+                "available_balance": "0",
+                "equity": "0",
+                "unrealized": "0",
+            }
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------- account: websocket
+
+
+def order_push(order: Order, action: int, fill: Fill | None) -> Json:
+    """One element of the ``futures/order`` push array."""
+    from_trigger = order.plan_order_id is not None
+    return {
+        "action": action,
+        "order": {
+            "order_id": str(order.order_id),
+            "client_order_id": order.client_order_id,
+            "price": fmt(order.price),
+            "size": str(order.size),
+            "symbol": order.symbol,
+            "state": order.state,
+            "side": order.side,
+            "type": order.origin,
+            "leverage": fmt(order.leverage),
+            "open_type": order.open_type,
+            "deal_avg_price": fmt(order.deal_avg_price),
+            "deal_size": str(order.deal_size),
+            "create_time": order.create_time,
+            "update_time": order.update_time,
+            "plan_order_id": _id(order.plan_order_id),
+            "last_trade": None if fill is None else _last_trade(fill),
+            "trigger_price": fmt(order.trigger_price)
+            if from_trigger and order.trigger_price is not None
+            else NOT_APPLICABLE,
+            "trigger_price_type": str(order.trigger_price_type)
+            if from_trigger and order.trigger_price_type is not None
+            else NOT_APPLICABLE,
+            "execution_price": fmt(order.execution_price)
+            if from_trigger and order.execution_price is not None
+            else NOT_APPLICABLE,
+            "activation_price_type": NOT_APPLICABLE,
+            "activation_price": NOT_APPLICABLE,
+            "callback_rate": NOT_APPLICABLE,
+            "position_mode": POSITION_MODE,
+        },
+    }
+
+
+def _last_trade(fill: Fill) -> Json:
+    return {
+        "lastTradeID": fill.trade_id,
+        "fillQty": str(fill.qty),
+        "fillPrice": fmt(fill.price),
+        "fee": fmt_money(-fill.fee),
+        "feeCcy": "USDT",
+    }
+
+
+def position_push(position: Position, engine: Engine) -> Json:
+    """One element of the ``futures/position`` push array (``open_type`` 1 isolated, 2 cross)."""
+    return {
+        "symbol": position.symbol,
+        "hold_volume": str(position.hold),
+        "position_type": position.position_type,
+        "open_type": 1 if position.open_type == "isolated" else 2,
+        "frozen_volume": str(position.pending_close),
+        "close_volume": str(position.close_volume),
+        "hold_avg_price": fmt_money(position.entry_price),
+        "close_avg_price": fmt_money(position.close_avg_price),
+        "open_avg_price": fmt_money(position.entry_price),
+        "liquidate_price": fmt_money(engine.liquidation_price(position)),
+        "create_time": position.open_time,
+        "update_time": position.update_time,
+        "position_mode": POSITION_MODE,
+    }
+
+
+def asset_push(currency: str, balance: Balance | None) -> Json:
+    if currency != "USDT" or balance is None:
+        return {
+            "currency": currency,
+            "available_balance": "0",
+            "position_deposit": "0",
+            "frozen_balance": "0",
+        }
+    return {
+        "currency": currency,
+        "available_balance": fmt_money(balance.available),
+        "position_deposit": fmt_money(balance.position_deposit),
+        "frozen_balance": fmt_money(balance.frozen),
+    }

@@ -1,0 +1,435 @@
+"""BitMart futures websockets on the simulator's port: public ``/api``, private ``/user``.
+
+Publishing never waits on a socket: each connection has an outbox drained by its own
+writer task, so the engine's call that caused a push returns at once and pushes keep the
+order in which they were published. A push's JSON is built once per event and the same
+bytes go to every subscriber. Only text frames are sent.
+
+Connection rules (PROTOCOL §8): ``{"action":"ping"}`` -> ``{"group":"System","data":"pong"}``
+and websocket ping frames get pong frames; a connection silent for ``idle_timeout_s`` is
+dropped, and so is one that has not subscribed (public) or logged in (private) within
+``lifeless_timeout_s``. A failed login is answered, then the connection is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from zoneguard.sim import wire
+from zoneguard.sim.auth import Credentials, check_ws_login
+from zoneguard.sim.engine import Engine
+from zoneguard.sim.faults import FaultState
+from zoneguard.sim.model import AccountEvents, PriceUpdate
+from zoneguard.sim.topics import Topic, parse_topic
+
+PONG = orjson.dumps({"group": "System", "data": "pong"})
+LOGIN_OK = orjson.dumps({"action": "access", "success": True})
+MAX_BACKLOG = 10_000
+"""Frames a slow reader may fall behind by before it is disconnected, like a venue would."""
+CLOSE_TIMEOUT_S = 1.0
+
+DropTarget = Literal["public", "private", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class WsSettings:
+    idle_timeout_s: float
+    lifeless_timeout_s: float
+
+
+class Connection:
+    """One client socket: its subscriptions, login state and outgoing queue."""
+
+    def __init__(self, ws: web.WebSocketResponse, private: bool, request: web.Request) -> None:
+        self.ws = ws
+        self.private = private
+        self.topics: dict[str, Topic] = {}
+        self.logged_in = False
+        self.alive = False  # subscribed (public) or logged in (private) at least once
+        self.closing = False
+        self._transport = request.transport
+        self._outbox: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+
+    def send(self, frame: bytes) -> None:
+        if self.closing:
+            return
+        if len(self._outbox) >= MAX_BACKLOG:
+            self.abort()
+            return
+        self._outbox.append(frame)
+        self._wake.set()
+
+    def close(self) -> None:
+        """Send what is queued, then a close frame."""
+        self.closing = True
+        self._wake.set()
+
+    def abort(self) -> None:
+        """Cut the TCP connection without a close frame, like a network drop."""
+        self.closing = True
+        self._outbox.clear()
+        self._wake.set()
+        if self._transport is not None:
+            self._transport.close()
+
+    async def run_writer(self) -> None:
+        try:
+            while True:
+                while self._outbox:
+                    await self.ws.send_frame(self._outbox.popleft(), WSMsgType.TEXT)
+                if self.closing:
+                    break
+                self._wake.clear()
+                await self._wake.wait()
+        except (ConnectionError, RuntimeError):
+            self.closing = True
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.close()
+
+
+def _ack(action: str, topic: str, error: str | None) -> bytes:
+    frame: dict[str, Any] = {"action": action, "group": topic, "success": error is None}
+    if error is not None:
+        frame["error"] = error
+    frame["request"] = {"action": action, "args": [topic]}
+    return orjson.dumps(frame)
+
+
+def _push(group: str, data: object) -> bytes:
+    return orjson.dumps({"group": group, "data": data})
+
+
+class Hub:
+    """Every websocket connection, who listens to what, and the publishing side."""
+
+    def __init__(
+        self,
+        settings: WsSettings,
+        credentials: Credentials,
+        engine: Callable[[], Engine],
+        faults: FaultState,
+    ) -> None:
+        self._settings = settings
+        self._credentials = credentials
+        self._engine = engine
+        self._faults = faults
+        self.connections: set[Connection] = set()
+        self._all_gone = asyncio.Event()
+        self._all_gone.set()
+        self._subscribers: dict[str, set[Connection]] = {}
+        self._symbol_topics: dict[str, dict[str, Topic]] = {}  # public, per symbol
+        self._all_tickers: dict[str, Topic] = {}  # "futures/ticker" (+ throttled variants)
+
+    # ------------------------------------------------------------------ connections
+
+    async def serve(self, request: web.Request, private: bool) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(
+            autoping=False,  # pings are answered by hand: they count as activity
+            compress=False,  # one encoding of a push serves every subscriber
+            timeout=CLOSE_TIMEOUT_S,
+            max_msg_size=1 << 16,
+        )
+        await ws.prepare(request)
+        conn = Connection(ws, private, request)
+        self.connections.add(conn)
+        self._all_gone.clear()
+        writer = asyncio.create_task(conn.run_writer())
+        loop = asyncio.get_running_loop()
+        opened = last_heard = loop.time()
+        try:
+            while not conn.closing:
+                deadline = last_heard + self._settings.idle_timeout_s
+                if not conn.alive:
+                    deadline = min(deadline, opened + self._settings.lifeless_timeout_s)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    msg = await ws.receive(timeout=remaining)
+                except TimeoutError:
+                    continue
+                if msg.type is WSMsgType.TEXT:
+                    last_heard = loop.time()
+                    self._on_text(conn, msg.data)
+                elif msg.type is WSMsgType.BINARY:
+                    last_heard = loop.time()
+                    self._on_text(conn, msg.data.decode("utf-8", errors="replace"))
+                elif msg.type is WSMsgType.PING:
+                    last_heard = loop.time()
+                    await ws.pong(msg.data)
+                elif msg.type is WSMsgType.PONG:
+                    last_heard = loop.time()
+                else:
+                    break
+        finally:
+            self._forget(conn)
+            conn.close()
+            await writer
+        return ws
+
+    def _forget(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        if not self.connections:
+            self._all_gone.set()
+        for name in list(conn.topics):
+            self._unsubscribe(conn, name)
+
+    def drop(self, target: DropTarget) -> int:
+        """Cut the chosen sockets now (fault injection); returns how many."""
+        victims = [
+            conn
+            for conn in self.connections
+            if target == "all" or conn.private == (target == "private")
+        ]
+        for conn in victims:
+            conn.abort()
+        return len(victims)
+
+    async def close_all(self) -> None:
+        for conn in list(self.connections):
+            conn.close()
+        await self._all_gone.wait()
+
+    # ------------------------------------------------------------------ client frames
+
+    def _on_text(self, conn: Connection, text: str) -> None:
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            conn.send(orjson.dumps({"success": False, "error": "invalid json"}))
+            return
+        if not isinstance(msg, dict):
+            conn.send(orjson.dumps({"success": False, "error": "invalid request"}))
+            return
+        action = msg.get("action")
+        args = msg.get("args")
+        if action == "ping":
+            conn.send(PONG)
+        elif action == "access":
+            self._login(conn, args)
+        elif action in ("subscribe", "unsubscribe"):
+            if not isinstance(args, list) or not args:
+                conn.send(
+                    orjson.dumps(
+                        {"action": action, "success": False, "error": "args must be a list"}
+                    )
+                )
+                return
+            for topic in args:
+                if action == "subscribe":
+                    self._subscribe(conn, topic)
+                else:
+                    name = topic if isinstance(topic, str) else str(topic)
+                    self._unsubscribe(conn, name)
+                    conn.send(_ack("unsubscribe", name, None))
+        else:
+            conn.send(orjson.dumps({"action": action, "success": False, "error": "unknown action"}))
+
+    def _login(self, conn: Connection, args: object) -> None:
+        if not conn.private:
+            conn.send(
+                orjson.dumps(
+                    {
+                        "action": "access",
+                        "success": False,
+                        "error": "access failed: login is for the private endpoint /user",
+                    }
+                )
+            )
+            return
+        reason = check_ws_login(args, self._credentials, self._engine().now_ms())
+        if reason is not None:
+            conn.send(
+                orjson.dumps(
+                    {"action": "access", "success": False, "error": f"access failed: {reason}"}
+                )
+            )
+            conn.close()
+            return
+        conn.logged_in = True
+        conn.alive = True
+        conn.send(LOGIN_OK)
+
+    def _subscribe(self, conn: Connection, raw: object) -> None:
+        if not isinstance(raw, str):
+            conn.send(_ack("subscribe", str(raw), "topic must be a string"))
+            return
+        parsed = parse_topic(raw, self._engine().symbols)
+        if isinstance(parsed, str):
+            conn.send(_ack("subscribe", raw, parsed))
+            return
+        if parsed.private and not conn.private:
+            conn.send(_ack("subscribe", raw, "private topic: use the /user endpoint"))
+            return
+        if not parsed.private and conn.private:
+            conn.send(_ack("subscribe", raw, "public topic: use the /api endpoint"))
+            return
+        if parsed.private and not conn.logged_in:
+            conn.send(_ack("subscribe", raw, "not logged in: send access first"))
+            return
+        conn.topics[raw] = parsed
+        self._subscribers.setdefault(raw, set()).add(conn)
+        if parsed.kind == "ticker_all":
+            self._all_tickers[raw] = parsed
+        elif not parsed.private:
+            self._symbol_topics.setdefault(parsed.symbol, {})[raw] = parsed
+        conn.alive = True
+        conn.send(_ack("subscribe", raw, None))
+        if not parsed.private and not self._faults.stall_feed:
+            for frame in self._snapshot(parsed):
+                conn.send(frame)
+
+    def _unsubscribe(self, conn: Connection, name: str) -> None:
+        topic = conn.topics.pop(name, None)
+        if topic is None:
+            return
+        listeners = self._subscribers.get(name)
+        if listeners is None:
+            return
+        listeners.discard(conn)
+        if listeners:
+            return
+        del self._subscribers[name]
+        if topic.kind == "ticker_all":
+            self._all_tickers.pop(name, None)
+        elif not topic.private:
+            per_symbol = self._symbol_topics.get(topic.symbol, {})
+            per_symbol.pop(name, None)
+            if not per_symbol:
+                self._symbol_topics.pop(topic.symbol, None)
+
+    # ------------------------------------------------------------------ public pushes
+
+    def _snapshot(self, topic: Topic) -> list[bytes]:
+        """Current state sent right after a subscribe ack (no trade: trades are events)."""
+        engine = self._engine()
+        if topic.kind == "ticker_all":
+            return [
+                _push(topic.name, wire.ticker_push(engine.book(s), engine)) for s in engine.symbols
+            ]
+        if topic.kind == "trade":
+            return []
+        return _PublicBuilder(engine, topic.symbol, None).frames(topic)
+
+    def publish_market(self, update: PriceUpdate) -> None:
+        """Ticker, kline, depth and trade pushes for one price change."""
+        if self._faults.stall_feed:
+            return
+        topics = self._symbol_topics.get(update.symbol)
+        if not topics and not self._all_tickers:
+            return
+        builder = _PublicBuilder(self._engine(), update.symbol, update)
+        for topic in self._with_all_tickers(topics):
+            frames = builder.frames(topic)
+            for conn in self._subscribers.get(topic.name, ()):
+                for frame in frames:
+                    conn.send(frame)
+
+    def refresh_tickers(self) -> None:
+        """Re-send every subscribed ticker: BitMart pushes tickers even when nothing trades."""
+        if self._faults.stall_feed:
+            return
+        engine = self._engine()
+        for symbol in engine.symbols:
+            topics = [t for t in self._symbol_topics.get(symbol, {}).values() if t.kind == "ticker"]
+            if not topics and not self._all_tickers:
+                continue
+            builder = _PublicBuilder(engine, symbol, None)
+            for topic in [*topics, *self._all_tickers.values()]:
+                frames = builder.frames(topic)
+                for conn in self._subscribers.get(topic.name, ()):
+                    for frame in frames:
+                        conn.send(frame)
+
+    def _with_all_tickers(self, topics: dict[str, Topic] | None) -> Iterable[Topic]:
+        if topics:
+            yield from list(topics.values())
+        yield from list(self._all_tickers.values())
+
+    # ------------------------------------------------------------------ private pushes
+
+    def publish_account(self, events: AccountEvents) -> None:
+        if events.empty:
+            return
+        engine = self._engine()
+        order_listeners = self._subscribers.get("futures/order")
+        if order_listeners:
+            for event in events.orders:
+                frame = _push(
+                    "futures/order", [wire.order_push(event.order, event.action, event.fill)]
+                )
+                for conn in order_listeners:
+                    conn.send(frame)
+        if events.positions:
+            self._send_positions(events.positions, engine)
+        if events.balance is not None:
+            for name in ("futures/asset:USDT",):
+                listeners = self._subscribers.get(name)
+                if listeners:
+                    frame = _push(name, wire.asset_push("USDT", events.balance))
+                    for conn in listeners:
+                        conn.send(frame)
+
+    def publish_positions(self) -> None:
+        """The periodic position push: every open position."""
+        engine = self._engine()
+        open_positions = [p for p in engine.positions() if p.hold > 0]
+        if open_positions:
+            self._send_positions(open_positions, engine)
+
+    def _send_positions(self, positions: Iterable[Any], engine: Engine) -> None:
+        listeners = self._subscribers.get("futures/position")
+        if not listeners:
+            return
+        frame = _push("futures/position", [wire.position_push(p, engine) for p in positions])
+        for conn in listeners:
+            conn.send(frame)
+
+
+class _PublicBuilder:
+    """Builds each public push body at most once per price change."""
+
+    def __init__(self, engine: Engine, symbol: str, update: PriceUpdate | None) -> None:
+        self._engine = engine
+        self._symbol = symbol
+        self._update = update
+        self._book = engine.book(symbol)
+        self._ticker: dict[str, Any] | None = None
+        self._depth: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def frames(self, topic: Topic) -> list[bytes]:
+        if topic.kind in ("ticker", "ticker_all"):
+            if self._ticker is None:
+                self._ticker = wire.ticker_push(self._book, self._engine)
+            return [_push(topic.name, self._ticker)]
+        if topic.kind == "kline":
+            bar = self._engine.candles(self._symbol).live_bar(topic.timeframe)
+            return [] if bar is None else [_push(topic.name, wire.kline_push(self._symbol, bar))]
+        if topic.kind == "depth":
+            bids, asks = self._depth_sides(topic.levels)
+            return [_push(topic.name, bids), _push(topic.name, asks)]
+        if topic.kind == "trade" and self._update is not None:
+            return [_push(topic.name, wire.trade_push(self._update.trade))]
+        return []
+
+    def _depth_sides(self, levels: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        cached = self._depth.get(levels)
+        if cached is None:
+            bids, asks = self._book.depth(levels)
+            now = self._update.time if self._update is not None else self._engine.now_ms()
+            contract = self._book.contract
+            cached = (
+                wire.depth_push(contract, 1, bids, now),
+                wire.depth_push(contract, 2, asks, now),
+            )
+            self._depth[levels] = cached
+        return cached

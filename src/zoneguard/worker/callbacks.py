@@ -1,0 +1,127 @@
+"""The seed's callback bodies, field names unchanged, plus the fields we add.
+
+Prices and sizes leave as JSON numbers, like the seed's examples (``"entry_price": 65250.0``);
+they are built from ``Decimal`` through the shortest float text, which is exact for every
+price and size with at most 15 significant digits (all of them, on any venue we know).
+``event_id`` and ``timestamp`` are added by the queue when the callback is journaled.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from zoneguard.worker.order_queue import Callback, WorkerOrder
+from zoneguard.worker.outbox import callback_url_for
+
+TIMEOUT_REASON = "Entry zone not reached within timeout"
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+class CallbackFactory:
+    """Builds each status's body and picks its URL (the order's, else the app's)."""
+
+    def __init__(self, app_base_url: str) -> None:
+        self.app_base_url = app_base_url
+
+    def _callback(self, order: WorkerOrder, body: dict[str, Any]) -> Callback:
+        status = body.pop("status")
+        body.setdefault("symbol", order.symbol)
+        body.setdefault("side", order.side.value)
+        url = callback_url_for(order.plan.callback_url, self.app_base_url)
+        return Callback(url, status, body)
+
+    def placed(self, order: WorkerOrder) -> Callback:
+        return self._callback(
+            order,
+            {
+                "order_id": order.order_id,
+                "exchange_order_id": order.entry_order_id,
+                "status": "placed",
+                "entry_price": _number(order.entry_limit_price),
+                "quantity": _number(order.plan.quantity),
+                "contracts": _number(order.contracts),
+                "client_order_id": order.entry_client_id,
+            },
+        )
+
+    def failed(self, order: WorkerOrder, error: str, code: int | None) -> Callback:
+        return self._callback(
+            order,
+            {
+                "order_id": order.order_id,
+                "status": "failed",
+                "error": error,
+                "error_code": code,
+            },
+        )
+
+    def timeout(self, order: WorkerOrder) -> Callback:
+        return self._callback(
+            order,
+            {"order_id": order.order_id, "status": "timeout", "reason": TIMEOUT_REASON},
+        )
+
+    def cancelled(self, order: WorkerOrder, reason: str) -> Callback:
+        return self._callback(
+            order, {"order_id": order.order_id, "status": "cancelled", "reason": reason}
+        )
+
+    def filled(self, order: WorkerOrder) -> Callback:
+        """Not in the seed: the position is open and guarded (size and average entry)."""
+        return self._callback(
+            order,
+            {
+                "order_id": order.order_id,
+                "exchange_order_id": order.entry_order_id,
+                "status": "filled",
+                "entry_price": _number(order.entry_price),
+                "quantity": _number(order.plan.quantity),
+                "filled_contracts": _number(order.filled_contracts),
+                "stop_loss": _number(order.plan.stop_loss),
+                "take_profit": _number(order.plan.take_profit),
+            },
+        )
+
+    def closed(
+        self, order: WorkerOrder, *, closed_by: str, slippage_percent: Decimal | None
+    ) -> Callback:
+        pnl: Decimal | None = None
+        if order.close_price is not None and order.entry_price is not None:
+            sign = 1 if order.side.value == "long" else -1
+            base = order.extra.get("contract_size")
+            if base is not None:
+                size = order.filled_contracts * Decimal(str(base))
+                pnl = sign * (order.close_price - order.entry_price) * size
+        return self._callback(
+            order,
+            {
+                "position_id": order.order_id,
+                "order_id": order.order_id,
+                "close_order_id": order.close_order_id,
+                "status": "closed",
+                "reason": order.close_reason,
+                "close_price": _number(order.close_price),
+                "entry_price": _number(order.entry_price),
+                "trigger_level": _number(order.close_level),
+                "closed_by": closed_by,
+                "slippage_percent": _number(slippage_percent),
+                "realized_pnl": _number(pnl),
+            },
+        )
+
+    def close_failed(self, order: WorkerOrder, error: str, code: int | None) -> Callback:
+        return self._callback(
+            order,
+            {
+                "position_id": order.order_id,
+                "order_id": order.order_id,
+                "status": "close_failed",
+                "reason": order.close_reason,
+                "error": error,
+                "error_code": code,
+            },
+        )

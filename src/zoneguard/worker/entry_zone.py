@@ -1,0 +1,275 @@
+"""The seed's EntryZoneMonitor: place the entry the moment a price update enters the zone.
+
+Event-driven: :meth:`EntryZoneMonitor.on_price` runs inside the websocket message handler,
+asks the trigger index which zones contain the new price (O(log n + k)), journals the move
+to ``placing`` and starts the placement. Timeouts come from one timer per order, never from
+a scan. With ``immediate_if_in_zone: false`` an order that arrives with the price already in
+its zone is not armed until the price has been seen outside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any
+
+from zoneguard.domain.client_ids import client_order_id_for
+from zoneguard.domain.lifecycle import OrderState
+from zoneguard.domain.triggers import TriggerIndex
+from zoneguard.domain.values import Symbol
+from zoneguard.exchange.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    PostOnlyWouldCross,
+    Rejected,
+)
+from zoneguard.worker.alerts import Alerter
+from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.markets import Markets
+from zoneguard.worker.metrics import Metrics
+from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
+from zoneguard.worker.placement import OrderPlacementService
+
+log = logging.getLogger("zoneguard.worker.entry")
+
+MAX_REPRICES = 20
+"""Post-only refusals in a row before the order goes back to waiting for its zone."""
+
+
+class EntryZoneMonitor:
+    def __init__(
+        self,
+        queue: OrderQueue,
+        index: TriggerIndex,
+        markets: Markets,
+        placement: OrderPlacementService,
+        callbacks: CallbackFactory,
+        alerter: Alerter,
+        metrics: Metrics,
+        *,
+        immediate_if_in_zone: bool,
+    ) -> None:
+        self.queue = queue
+        self.index = index
+        self.markets = markets
+        self.placement = placement
+        self.callbacks = callbacks
+        self.alerter = alerter
+        self.metrics = metrics
+        self.immediate_if_in_zone = immediate_if_in_zone
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._unarmed: dict[Symbol, dict[str, tuple[Decimal, Decimal]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.on_entry_final: Callable[[WorkerOrder], None] = lambda order: None
+        """Set by the fill tracker: the entry order reached a final state (timeout path)."""
+        self.on_timeout_cancel: Callable[[WorkerOrder], None] = lambda order: None
+
+    # -- arming
+    def watch(self, order: WorkerOrder, *, arriving: bool = False, check_now: bool = True) -> None:
+        """Index a ``waiting_zone`` order and (re)arm its timeout; with ``check_now`` an order
+        whose zone holds the last price triggers at once instead of at the next update."""
+        if order.deadline_ms <= now_ms():
+            self._expire(order)
+            return
+        self._arm_timer(order)
+        quote = self.markets.quote(order.symbol)
+        inside = quote is not None and order.zone_low <= quote.last <= order.zone_high
+        if arriving and inside and not self.immediate_if_in_zone:
+            order.armed = False
+            self._unarmed.setdefault(order.symbol, {})[order.order_id] = (
+                order.zone_low,
+                order.zone_high,
+            )
+            return
+        order.armed = True
+        self.index.for_symbol(order.symbol).add_entry(
+            order.order_id, order.zone_low, order.zone_high
+        )
+        if inside and check_now and quote is not None:
+            # The price is already in the zone: no need to wait for the next update.
+            self.on_price(order.symbol, quote.last, time.monotonic_ns())
+
+    def watch_deadline(self, order: WorkerOrder) -> None:
+        """Arm only the timeout (an entry already working on the exchange)."""
+        self._arm_timer(order)
+
+    def forget(self, order: WorkerOrder) -> None:
+        triggers = self.index.get(order.symbol)
+        if triggers is not None:
+            triggers.remove_entry(order.order_id)
+        self._unarmed.get(order.symbol, {}).pop(order.order_id, None)
+        timer = self._timers.pop(order.order_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _arm_timer(self, order: WorkerOrder) -> None:
+        old = self._timers.pop(order.order_id, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, (order.deadline_ms - now_ms()) / 1000)
+        self._timers[order.order_id] = loop.call_later(delay, self._on_deadline, order.order_id)
+
+    # -- the hot path
+    def on_price(self, symbol: Symbol, price: Decimal, tick_ns: int) -> None:
+        unarmed = self._unarmed.get(symbol)
+        if unarmed:
+            self._arm_outside(symbol, price, unarmed)
+        triggers = self.index.get(symbol)
+        if triggers is None or not triggers.entry_count:
+            return
+        for order_id in triggers.entries_at(price):
+            triggers.remove_entry(order_id)
+            order = self.queue.get(order_id)
+            if order is None or order.state is not OrderState.WAITING_ZONE:
+                continue
+            self._trigger(order, price, tick_ns)
+
+    def _arm_outside(
+        self, symbol: Symbol, price: Decimal, unarmed: dict[str, tuple[Decimal, Decimal]]
+    ) -> None:
+        for order_id, (low, high) in list(unarmed.items()):
+            if price < low or price > high:
+                del unarmed[order_id]
+                order = self.queue.get(order_id)
+                if order is not None and order.state is OrderState.WAITING_ZONE:
+                    order.armed = True
+                    self.index.for_symbol(symbol).add_entry(order_id, low, high)
+
+    def _trigger(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
+        self._next_client_id(order)
+        self.queue.move(order, OrderState.PLACING, "price entered the zone", price=str(price))
+        self.queue.claim_position(order)
+        log.info("order %s: %s %s entered zone -> placing", order.order_id, order.symbol, price)
+        self._spawn(self._place(order, tick_ns))
+
+    def _next_client_id(self, order: WorkerOrder) -> None:
+        order.entry_attempt += 1
+        order.entry_client_id = client_order_id_for(order.order_id, f"entry{order.entry_attempt}")
+        self.queue.link_client_id(order, order.entry_client_id)
+        order.extra.setdefault("client_ids", []).append(order.entry_client_id)
+
+    # -- placement
+    async def _place(self, order: WorkerOrder, tick_ns: int) -> None:
+        try:
+            spec = await self.markets.spec(order.symbol)
+            await self.placement.ensure_leverage(order.symbol, Decimal(order.plan.leverage))
+            reprices = 0
+            while True:
+                price = self.placement.entry_price(order, spec)
+                if price is None:
+                    self._back_to_zone(order, "the price left the zone before placement")
+                    return
+                order.entry_limit_price = price
+                try:
+                    request = self.placement.entry_request(order, price, spec)
+                    placed = await self.placement.submit(request)
+                except PostOnlyWouldCross:
+                    reprices += 1
+                    if reprices > MAX_REPRICES:
+                        self._back_to_zone(order, "maker-only refused repeatedly", check_now=False)
+                        return
+                    self._next_client_id(order)
+                    self.queue.save_facts(order)
+                    continue
+                break
+            if tick_ns:
+                elapsed_ns = time.monotonic_ns() - tick_ns
+                self.metrics.tick_to_order_ack.observe(elapsed_ns / 1e9)
+                order.extra["tick_to_entry_ack_us"] = elapsed_ns // 1000
+            order.entry_order_id = placed.order_id
+            self.queue.link_exchange_id(order, placed.order_id)
+            if order.state is OrderState.PLACING:
+                self.queue.move(
+                    order,
+                    OrderState.PLACED,
+                    "accepted by the exchange",
+                    callback=self.callbacks.placed(order),
+                    exchange_order_id=placed.order_id,
+                )
+            else:
+                self.queue.save_facts(order)
+            self.metrics.orders_placed.inc()
+            if order.timed_out and order.state is OrderState.PLACED:
+                self.on_timeout_cancel(order)
+        except AuthenticationFailed as exc:
+            self.alerter.fire(
+                "auth_refused",
+                f"exchange refused our key while placing {order.order_id}: {exc}",
+                dedup_key="auth",
+            )
+            self._fail(order, exc)
+        except Rejected as exc:
+            self._fail(order, exc)
+        except ExchangeError as exc:
+            self._fail(order, exc)
+
+    def _back_to_zone(self, order: WorkerOrder, reason: str, *, check_now: bool = True) -> None:
+        if order.state in (OrderState.PLACING, OrderState.PLACED):
+            self.queue.move(order, OrderState.WAITING_ZONE, reason)
+            self.queue.release_position(order)
+            self.watch(order, check_now=check_now)
+
+    def rewait(self, order: WorkerOrder, reason: str) -> None:
+        """The exchange cancelled our unfilled entry (post-only): wait for the zone again."""
+        self._back_to_zone(order, reason, check_now=False)
+
+    def _fail(self, order: WorkerOrder, exc: ExchangeError) -> None:
+        log.error("order %s placement failed: %s", order.order_id, exc)
+        order.last_error = str(exc)
+        if order.state in (OrderState.PLACING, OrderState.PLACED, OrderState.WAITING_ZONE):
+            self.queue.move(
+                order,
+                OrderState.FAILED,
+                "placement refused",
+                callback=self.callbacks.failed(order, exc.message, exc.code),
+                error=str(exc),
+            )
+            self.forget(order)
+            self.metrics.orders_failed.inc()
+
+    # -- timeouts
+    def _on_deadline(self, order_id: str) -> None:
+        self._timers.pop(order_id, None)
+        order = self.queue.get(order_id)
+        if order is not None:
+            self._expire(order)
+
+    def _expire(self, order: WorkerOrder) -> None:
+        state = order.state
+        if state is OrderState.WAITING_ZONE:
+            self.forget(order)
+            self.queue.move(
+                order,
+                OrderState.TIMEOUT,
+                "entry zone not reached",
+                callback=self.callbacks.timeout(order),
+            )
+            self.metrics.orders_timed_out.inc()
+            log.warning("order %s timeout: entry zone not reached", order.order_id)
+        elif state in (OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALLY_FILLED):
+            order.timed_out = True
+            self.queue.save_facts(order)
+            if state is not OrderState.PLACING:
+                self.on_timeout_cancel(order)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.critical("entry task crashed", exc_info=task.exception())
+
+    async def stop(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

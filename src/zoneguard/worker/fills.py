@@ -1,0 +1,246 @@
+"""Fills and closes the exchange reports, turned into lifecycle moves.
+
+Sources: the private order and position streams (the seed's PositionWorker) and, while the
+private socket is down, REST polling of the same facts. Every source goes through
+:meth:`FillTracker.apply_entry`, so a fact seen twice (push and poll) moves nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from decimal import Decimal
+from typing import Any
+
+from zoneguard.domain.lifecycle import OrderState
+from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderStatus, OrderUpdate, PositionInfo
+from zoneguard.exchange.errors import ExchangeError
+from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.entry_zone import EntryZoneMonitor
+from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
+from zoneguard.worker.placement import OrderPlacementService
+from zoneguard.worker.sltp import StopLossTakeProfitMonitor
+
+log = logging.getLogger("zoneguard.worker.fills")
+
+POLL_INTERVAL_S = 1.0
+FLAT_CONFIRM_S = 1.0
+"""A flat position push with no close we know of is confirmed by REST after this delay."""
+
+_EXCHANGE_EXITS = {OrderOrigin.TAKE_PROFIT: "take_profit", OrderOrigin.STOP_LOSS: "stop_loss"}
+_HOLDING = frozenset({OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CLOSE_FAILED})
+
+
+class FillTracker:
+    def __init__(
+        self,
+        queue: OrderQueue,
+        entry: EntryZoneMonitor,
+        sltp: StopLossTakeProfitMonitor,
+        placement: OrderPlacementService,
+        callbacks: CallbackFactory,
+    ) -> None:
+        self.queue = queue
+        self.entry = entry
+        self.sltp = sltp
+        self.placement = placement
+        self.callbacks = callbacks
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._poller: asyncio.Task[None] | None = None
+        entry.on_timeout_cancel = self.cancel_for_timeout
+
+    # -- pushes
+    def on_order(self, update: OrderUpdate) -> None:
+        info = update.order
+        order = self.queue.by_client_id(info.client_order_id) or self.queue.by_exchange_id(
+            info.order_id
+        )
+        if order is None:
+            self._maybe_exchange_exit(info)
+            return
+        if (
+            info.client_order_id is not None and info.client_order_id == order.close_client_id
+        ) or info.order_id == order.close_order_id:
+            self.sltp.on_close_order(order, info)
+        elif info.reduce_only:
+            self._maybe_exchange_exit(info)
+        else:
+            self.apply_entry(order, info)
+
+    def _maybe_exchange_exit(self, info: OrderInfo) -> None:
+        reason = _EXCHANGE_EXITS.get(info.origin)
+        if reason is None or info.status is not OrderStatus.FILLED:
+            return
+        owner = self.queue.position_owner(info.symbol, info.position_side)
+        if owner is not None and owner.state in _HOLDING | {OrderState.CLOSING}:
+            log.warning(
+                "SLTP exchange preset %s closed %s at %s",
+                reason,
+                owner.order_id,
+                info.avg_fill_price,
+            )
+            self.sltp.closed_by_exchange(owner, reason, info.avg_fill_price, info.order_id)
+
+    def on_position(self, position: PositionInfo) -> None:
+        owner = self.queue.position_owner(position.symbol, position.side)
+        if owner is None or owner.state not in _HOLDING or position.contracts > 0:
+            return
+        if self.sltp.is_closing(owner):
+            return
+        loop = asyncio.get_running_loop()
+        loop.call_later(FLAT_CONFIRM_S, lambda: self._spawn(self.confirm_flat(owner)))
+
+    async def confirm_flat(self, order: WorkerOrder) -> None:
+        """The position went flat with no close we recognised: confirm by REST, report once."""
+        if order.state not in _HOLDING or self.sltp.is_closing(order):
+            return
+        if await self.placement.position_contracts(order.symbol, order.side) > 0:
+            return
+        if order.state not in _HOLDING or self.sltp.is_closing(order):
+            return
+        reason = self._inferred_reason(order)
+        log.warning("SLTP %s is flat on the exchange (closed outside the worker)", order.order_id)
+        self.sltp.closed_by_exchange(order, reason, None, "")
+
+    def _inferred_reason(self, order: WorkerOrder) -> str:
+        quote = self.sltp.markets.quote(order.symbol)
+        plan = order.plan
+        if quote is None or plan.stop_loss is None:
+            return "external"
+        below = quote.last <= plan.stop_loss
+        if (order.side.value == "long") == below:
+            return "stop_loss"
+        return "take_profit" if plan.take_profit is not None else "external"
+
+    # -- the entry order
+    def apply_entry(self, order: WorkerOrder, info: OrderInfo) -> None:
+        """Bring the order in line with what the exchange says of its entry order."""
+        if info.client_order_id and order.entry_client_id not in (None, info.client_order_id):
+            if info.filled_contracts > 0:
+                log.critical(
+                    "order %s: an earlier entry attempt %s filled %s contracts",
+                    order.order_id,
+                    info.client_order_id,
+                    info.filled_contracts,
+                )
+            return
+        state = order.state
+        if state.is_terminal or state in (OrderState.CLOSING, OrderState.CLOSE_FAILED):
+            return
+        if order.entry_order_id is None:
+            order.entry_order_id = info.order_id
+            self.queue.link_exchange_id(order, info.order_id)
+        if state is OrderState.WAITING_ZONE:
+            return  # a cancelled attempt we already gave up on
+        if state is OrderState.PLACING:
+            order.entry_limit_price = order.entry_limit_price or info.price
+            self.queue.move(
+                order,
+                OrderState.PLACED,
+                "accepted (seen on the order stream)",
+                callback=self.callbacks.placed(order),
+                exchange_order_id=info.order_id,
+            )
+        filled = info.filled_contracts
+        if filled > order.filled_contracts:
+            order.filled_contracts = filled
+            order.entry_price = info.avg_fill_price or order.entry_price
+        final = info.status.is_final
+        if state is OrderState.OPEN:
+            return
+        if filled > 0 and (filled >= order.contracts or final):
+            self.entry.forget(order)
+            self.queue.move(
+                order,
+                OrderState.OPEN,
+                "entry filled" if filled >= order.contracts else "rest cancelled, guarding fill",
+                callback=self.callbacks.filled(order),
+                filled=str(filled),
+            )
+            self.sltp.guard(order)
+        elif filled > 0:
+            self.queue.move(order, OrderState.PARTIALLY_FILLED, "partial fill", filled=str(filled))
+            self.sltp.guard(order)
+        elif final:
+            if order.extra.get("cancel_requested"):
+                self.entry.forget(order)
+                self.queue.move(
+                    order,
+                    OrderState.CANCELLED,
+                    "cancelled by the operator",
+                    callback=self.callbacks.cancelled(order, "cancelled by request"),
+                )
+            elif order.timed_out:
+                self.entry.forget(order)
+                self.queue.move(
+                    order,
+                    OrderState.TIMEOUT,
+                    "entry not filled within timeout",
+                    callback=self.callbacks.timeout(order),
+                )
+            else:
+                self.entry.rewait(order, "the exchange cancelled the unfilled entry")
+
+    def cancel_for_timeout(self, order: WorkerOrder) -> None:
+        self._spawn(self._cancel_for_timeout(order))
+
+    async def _cancel_for_timeout(self, order: WorkerOrder) -> None:
+        log.warning("order %s timeout: cancelling the unfilled entry", order.order_id)
+        info = await self.placement.cancel_entry(order)
+        if info is not None:
+            self.apply_entry(order, info)
+
+    # -- REST fallback while the private socket is down
+    def on_connection(self, stream: str, up: bool) -> None:
+        if stream != "private":
+            return
+        if up:
+            if self._poller is not None:
+                self._poller.cancel()
+                self._poller = None
+            self._spawn(self.poll_once())  # catch up on what happened while it was down
+        elif self._poller is None:
+            self._poller = asyncio.get_running_loop().create_task(self._poll_forever())
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await self.poll_once()
+            await asyncio.sleep(POLL_INTERVAL_S)
+
+    async def poll_once(self) -> None:
+        for order in self.queue:
+            try:
+                await self._poll_order(order)
+            except ExchangeError as exc:
+                log.warning("polling %s failed: %s", order.order_id, exc)
+
+    async def _poll_order(self, order: WorkerOrder) -> None:
+        state = order.state
+        if state in (OrderState.PLACED, OrderState.PARTIALLY_FILLED) and order.entry_order_id:
+            self.apply_entry(
+                order, await self.placement.get_order(order.symbol, order.entry_order_id)
+            )
+        elif state is OrderState.CLOSING and order.close_order_id:
+            info = await self.placement.get_order(order.symbol, order.close_order_id)
+            self.sltp.on_close_order(order, info)
+        elif state is OrderState.OPEN:
+            held = await self.placement.position_contracts(order.symbol, order.side)
+            if held == Decimal(0):
+                await self.confirm_flat(order)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.critical("fill tracker task crashed", exc_info=task.exception())
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks) + ([self._poller] if self._poller else [])
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

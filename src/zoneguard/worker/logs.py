@@ -1,0 +1,157 @@
+"""The worker's logging: ``var/log/app.log`` plus stderr, one line per record, secrets masked.
+
+Lines read ``<UTC time> <LEVEL> <logger> <message> key=value ...``; the extras passed as
+``logger.info("...", extra={"order_id": ...})`` become the ``key=value`` tail, so a line
+can be grepped by order id. Every SL/TP line comes from :func:`sltp_logger`, whose name
+carries ``SLTP``: ``grep SLTP var/log/app.log`` finds them all (the seed's runbook).
+
+Any value given to :func:`register_secret` (exchange keys, callback secret, API token) is
+replaced by ``***`` in every line, tracebacks included, whoever logged it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterable
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+
+from pydantic import SecretStr
+
+LOG_FILE_NAME = "app.log"
+MAX_LOG_BYTES = 10 * 1024 * 1024
+LOG_BACKUPS = 5
+SLTP_LOGGER_NAME = "zoneguard.worker.SLTP"
+MASK = "***"
+MIN_SECRET_LENGTH = 4
+"""Shorter values are not masked: hiding every ``abc`` would garble the log, not protect it."""
+
+_secrets: tuple[str, ...] = ()
+_STANDARD_ATTRIBUTES = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "taskName"}
+)
+_OUR_HANDLER = "_zoneguard_worker_handler"
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Mask ``value`` in every log line from now on (None, empty and short values ignored)."""
+    global _secrets
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not value or len(value) < MIN_SECRET_LENGTH or value in _secrets:
+        return
+    # Longest first, so a secret that contains another one is masked whole.
+    _secrets = tuple(sorted((*_secrets, value), key=len, reverse=True))
+
+
+def register_secrets(values: Iterable[str | SecretStr | None]) -> None:
+    for value in values:
+        register_secret(value)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class SecretMaskingFilter(logging.Filter):
+    """Rewrites a record so that nothing it will print holds a registered secret.
+
+    The message is rendered (args merged) and masked, string extras masked, and a
+    traceback rendered and masked into ``exc_text``, which formatters print instead of
+    re-rendering the exception.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _secrets:
+            return True
+        record.msg = mask_secrets(record.getMessage())
+        record.args = None
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD_ATTRIBUTES and isinstance(value, str):
+                setattr(record, key, mask_secrets(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_secrets(record.stack_info)
+        return True
+
+
+class KeyValueFormatter(logging.Formatter):
+    """``2026-05-09T07:35:25.123Z INFO zoneguard.worker message key=value ...``, masked."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = [
+            f"{key}={_render(value)}"
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
+        ]
+        if extras:
+            head, newline, tail = line.partition("\n")  # extras stay on the first line
+            line = f"{head} {' '.join(extras)}{newline}{tail}"
+        return mask_secrets(line)
+
+
+def _render(value: object) -> str:
+    text = str(value)
+    if not text or any(c.isspace() or c in '"=' for c in text):
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return text
+
+
+def setup_worker_logging(var_dir: Path, level: str | int = "INFO") -> Path:
+    """Send every log record at ``level`` and above to ``<var_dir>/log/app.log`` (rotating,
+    10 MB x 5) and to stderr. Calling it again replaces what an earlier call installed.
+    Returns the log file's path.
+    """
+    numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}")
+    log_dir = var_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / LOG_FILE_NAME
+
+    shutdown_worker_logging()
+    formatter = KeyValueFormatter()
+    file_handler = RotatingFileHandler(
+        log_path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    stderr_handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    for handler in (file_handler, stderr_handler):
+        handler.setFormatter(formatter)
+        handler.addFilter(SecretMaskingFilter())
+        setattr(handler, _OUR_HANDLER, True)
+        root.addHandler(handler)
+    root.setLevel(numeric)
+    return log_path
+
+
+def shutdown_worker_logging() -> None:
+    """Remove and close the handlers :func:`setup_worker_logging` installed."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _OUR_HANDLER, False):
+            root.removeHandler(handler)
+            handler.close()
+
+
+def sltp_logger() -> logging.Logger:
+    """The logger of every stop-loss / take-profit line (its name carries ``SLTP``)."""
+    return logging.getLogger(SLTP_LOGGER_NAME)

@@ -1,0 +1,348 @@
+"""The seed's OrderQueue: every order the worker owns, in memory and in the journal.
+
+Each transition goes to the journal (with the callback it causes, in one transaction)
+before the worker acts on it; the in-memory copy is what the hot path reads. After a
+crash, :meth:`OrderQueue.load` rebuilds every unfinished order from the journal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from zoneguard.domain.lifecycle import (
+    TERMINAL_STATES,
+    Lifecycle,
+    LifecycleEvent,
+    OrderState,
+)
+from zoneguard.domain.plan import OrderPlan, PlanDefaults, parse_plan
+from zoneguard.domain.values import Side, Symbol
+from zoneguard.worker.journal import Journal, OutboxItem, hash_payload
+from zoneguard.worker.outbox import build_callback_body
+
+log = logging.getLogger("zoneguard.worker.orders")
+
+ACTIVE_STATES = frozenset(
+    {
+        OrderState.PLACING,
+        OrderState.PLACED,
+        OrderState.PARTIALLY_FILLED,
+        OrderState.OPEN,
+        OrderState.CLOSING,
+        OrderState.CLOSE_FAILED,
+    }
+)
+"""States in which the order owns (or is about to own) the exchange position of its side."""
+
+GUARDED_STATES = frozenset(
+    {OrderState.PARTIALLY_FILLED, OrderState.OPEN, OrderState.CLOSING, OrderState.CLOSE_FAILED}
+)
+"""States with contracts on the exchange: the seed's ``monitored_positions``."""
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class WorkerOrder:
+    """One signal from arrival to its final state, plus what the exchange told us about it.
+
+    Everything but ``plan`` and ``lifecycle`` is a *fact* journaled in the order's data, so
+    a restarted worker knows which exchange orders to ask about.
+    """
+
+    plan: OrderPlan
+    lifecycle: Lifecycle
+    zone_low: Decimal
+    zone_high: Decimal
+    contracts: Decimal
+    deadline_ms: int
+    created_ms: int
+    monitor_only: bool = False
+    entry_attempt: int = 0
+    entry_client_id: str | None = None
+    entry_order_id: str | None = None
+    entry_limit_price: Decimal | None = None
+    filled_contracts: Decimal = Decimal(0)
+    entry_price: Decimal | None = None
+    close_attempt: int = 0
+    close_client_id: str | None = None
+    close_order_id: str | None = None
+    close_reason: str | None = None
+    close_level: Decimal | None = None
+    close_price: Decimal | None = None
+    armed: bool = True
+    timed_out: bool = False
+    last_error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def order_id(self) -> str:
+        return self.plan.id
+
+    @property
+    def symbol(self) -> Symbol:
+        return self.plan.symbol
+
+    @property
+    def side(self) -> Side:
+        return self.plan.side
+
+    @property
+    def state(self) -> OrderState:
+        return self.lifecycle.state
+
+    def facts(self) -> dict[str, Any]:
+        """The journaled data of this order (text for every number: exact on reload)."""
+
+        def text(value: Decimal | None) -> str | None:
+            return None if value is None else str(value)
+
+        return {
+            "zone_low": str(self.zone_low),
+            "zone_high": str(self.zone_high),
+            "contracts": str(self.contracts),
+            "deadline_ms": self.deadline_ms,
+            "monitor_only": self.monitor_only,
+            "entry_attempt": self.entry_attempt,
+            "entry_client_id": self.entry_client_id,
+            "entry_order_id": self.entry_order_id,
+            "entry_limit_price": text(self.entry_limit_price),
+            "filled_contracts": str(self.filled_contracts),
+            "entry_price": text(self.entry_price),
+            "close_attempt": self.close_attempt,
+            "close_client_id": self.close_client_id,
+            "close_order_id": self.close_order_id,
+            "close_reason": self.close_reason,
+            "close_level": text(self.close_level),
+            "close_price": text(self.close_price),
+            "armed": self.armed,
+            "timed_out": self.timed_out,
+            "last_error": self.last_error,
+            "extra": self.extra,
+        }
+
+    def restore_facts(self, data: Mapping[str, Any]) -> None:
+        def dec(key: str) -> Decimal | None:
+            value = data.get(key)
+            return None if value is None else Decimal(str(value))
+
+        self.entry_attempt = int(data.get("entry_attempt", 0))
+        self.entry_client_id = data.get("entry_client_id")
+        self.entry_order_id = data.get("entry_order_id")
+        self.entry_limit_price = dec("entry_limit_price")
+        self.filled_contracts = dec("filled_contracts") or Decimal(0)
+        self.entry_price = dec("entry_price")
+        self.close_attempt = int(data.get("close_attempt", 0))
+        self.close_client_id = data.get("close_client_id")
+        self.close_order_id = data.get("close_order_id")
+        self.close_reason = data.get("close_reason")
+        self.close_level = dec("close_level")
+        self.close_price = dec("close_price")
+        self.armed = bool(data.get("armed", True))
+        self.timed_out = bool(data.get("timed_out", False))
+        self.last_error = data.get("last_error")
+        self.extra = dict(data.get("extra") or {})
+
+    def summary(self) -> dict[str, Any]:
+        """What the status endpoints show of this order."""
+        plan = self.plan
+        return {
+            "id": plan.id,
+            "symbol": plan.symbol,
+            "side": plan.side.value,
+            "state": self.state.value,
+            "entry_zone_min": str(plan.entry_zone_min),
+            "entry_zone_max": str(plan.entry_zone_max),
+            "quantity": str(plan.quantity),
+            "leverage": plan.leverage,
+            "stop_loss": None if plan.stop_loss is None else str(plan.stop_loss),
+            "take_profit": None if plan.take_profit is None else str(plan.take_profit),
+            "contracts": str(self.contracts),
+            "filled_contracts": str(self.filled_contracts),
+            "entry_price": None if self.entry_price is None else str(self.entry_price),
+            "exchange_order_id": self.entry_order_id,
+            "close_order_id": self.close_order_id,
+            "close_reason": self.close_reason,
+            "close_price": None if self.close_price is None else str(self.close_price),
+            "timeout_at_ms": self.deadline_ms,
+            "created_ms": self.created_ms,
+            "monitor_only": self.monitor_only,
+            "last_error": self.last_error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A callback to enqueue with a transition: its URL, status and the seed's body fields."""
+
+    url: str
+    status: str
+    fields: dict[str, Any]
+
+
+class OrderQueue:
+    """Orders by id, by client order id and by exchange position; journal-backed."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._orders: dict[str, WorkerOrder] = {}
+        self._by_client_id: dict[str, str] = {}
+        self._by_exchange_id: dict[str, str] = {}
+        self._position_owner: dict[tuple[Symbol, Side], str] = {}
+        self.on_callback_enqueued: list[Any] = []
+
+    # -- lookup
+    def get(self, order_id: str) -> WorkerOrder | None:
+        return self._orders.get(order_id)
+
+    def by_client_id(self, client_order_id: str | None) -> WorkerOrder | None:
+        if client_order_id is None:
+            return None
+        order_id = self._by_client_id.get(client_order_id)
+        return None if order_id is None else self._orders.get(order_id)
+
+    def by_exchange_id(self, exchange_order_id: str) -> WorkerOrder | None:
+        order_id = self._by_exchange_id.get(exchange_order_id)
+        return None if order_id is None else self._orders.get(order_id)
+
+    def position_owner(self, symbol: Symbol, side: Side) -> WorkerOrder | None:
+        order_id = self._position_owner.get((symbol, side))
+        return None if order_id is None else self._orders.get(order_id)
+
+    def __iter__(self) -> Iterator[WorkerOrder]:
+        return iter(list(self._orders.values()))
+
+    def __len__(self) -> int:
+        return len(self._orders)
+
+    # -- links the fill tracker uses to recognise pushes
+    def link_client_id(self, order: WorkerOrder, client_order_id: str) -> None:
+        self._by_client_id[client_order_id] = order.order_id
+
+    def link_exchange_id(self, order: WorkerOrder, exchange_order_id: str) -> None:
+        self._by_exchange_id[exchange_order_id] = order.order_id
+
+    def claim_position(self, order: WorkerOrder) -> None:
+        self._position_owner[(order.symbol, order.side)] = order.order_id
+
+    def release_position(self, order: WorkerOrder) -> None:
+        key = (order.symbol, order.side)
+        if self._position_owner.get(key) == order.order_id:
+            del self._position_owner[key]
+
+    # -- writes
+    def add(self, order: WorkerOrder, first_event: LifecycleEvent) -> None:
+        """Journal a new order (durable before the HTTP answer), then hold it in memory."""
+        payload = order.plan.to_payload()
+        self.journal.add_order(
+            order.order_id,
+            order.symbol,
+            payload,
+            hash_payload(payload),
+            order.state.value,
+            order.created_ms,
+            first_event.to_dict(),
+            data=order.facts(),
+        )
+        self._orders[order.order_id] = order
+        self._index_links(order)
+
+    def move(
+        self,
+        order: WorkerOrder,
+        to: OrderState,
+        reason: str,
+        *,
+        callback: Callback | None = None,
+        **data: str,
+    ) -> LifecycleEvent:
+        """Transition ``order`` and journal it, with its facts and callback, atomically."""
+        at_ms = now_ms()
+        items: list[OutboxItem] = []
+        if callback is not None:  # built first: a bad body must not leave a half-made move
+            event_id = uuid.uuid4().hex
+            body = build_callback_body(
+                callback.status, callback.fields, event_id=event_id, at_ms=at_ms
+            )
+            items.append(OutboxItem(event_id, order.order_id, callback.url, body, at_ms))
+        event = order.lifecycle.transition(to, at_ms, reason, **data)
+        self.journal.record(
+            order.order_id,
+            event.to_dict(),
+            state=to.value,
+            data_updates=order.facts(),
+            callbacks=items,
+        )
+        log.info(
+            "order %s %s -> %s (%s)",
+            order.order_id,
+            event.from_state.value if event.from_state else "-",
+            to.value,
+            reason,
+        )
+        if to in TERMINAL_STATES:
+            self.release_position(order)
+        if items:
+            for listener in self.on_callback_enqueued:
+                listener()
+        return event
+
+    def save_facts(self, order: WorkerOrder) -> None:
+        """Journal facts learnt without a state change (e.g. an exchange id): a self-move is
+        not in the table, so facts ride on the next transition; this writes them now."""
+        self.journal.update_data(order.order_id, order.facts())
+
+    # -- restart
+    def load(self, defaults: PlanDefaults) -> list[WorkerOrder]:
+        """Rebuild every unfinished order from the journal (the worker's restart)."""
+        restored: list[WorkerOrder] = []
+        for stored in self.journal.open_orders([s.value for s in TERMINAL_STATES]):
+            plan = parse_plan(stored.payload, defaults)
+            events = [LifecycleEvent.from_dict(e) for e in self.journal.events(stored.order_id)]
+            data = stored.data
+            order = WorkerOrder(
+                plan=plan,
+                lifecycle=Lifecycle.replay(events),
+                zone_low=Decimal(str(data["zone_low"])),
+                zone_high=Decimal(str(data["zone_high"])),
+                contracts=Decimal(str(data["contracts"])),
+                deadline_ms=int(data["deadline_ms"]),
+                created_ms=stored.created_ms,
+                monitor_only=bool(data.get("monitor_only", False)),
+            )
+            order.restore_facts(data)
+            self._orders[order.order_id] = order
+            self._index_links(order)
+            restored.append(order)
+        return restored
+
+    def forget_finished(self, order: WorkerOrder) -> None:
+        """Drop a terminal order from memory (the journal keeps it)."""
+        self._orders.pop(order.order_id, None)
+        for cid in (order.entry_client_id, order.close_client_id):
+            if cid:
+                self._by_client_id.pop(cid, None)
+        for xid in (order.entry_order_id, order.close_order_id):
+            if xid:
+                self._by_exchange_id.pop(xid, None)
+        self.release_position(order)
+
+    def _index_links(self, order: WorkerOrder) -> None:
+        for cid in order.extra.get("client_ids", []):
+            self._by_client_id[cid] = order.order_id
+        for cid in (order.entry_client_id, order.close_client_id):
+            if cid:
+                self._by_client_id[cid] = order.order_id
+        for xid in (order.entry_order_id, order.close_order_id):
+            if xid:
+                self._by_exchange_id[xid] = order.order_id
+        if order.state in ACTIVE_STATES:
+            self.claim_position(order)

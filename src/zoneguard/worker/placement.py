@@ -1,0 +1,220 @@
+"""The seed's OrderPlacementService: every exchange write, under the failure policy.
+
+- accepted: the exchange id is returned;
+- rate limited: wait as told, then the *same* request again;
+- unknown outcome (timeout, reset, 5xx): ask the exchange by ``client_order_id`` until it
+  answers; found means accepted, absent means resend with the same ``client_order_id``
+  (so the exchange itself refuses a double: 40050 -> look it up again);
+- definitive rejections are raised to the caller, who decides (re-price, fail, retry close).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TypeVar
+
+from zoneguard.domain.contract import ContractSpec, round_price
+from zoneguard.domain.market import OrderInfo, OrderType, TimeInForce
+from zoneguard.domain.pricing import maker_entry_price
+from zoneguard.domain.values import MarginMode, Side, Symbol
+from zoneguard.exchange.errors import (
+    DuplicateClientOrderId,
+    ExchangeError,
+    RateLimited,
+    UnknownOutcome,
+)
+from zoneguard.exchange.port import ExchangePort, OrderRequest, PlacedOrder
+from zoneguard.worker.config import ExchangeBackstopConfig
+from zoneguard.worker.markets import Markets
+from zoneguard.worker.order_queue import WorkerOrder
+
+log = logging.getLogger("zoneguard.worker.placement")
+
+ASK_BACKOFF_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+"""Pauses between two questions to an exchange that did not answer; the last one repeats."""
+
+
+def backoff_s(attempt: int) -> float:
+    base = ASK_BACKOFF_S[min(attempt, len(ASK_BACKOFF_S) - 1)]
+    return base * (0.8 + 0.4 * random.random())
+
+
+_T = TypeVar("_T")
+
+
+class OrderPlacementService:
+    def __init__(
+        self, exchange: ExchangePort, markets: Markets, backstop: ExchangeBackstopConfig
+    ) -> None:
+        self.exchange = exchange
+        self.markets = markets
+        self.backstop = backstop
+        self._leverage_done: set[tuple[Symbol, Decimal, MarginMode]] = set()
+
+    async def ensure_leverage(self, symbol: Symbol, leverage: Decimal) -> None:
+        """Set leverage once per symbol and value (BitMart keeps it per symbol)."""
+        key = (symbol, leverage, MarginMode.ISOLATED)
+        if key in self._leverage_done:
+            return
+        await self._persist(lambda: self.exchange.set_leverage(symbol, leverage, key[2]))
+        self._leverage_done.add(key)
+
+    def entry_price(self, order: WorkerOrder, spec: ContractSpec) -> Decimal | None:
+        """Best post-only price inside the (widened) zone from the freshest quote."""
+        quote = self.markets.quote(order.symbol)
+        if quote is None:
+            return None
+        return maker_entry_price(
+            order.side,
+            order.zone_low,
+            order.zone_high,
+            quote.last,
+            quote.bid,
+            quote.ask,
+            spec.tick_size,
+        )
+
+    def backstop_levels(
+        self, order: WorkerOrder, spec: ContractSpec
+    ) -> tuple[Decimal | None, Decimal | None]:
+        """Preset (stop_loss, take_profit) for the exchange: ``offset_percent`` beyond the
+        signal's levels, rounded to the tick away from the entry."""
+        plan = order.plan
+        if not self.backstop.enabled:
+            return None, None
+        offset = self.backstop.offset_percent / Decimal(100)
+        long = plan.side is Side.LONG
+        stop = take = None
+        if plan.stop_loss is not None:
+            raw = plan.stop_loss * (1 - offset if long else 1 + offset)
+            stop = round_price(spec, raw, "down" if long else "up")
+        if plan.take_profit is not None:
+            raw = plan.take_profit * (1 + offset if long else 1 - offset)
+            take = round_price(spec, raw, "up" if long else "down")
+        return stop, take
+
+    def entry_request(self, order: WorkerOrder, price: Decimal, spec: ContractSpec) -> OrderRequest:
+        plan = order.plan
+        assert order.entry_client_id is not None
+        preset_stop, preset_take = self.backstop_levels(order, spec)
+        return OrderRequest(
+            symbol=plan.symbol,
+            position_side=plan.side,
+            reduce_only=False,
+            order_type=OrderType.LIMIT,
+            contracts=order.contracts,
+            price=price,
+            time_in_force=TimeInForce.POST_ONLY,
+            leverage=Decimal(plan.leverage),
+            margin_mode=MarginMode.ISOLATED,
+            client_order_id=order.entry_client_id,
+            preset_stop_loss=preset_stop,
+            preset_take_profit=preset_take,
+        )
+
+    def close_request(self, order: WorkerOrder, contracts: Decimal) -> OrderRequest:
+        assert order.close_client_id is not None
+        return OrderRequest(
+            symbol=order.symbol,
+            position_side=order.side,
+            reduce_only=True,
+            order_type=OrderType.MARKET,
+            contracts=contracts,
+            client_order_id=order.close_client_id,
+        )
+
+    async def submit(self, request: OrderRequest) -> PlacedOrder:
+        """Place ``request`` exactly once, whatever the network does (see module doc)."""
+        cid = request.client_order_id
+        assert cid is not None, "every order we send carries a client_order_id"
+        attempt = 0
+        while True:
+            try:
+                return await self.exchange.place_order(request)
+            except RateLimited as exc:
+                log.warning("rate limited placing %s; retry in %.2fs", cid, exc.retry_after_s)
+                await asyncio.sleep(exc.retry_after_s)
+            except DuplicateClientOrderId:
+                found = await self.find(request.symbol, cid)
+                if found is not None:
+                    return PlacedOrder(found.order_id, found.price)
+                raise
+            except UnknownOutcome as exc:
+                log.warning("outcome of %s unknown (%s): asking the exchange", cid, exc)
+                found = await self.find(request.symbol, cid)
+                if found is not None:
+                    return PlacedOrder(found.order_id, found.price)
+                log.warning("%s never reached the exchange: sending it again", cid)
+                await asyncio.sleep(backoff_s(attempt))
+                attempt += 1
+
+    async def find(self, symbol: Symbol, client_order_id: str) -> OrderInfo | None:
+        """Ask the exchange for an order by client id until it gives an answer."""
+        return await self._persist(lambda: self.exchange.find_order(symbol, client_order_id))
+
+    async def get_order(self, symbol: Symbol, order_id: str) -> OrderInfo:
+        return await self._persist(lambda: self.exchange.get_order(symbol, order_id))
+
+    async def position_contracts(self, symbol: Symbol, side: Side) -> Decimal:
+        """Contracts the exchange holds for ``symbol``/``side`` (0 when flat), asked until known."""
+        positions = await self._persist(lambda: self.exchange.positions(symbol))
+        return sum(
+            (p.contracts for p in positions if p.symbol == symbol and p.side is side),
+            Decimal(0),
+        )
+
+    async def cancel_entry(self, order: WorkerOrder) -> OrderInfo | None:
+        """Cancel the working entry order; return its final state as the exchange knows it."""
+        if order.entry_order_id is None and order.entry_client_id is None:
+            return None
+        try:
+            await self._persist(
+                lambda: self.exchange.cancel_order(
+                    order.symbol,
+                    order_id=order.entry_order_id,
+                    client_order_id=None if order.entry_order_id else order.entry_client_id,
+                )
+            )
+        except ExchangeError as exc:
+            log.info("cancel of %s refused (%s): it may be finished already", order.order_id, exc)
+        if order.entry_order_id is not None:
+            return await self.get_order(order.symbol, order.entry_order_id)
+        assert order.entry_client_id is not None
+        return await self.find(order.symbol, order.entry_client_id)
+
+    async def cancel_leftover_stops(self, symbol: Symbol, side: Side) -> int:
+        """Cancel exchange-side TP/SL still waiting on a position that is now flat."""
+        cancelled = 0
+        try:
+            stops = await self._persist(lambda: self.exchange.open_stops(symbol))
+            for stop in stops:
+                if stop.position_side is side:
+                    try:
+                        await self.exchange.cancel_stop(symbol, order_id=stop.order_id)
+                        cancelled += 1
+                    except ExchangeError as exc:
+                        log.info("leftover stop %s not cancelled: %s", stop.order_id, exc)
+        except ExchangeError as exc:
+            log.warning("could not list leftover stops of %s: %s", symbol, exc)
+        return cancelled
+
+    async def close(self, order: WorkerOrder, contracts: Decimal) -> PlacedOrder:
+        """Reduce-only market close; PositionNotFound means the position is (partly) gone."""
+        return await self.submit(self.close_request(order, contracts))
+
+    async def _persist(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """Repeat a read-only or idempotent call while the outcome is unknown or rate limited."""
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except RateLimited as exc:
+                await asyncio.sleep(exc.retry_after_s)
+            except UnknownOutcome as exc:
+                log.warning("exchange did not answer (%s); asking again", exc)
+                await asyncio.sleep(backoff_s(attempt))
+                attempt += 1

@@ -1,0 +1,217 @@
+"""Restart: resume every journaled order and make it agree with the exchange.
+
+Runs before the control API accepts new work. For each unfinished order, the exchange is
+asked by the ids we journaled *before* acting (deterministic ``client_order_id``s), so an
+order sent just before a crash is found, never sent twice; fills and preset closes that
+happened while we were down are adopted and their callbacks sent. A position is guarded
+only after the exchange confirmed it still exists: one closed by the exchange's preset
+while we were down is reported closed, not watched forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from decimal import Decimal
+
+from zoneguard.domain.lifecycle import OrderState
+from zoneguard.domain.market import OrderInfo, PriceTick
+from zoneguard.domain.values import Side, Symbol
+from zoneguard.exchange.errors import ExchangeError, OrderNotFound
+from zoneguard.worker.entry_zone import EntryZoneMonitor
+from zoneguard.worker.fills import FillTracker
+from zoneguard.worker.order_queue import WorkerOrder, now_ms
+from zoneguard.worker.placement import OrderPlacementService
+from zoneguard.worker.sltp import StopLossTakeProfitMonitor
+
+log = logging.getLogger("zoneguard.worker.reconcile")
+
+_WORKING = frozenset({OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALLY_FILLED})
+_HOLDING = frozenset({OrderState.PARTIALLY_FILLED, OrderState.OPEN})
+_CLOSING = frozenset({OrderState.CLOSING, OrderState.CLOSE_FAILED})
+KLINE_TIMEFRAME = "1m"
+
+
+class Reconciler:
+    def __init__(
+        self,
+        placement: OrderPlacementService,
+        entry: EntryZoneMonitor,
+        sltp: StopLossTakeProfitMonitor,
+        fills: FillTracker,
+    ) -> None:
+        self.placement = placement
+        self.entry = entry
+        self.sltp = sltp
+        self.fills = fills
+
+    async def resume(self, orders: list[WorkerOrder]) -> None:
+        for symbol in sorted({order.symbol for order in orders}):
+            await self._ensure_quote(symbol)
+        for order in orders:
+            log.info("resuming %s in state %s", order.order_id, order.state.value)
+            try:
+                await self._resume(order)
+            except Exception as exc:
+                # One order the exchange cannot explain must not leave the others unguarded.
+                self._resume_failed(order, exc)
+
+    async def _ensure_quote(self, symbol: Symbol) -> None:
+        """A price before deciding anything: the stream's first push, else the REST price.
+        Guards and zones then act on what the market is now, not on the next push."""
+        markets = self.sltp.markets
+        if markets.quote(symbol) is not None:
+            return
+        try:
+            price = await markets.exchange.last_price(symbol)
+        except ExchangeError as exc:
+            log.warning("no REST price for %s at restart (%s): waiting for the stream", symbol, exc)
+            return
+        if markets.quote(symbol) is None:  # the stream may have spoken meanwhile: fresher
+            markets.update_from_tick(PriceTick(symbol, price, received_ns=time.monotonic_ns()))
+
+    async def _resume(self, order: WorkerOrder) -> None:
+        state = order.state
+        if state is OrderState.WAITING_ZONE:
+            # ``armed`` is journaled: an order still waiting for the price to leave its zone
+            # (immediate_if_in_zone: false) stays so; an armed one triggers on the price now.
+            self.entry.watch(order, arriving=not order.armed, check_now=True)
+        elif state in _WORKING:
+            await self._resume_entry(order)
+        elif state is OrderState.OPEN:
+            self.fills.queue.claim_position(order)
+            await self._guard_if_held(order)
+        elif state in _CLOSING:
+            self.fills.queue.claim_position(order)
+            await self._resume_close(order)
+
+    async def _resume_entry(self, order: WorkerOrder) -> None:
+        self.fills.queue.claim_position(order)
+        info = await self._entry_info(order)
+        if info is None:
+            # The entry never reached the exchange: wait for the zone again.
+            self.entry.rewait(order, "entry not found on the exchange after restart")
+            return
+        self.fills.apply_entry(order, info)
+        if order.state in _HOLDING:
+            await self._guard_if_held(order)
+        if order.state in (OrderState.PLACED, OrderState.PARTIALLY_FILLED):
+            if order.deadline_ms <= now_ms():
+                order.timed_out = True
+                self.fills.cancel_for_timeout(order)
+            else:
+                self.entry.watch_deadline(order)
+
+    async def _entry_info(self, order: WorkerOrder) -> OrderInfo | None:
+        if order.entry_order_id is not None:
+            try:
+                return await self.placement.get_order(order.symbol, order.entry_order_id)
+            except OrderNotFound:
+                log.warning("entry %s of %s unknown by id", order.entry_order_id, order.order_id)
+        if order.entry_client_id is not None:
+            return await self.placement.find(order.symbol, order.entry_client_id)
+        return None
+
+    async def _guard_if_held(self, order: WorkerOrder) -> None:
+        """Guard what the exchange still holds; a flat position was closed while we were
+        down (preset SL/TP, liquidation, by hand): report it once instead."""
+        held = await self.placement.position_contracts(order.symbol, order.side)
+        if held == 0:
+            await self._report_flat(order)
+            return
+        if held < order.filled_contracts:
+            # Partly closed while we were down: close only what is there.
+            log.warning(
+                "%s holds %s contracts, not %s: guarding what is left",
+                order.order_id,
+                held,
+                order.filled_contracts,
+            )
+            order.filled_contracts = held
+            self.fills.queue.save_facts(order)
+        self.sltp.guard(order)
+
+    async def _report_flat(self, order: WorkerOrder) -> None:
+        if order.state not in _HOLDING or self.sltp.is_closing(order):
+            return
+        self.sltp.unguard(order)
+        reason = await self._preset_that_fired(order)
+        if reason is None:
+            await self.fills.confirm_flat(order)  # infers the reason from the price
+            return
+        log.warning("SLTP %s closed by the exchange preset %s while down", order.order_id, reason)
+        self.sltp.closed_by_exchange(order, reason, None, "")
+
+    async def _preset_that_fired(self, order: WorkerOrder) -> str | None:
+        """Which exchange preset closed the position while we were down, read from the
+        minute bars since the entry was sent: the first bar reaching one preset level
+        names it. None when no bar reached either, or one bar reached both."""
+        try:
+            stop, take = await self._preset_levels(order)
+            if stop is None and take is None:
+                return None
+            since_ms = self._entry_sent_ms(order)
+            bars = await self.placement.exchange.klines(
+                order.symbol, KLINE_TIMEFRAME, since_ms // 1000 - 60, now_ms() // 1000 + 60
+            )
+        except ExchangeError as exc:
+            log.warning("cannot tell which preset closed %s: %s", order.order_id, exc)
+            return None
+        long = order.side is Side.LONG
+        for bar in bars:
+            if bar.open_time_s * 1000 + 60_000 < since_ms:
+                continue
+            hit_stop = stop is not None and (bar.low <= stop if long else bar.high >= stop)
+            hit_take = take is not None and (bar.high >= take if long else bar.low <= take)
+            if hit_stop and hit_take:
+                return None
+            if hit_stop:
+                return "stop_loss"
+            if hit_take:
+                return "take_profit"
+        return None
+
+    async def _preset_levels(self, order: WorkerOrder) -> tuple[Decimal | None, Decimal | None]:
+        """The preset (stop, take) the exchange holds for the entry, else the ones we send."""
+        if order.entry_order_id is not None:
+            info = await self.placement.get_order(order.symbol, order.entry_order_id)
+            if info.preset_stop_loss is not None or info.preset_take_profit is not None:
+                return info.preset_stop_loss, info.preset_take_profit
+        spec = await self.sltp.markets.spec(order.symbol)
+        return self.placement.backstop_levels(order, spec)
+
+    @staticmethod
+    def _entry_sent_ms(order: WorkerOrder) -> int:
+        for event in reversed(order.lifecycle.history):
+            if event.to_state is OrderState.PLACING:
+                return event.at_ms
+        return order.created_ms
+
+    async def _resume_close(self, order: WorkerOrder) -> None:
+        if order.close_client_id is not None:
+            info = await self.placement.find(order.symbol, order.close_client_id)
+            if info is not None and info.filled_contracts > 0:
+                order.close_order_id = info.order_id
+                order.close_price = info.avg_fill_price
+                self.sltp.finish_resumed_close(order, info)
+                return
+        quote = self.sltp.markets.quote(order.symbol)
+        self.sltp.start_close(
+            order,
+            order.close_reason or "stop_loss",
+            order.close_level,
+            quote.last if quote is not None else Decimal(0),
+            0,
+        )
+
+    def _resume_failed(self, order: WorkerOrder, exc: Exception) -> None:
+        log.critical("resuming %s failed", order.order_id, exc_info=exc)
+        if order.state in _HOLDING or order.state in _CLOSING:
+            self.sltp.guard(order)  # a close on a flat position settles as closed: safe
+        self.sltp.alerter.fire(
+            "resume_failed",
+            f"order {order.order_id} ({order.state.value}) could not be reconciled after "
+            f"restart: {exc}",
+            dedup_key=f"resume_failed:{order.order_id}",
+            order_id=order.order_id,
+        )

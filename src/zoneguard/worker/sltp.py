@@ -1,0 +1,435 @@
+"""The seed's StopLossTakeProfitMonitor: close a guarded position the moment SL or TP is crossed.
+
+Runs on every price update (before entries: a stop is the most urgent thing we do). A hit
+journals ``closing`` and sends a reduce-only market close sized to what we hold. A refused
+close becomes ``close_failed`` (callback + operator alert) and is retried with backoff for
+as long as the position is open. When the exchange's preset fired first, the position is
+flat: we report that close once and never close twice. A feed silent for longer than
+``check_interval_ms`` is replaced by a REST price for the guarded symbols.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from decimal import Decimal
+
+from zoneguard.domain.client_ids import client_order_id_for
+from zoneguard.domain.lifecycle import OrderState
+from zoneguard.domain.market import OrderInfo, OrderStatus
+from zoneguard.domain.pricing import slippage_percent
+from zoneguard.domain.triggers import GuardReason, TriggerIndex
+from zoneguard.domain.values import Side, Symbol
+from zoneguard.exchange.errors import ExchangeError, PositionNotFound
+from zoneguard.worker.alerts import Alerter
+from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.config import OrdersSection
+from zoneguard.worker.logs import sltp_logger
+from zoneguard.worker.markets import Markets
+from zoneguard.worker.metrics import Metrics
+from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
+from zoneguard.worker.placement import OrderPlacementService, backoff_s
+
+log = sltp_logger()
+
+RECONNECT_AFTER_S = 5.0
+"""A price feed silent this long (while positions are guarded) is reconnected."""
+
+CLOSE_CONFIRM_S = 2.0
+"""How long to wait for the close's fill push before asking by REST."""
+
+
+class StopLossTakeProfitMonitor:
+    def __init__(
+        self,
+        queue: OrderQueue,
+        index: TriggerIndex,
+        markets: Markets,
+        placement: OrderPlacementService,
+        callbacks: CallbackFactory,
+        alerter: Alerter,
+        metrics: Metrics,
+        config: OrdersSection,
+    ) -> None:
+        self.queue = queue
+        self.index = index
+        self.markets = markets
+        self.placement = placement
+        self.callbacks = callbacks
+        self.alerter = alerter
+        self.metrics = metrics
+        self.config = config
+        self._closing: dict[str, asyncio.Task[None]] = {}
+        self._close_fills: dict[str, asyncio.Future[OrderInfo]] = {}
+        self._watchdog: asyncio.Task[None] | None = None
+        self._guarded_symbols: dict[Symbol, int] = {}
+        self._last_reconnect = 0.0
+        self._exchange_exits: dict[str, asyncio.Event] = {}
+
+    # -- guarding
+    def guard(self, order: WorkerOrder) -> None:
+        """Watch the order's SL/TP from now on (idempotent)."""
+        plan = order.plan
+        triggers = self.index.for_symbol(order.symbol)
+        if not triggers.has_guard(order.order_id):
+            self._guarded_symbols[order.symbol] = self._guarded_symbols.get(order.symbol, 0) + 1
+        triggers.add_guard(order.order_id, order.side, plan.stop_loss, plan.take_profit)
+        log.info(
+            "SLTP guarding %s %s %s contracts=%s SL=%s TP=%s",
+            order.order_id,
+            order.symbol,
+            order.side.value,
+            order.filled_contracts,
+            plan.stop_loss,
+            plan.take_profit,
+        )
+        quote = self.markets.quote(order.symbol)
+        if quote is not None:  # the level may already be crossed
+            self.on_price(order.symbol, quote.last, time.monotonic_ns())
+
+    def unguard(self, order: WorkerOrder) -> None:
+        triggers = self.index.get(order.symbol)
+        if triggers is not None and triggers.remove_guard(order.order_id):
+            left = self._guarded_symbols.get(order.symbol, 1) - 1
+            if left <= 0:
+                self._guarded_symbols.pop(order.symbol, None)
+            else:
+                self._guarded_symbols[order.symbol] = left
+
+    def is_closing(self, order: WorkerOrder) -> bool:
+        return order.order_id in self._closing
+
+    # -- the hot path
+    def on_price(self, symbol: Symbol, price: Decimal, tick_ns: int) -> None:
+        triggers = self.index.get(symbol)
+        if triggers is None or not triggers.guard_count:
+            return
+        for hit in triggers.guards_at(price):
+            order = self.queue.get(hit.position_id)
+            self.unguard_id(symbol, hit.position_id)
+            if order is None or order.order_id in self._closing:
+                continue
+            log.warning(
+                "SLTP %s hit for %s: price %s crossed %s",
+                hit.reason.value,
+                order.order_id,
+                price,
+                hit.level,
+            )
+            self.start_close(order, hit.reason.value, hit.level, price, tick_ns)
+
+    def unguard_id(self, symbol: Symbol, position_id: str) -> None:
+        order = self.queue.get(position_id)
+        if order is not None:
+            self.unguard(order)
+        else:
+            triggers = self.index.get(symbol)
+            if triggers is not None:
+                triggers.remove_guard(position_id)
+
+    # -- closing
+    def start_close(
+        self, order: WorkerOrder, reason: str, level: Decimal | None, price: Decimal, tick_ns: int
+    ) -> None:
+        order.close_reason = reason
+        order.close_level = level
+        if order.state is OrderState.PARTIALLY_FILLED:
+            # Stop the entry's unfilled rest from adding to a position we are closing.
+            order.extra["entry_was_working"] = True
+            asyncio.get_running_loop().create_task(self.placement.cancel_entry(order))
+        if order.state is not OrderState.CLOSING:
+            self._next_close_id(order)
+            self.queue.move(order, OrderState.CLOSING, reason, price=str(price))
+        task = asyncio.get_running_loop().create_task(self._close(order, tick_ns))
+        self._closing[order.order_id] = task
+        task.add_done_callback(lambda t: self._close_done(order.order_id, t))
+
+    def _next_close_id(self, order: WorkerOrder) -> None:
+        order.close_attempt += 1
+        order.close_client_id = client_order_id_for(order.order_id, f"close{order.close_attempt}")
+        self.queue.link_client_id(order, order.close_client_id)
+        order.extra.setdefault("client_ids", []).append(order.close_client_id)
+
+    def _close_done(self, order_id: str, task: asyncio.Task[None]) -> None:
+        self._closing.pop(order_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.critical("SLTP close task of %s crashed", order_id, exc_info=task.exception())
+            order = self.queue.get(order_id)
+            if order is not None and not order.lifecycle.is_terminal:
+                # Never leave a position unguarded: try again from the start.
+                asyncio.get_running_loop().call_later(1.0, self._retry_after_crash, order)
+
+    def _retry_after_crash(self, order: WorkerOrder) -> None:
+        if order.lifecycle.is_terminal or order.order_id in self._closing:
+            return
+        quote = self.markets.quote(order.symbol)
+        price = quote.last if quote else Decimal(0)
+        self.start_close(order, order.close_reason or "stop_loss", order.close_level, price, 0)
+
+    async def _close(self, order: WorkerOrder, tick_ns: int) -> None:
+        failures = 0
+        while not order.lifecycle.is_terminal:
+            held = order.filled_contracts
+            try:
+                placed = await self.placement.close(order, held)
+            except PositionNotFound:
+                if await self._settle_if_flat(order):
+                    return
+                held = await self.placement.position_contracts(order.symbol, order.side)
+                order.filled_contracts = held
+                self._retry_state(order)
+                continue
+            except ExchangeError as exc:
+                failures += 1
+                await self._close_refused(order, exc, failures)
+                if await self._settle_if_flat(order):
+                    return
+                await asyncio.sleep(backoff_s(min(failures, 6)))
+                self._retry_state(order)
+                continue
+            if tick_ns:
+                elapsed_ns = time.monotonic_ns() - tick_ns
+                self.metrics.tick_to_close_ack.observe(elapsed_ns / 1e9)
+                order.extra["tick_to_close_ack_us"] = elapsed_ns // 1000
+                tick_ns = 0
+            order.close_order_id = placed.order_id
+            self.queue.link_exchange_id(order, placed.order_id)
+            self.queue.save_facts(order)
+            info = await self._await_close_fill(order)
+            if info.filled_contracts > 0 and info.avg_fill_price is not None:
+                if order.extra.pop("entry_was_working", False):
+                    # The entry's rest may have filled while we closed: close that too.
+                    remaining = await self.placement.position_contracts(order.symbol, order.side)
+                    if remaining > 0:
+                        order.filled_contracts = remaining
+                        self._retry_state(order)
+                        continue
+                self._closed(order, info.avg_fill_price, "worker")
+                await self.placement.cancel_leftover_stops(order.symbol, order.side)
+                return
+            # Cancelled without a fill (should not happen to a market order): try again.
+            self._retry_state(order)
+
+    def _retry_state(self, order: WorkerOrder) -> None:
+        """Next close attempt with a fresh client id, journaled before it is sent."""
+        if order.state is OrderState.CLOSE_FAILED:
+            self._next_close_id(order)
+            self.queue.move(order, OrderState.CLOSING, f"retry {order.close_reason}")
+        else:
+            self._next_close_id(order)
+            self.queue.save_facts(order)
+
+    async def _await_close_fill(self, order: WorkerOrder) -> OrderInfo:
+        assert order.close_client_id is not None
+        assert order.close_order_id is not None
+        future = self._close_fills.get(order.close_client_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._close_fills[order.close_client_id] = future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), CLOSE_CONFIRM_S)
+        except TimeoutError:
+            log.warning("SLTP no fill push for close of %s: asking by REST", order.order_id)
+            return await self.placement.get_order(order.symbol, order.close_order_id)
+        finally:
+            self._close_fills.pop(order.close_client_id, None)
+
+    def finish_resumed_close(self, order: WorkerOrder, info: OrderInfo) -> None:
+        """Restart: the close we sent before the crash did fill; report it."""
+        self.queue.link_exchange_id(order, info.order_id)
+        if order.state is OrderState.CLOSE_FAILED:
+            self.queue.move(order, OrderState.CLOSING, "close found filled after restart")
+        self._closed(order, info.avg_fill_price, "worker")
+
+    def on_close_order(self, order: WorkerOrder, info: OrderInfo) -> None:
+        """Fill tracker: a push about our close order."""
+        if info.status is OrderStatus.FILLED or info.status is OrderStatus.CANCELLED:
+            cid = info.client_order_id or order.close_client_id or ""
+            future = self._close_fills.get(cid)
+            if future is None:
+                future = asyncio.get_running_loop().create_future()
+                self._close_fills[cid] = future
+            if not future.done():
+                future.set_result(info)
+
+    async def _close_refused(self, order: WorkerOrder, exc: ExchangeError, failures: int) -> None:
+        self.metrics.close_failures.inc()
+        order.last_error = str(exc)
+        log.error("SLTP close of %s refused (attempt %d): %s", order.order_id, failures, exc)
+        if order.state is OrderState.CLOSING:
+            # The app hears ``close_failed`` once per position, not once per retry: a close
+            # refused for minutes would otherwise flood it every backoff step.
+            first = not order.extra.get("close_failed_reported")
+            order.extra["close_failed_reported"] = True
+            self.queue.move(
+                order,
+                OrderState.CLOSE_FAILED,
+                "close refused",
+                callback=self.callbacks.close_failed(order, exc.message, exc.code)
+                if first
+                else None,
+                error=str(exc),
+            )
+            self.alerter.fire(
+                "close_failed",
+                f"closing {order.order_id} ({order.symbol} {order.side.value}) failed: {exc}; "
+                "retrying until the position is flat",
+                dedup_key=f"close_failed:{order.order_id}",
+                order_id=order.order_id,
+            )
+
+    async def _settle_if_flat(self, order: WorkerOrder) -> bool:
+        """The position is gone (preset fired, manual close): report it once and stop."""
+        if order.lifecycle.is_terminal:
+            return True
+        held = await self.placement.position_contracts(order.symbol, order.side)
+        if held > 0:
+            return False
+        known = order.extra.get("exchange_close")
+        if not isinstance(known, dict):
+            # The exchange's own close (preset) is usually pushed a moment later: give it
+            # that moment, so the callback carries the real close order and price.
+            waiter = self._exchange_exits.setdefault(order.order_id, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.wait(), CLOSE_CONFIRM_S)
+            self._exchange_exits.pop(order.order_id, None)
+            known = order.extra.get("exchange_close")
+        if order.lifecycle.is_terminal:
+            return True
+        if isinstance(known, dict):
+            order.close_order_id = known.get("order_id")
+            order.close_reason = known.get("reason") or order.close_reason
+            price = known.get("price")
+            self._closed(order, Decimal(price) if price else None, "exchange")
+        else:
+            self._closed(order, None, "exchange")
+        await self.placement.cancel_leftover_stops(order.symbol, order.side)
+        return True
+
+    def closed_by_exchange(
+        self, order: WorkerOrder, reason: str, price: Decimal | None, close_order_id: str
+    ) -> None:
+        """Fill tracker: the exchange's preset TP/SL closed our position."""
+        order.extra["exchange_close"] = {
+            "order_id": close_order_id,
+            "reason": reason,
+            "price": None if price is None else str(price),
+        }
+        waiter = self._exchange_exits.get(order.order_id)
+        if waiter is not None:
+            waiter.set()
+        if order.order_id in self._closing or order.lifecycle.is_terminal:
+            return  # our close task settles it (its close will find no position)
+        self.unguard(order)
+        order.close_order_id = close_order_id
+        order.close_reason = reason
+        order.close_level = (
+            order.plan.stop_loss if reason == "stop_loss" else order.plan.take_profit
+        )
+        if order.state is OrderState.CLOSE_FAILED:
+            self.queue.move(order, OrderState.CLOSING, "the exchange closed it")
+        self._closed(order, price, "exchange")
+        asyncio.get_running_loop().create_task(
+            self.placement.cancel_leftover_stops(order.symbol, order.side)
+        )
+
+    def _closed(self, order: WorkerOrder, price: Decimal | None, closed_by: str) -> None:
+        if order.lifecycle.is_terminal:
+            return
+        self.unguard(order)
+        order.close_price = price
+        slip: Decimal | None = None
+        level = order.close_level
+        if price is not None and level is not None and level > 0:
+            slip = slippage_percent(order.side, level, price)
+            tolerance = (
+                self.config.stop_loss.slippage_tolerance_percent
+                if order.close_reason == GuardReason.STOP_LOSS.value
+                else self.config.take_profit.slippage_tolerance_percent
+            )
+            if slip > tolerance:
+                log.warning(
+                    "SLTP slippage on %s: closed at %s vs level %s (%.4f%% > %s%%)",
+                    order.order_id,
+                    price,
+                    level,
+                    slip,
+                    tolerance,
+                )
+                order.extra["slippage_breach"] = True
+        self.queue.move(
+            order,
+            OrderState.CLOSED,
+            f"{order.close_reason} closed by {closed_by}",
+            callback=self.callbacks.closed(order, closed_by=closed_by, slippage_percent=slip),
+            close_price="" if price is None else str(price),
+        )
+        self.metrics.positions_closed.labels(order.close_reason or "unknown").inc()
+        log.warning(
+            "SLTP closed %s %s by %s at %s (reason %s)",
+            order.order_id,
+            order.symbol,
+            closed_by,
+            price,
+            order.close_reason,
+        )
+
+    # -- silent feed
+    def start_watchdog(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_feed())
+
+    async def _watch_feed(self) -> None:
+        """Every ``check_interval_ms``/2: a guarded symbol silent longer than the interval
+        gets its price by REST, run through the guard like any update."""
+        sl_s = self.config.stop_loss.check_interval_ms / 1000
+        tp_s = self.config.take_profit.check_interval_ms / 1000
+        interval = min(sl_s, tp_s)
+        while True:
+            await asyncio.sleep(interval / 2)
+            for symbol in list(self._guarded_symbols):
+                if self.markets.silence_s(symbol) <= interval:
+                    continue
+                try:
+                    price = await self.markets.exchange.last_price(symbol)
+                except ExchangeError as exc:
+                    log.warning("SLTP REST price of %s failed: %s", symbol, exc)
+                    continue
+                if self.markets.silence_s(symbol) <= interval:
+                    continue  # the feed spoke meanwhile: its price is fresher
+                self.metrics.rest_price_fallbacks.inc()
+                log.info("SLTP feed of %s silent: REST price %s", symbol, price)
+                self.on_price(symbol, price, time.monotonic_ns())
+                await self._revive_feed(symbol)
+
+    async def _revive_feed(self, symbol: Symbol) -> None:
+        """A feed silent for much longer than the guard tolerates is reconnected (at most
+        once per ``RECONNECT_AFTER_S``): the REST price keeps the guard alive meanwhile."""
+        now = time.monotonic()
+        if self.markets.silence_s(symbol) < RECONNECT_AFTER_S:
+            return
+        if now - self._last_reconnect < RECONNECT_AFTER_S:
+            return
+        self._last_reconnect = now
+        log.warning("SLTP feed of %s silent for %.1fs: reconnecting", symbol, RECONNECT_AFTER_S)
+        try:
+            await self.markets.exchange.reconnect_streams()
+        except ExchangeError as exc:
+            log.warning("SLTP reconnect failed: %s", exc)
+
+    def guarded(self) -> list[WorkerOrder]:
+        return [o for o in self.queue if o.state in _MONITORED]
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._watchdog, *self._closing.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+_MONITORED = frozenset(
+    {OrderState.PARTIALLY_FILLED, OrderState.OPEN, OrderState.CLOSING, OrderState.CLOSE_FAILED}
+)
+
+__all__ = ["Side", "StopLossTakeProfitMonitor"]

@@ -29,6 +29,7 @@ from zoneguard.sim.config import SimConfig
 from zoneguard.sim.server import SimServer
 from zoneguard.worker.config import OrdersConfig, WorkerSettings
 from zoneguard.worker.http import create_app
+from zoneguard.worker.logs import setup_worker_logging, shutdown_worker_logging
 from zoneguard.worker.service import WorkerService
 
 SEED_ORDER: dict[str, Any] = {
@@ -101,7 +102,9 @@ class Receiver:
 
     def of(self, order_id: str) -> list[dict[str, Any]]:
         return [
-            b for b in self.bodies if b.get("order_id") == order_id or b.get("position_id") == order_id
+            b
+            for b in self.bodies
+            if b.get("order_id") == order_id or b.get("position_id") == order_id
         ]
 
     def statuses(self, order_id: str) -> list[str]:
@@ -111,7 +114,8 @@ class Receiver:
         def found() -> dict[str, Any] | None:
             return next((b for b in self.of(order_id) if b["status"] == status), None)
 
-        result: dict[str, Any] = await eventually(found, timeout, f"{status} callback of {order_id}")
+        what = f"{status} callback of {order_id}"
+        result: dict[str, Any] = await eventually(found, timeout, what)
         return result
 
 
@@ -276,10 +280,16 @@ class WorkerProcess:
     async def start(self, session: aiohttp.ClientSession, timeout: float = 20.0) -> None:
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "zoneguard.cli", "worker",
-                "--port", str(self.port),
-                "--var-dir", str(self.var_dir),
-                "--config", str(self.config),
+                sys.executable,
+                "-m",
+                "zoneguard.cli",
+                "worker",
+                "--port",
+                str(self.port),
+                "--var-dir",
+                str(self.var_dir),
+                "--config",
+                str(self.config),
             ],
             env=self.env,
             stdout=subprocess.DEVNULL,
@@ -319,6 +329,67 @@ def sim_config(**overrides: Any) -> SimConfig:
     base: dict[str, Any] = {"port": 0, "prices": {"BTCUSDT": Decimal("66000")}}
     base.update(overrides)
     return SimConfig(**base)
+
+
+class Stack:
+    """Sim + receiver + in-process worker + client, torn down in reverse order (the ``stack``
+    fixture). Lives here, not in conftest, so ``from e2e_harness import Stack`` cannot pick
+    another folder's conftest."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.sim: SimServer | None = None
+        self.receiver = Receiver()
+        self.worker: InProcessWorker | None = None
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(
+        self,
+        *,
+        orders: dict[str, Any] | None = None,
+        sim: dict[str, Any] | None = None,
+        api_token: str | None = None,
+        **settings: Any,
+    ) -> Client:
+        self.sim = SimServer(sim_config(**(sim or {})))
+        await self.sim.start()
+        await self.receiver.start()
+        setup_worker_logging(self.tmp_path)
+        config = OrdersConfig.model_validate({"orders": orders or {}})
+        self.worker = InProcessWorker(self.sim, self.receiver, self.tmp_path, config, **settings)
+        await self.worker.start(api_token=api_token)
+        self.session = aiohttp.ClientSession()
+        headers = {"Authorization": f"Bearer {api_token}"} if api_token else None
+        return Client(self.session, self.sim, self.worker.url, headers)
+
+    async def seen(self, symbol: str, price: str | int | float, timeout: float = 5.0) -> None:
+        """Wait until the worker has handled a price update at ``price``. Its guard and
+        entry checks run in the same synchronous handler that records the quote, so after
+        this every decision that price could cause has been taken."""
+        assert self.worker is not None
+        markets = self.worker.service.markets
+        wanted = Decimal(str(price))
+
+        def handled() -> bool:
+            quote = markets.quote(symbol)
+            return quote is not None and quote.last == wanted
+
+        await eventually(handled, timeout, f"the worker to see {symbol} at {price}")
+
+    @property
+    def app_log(self) -> Path:
+        """The worker's ``var/log/app.log`` (var dir = the test's tmp_path)."""
+        return self.tmp_path / "log" / "app.log"
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        if self.worker is not None:
+            await self.worker.stop()
+        await self.receiver.stop()
+        if self.sim is not None:
+            await self.sim.stop()
+        shutdown_worker_logging()
 
 
 StackFactory = Callable[..., Awaitable[tuple[SimServer, Receiver, InProcessWorker, Client]]]
@@ -380,11 +451,17 @@ class CrashStack:
             and self.worker.proc.poll() is None
         )
 
-    async def restart(self) -> None:
-        """A new worker process on the same journal; returns once it is ready (resumed)."""
+    async def restart(self, *, killed_while_resuming: bool = False) -> None:
+        """A new worker process on the same journal; returns once it is ready (resumed), or,
+        with ``killed_while_resuming``, once a :meth:`kill_on_submit` hook killed it."""
         assert self.worker is not None and self.session is not None
         assert not self.alive, "kill the worker first"
-        await self.worker.start(self.session)
+        kills = self.kills
+        try:
+            await self.worker.start(self.session)
+        except AssertionError:
+            if not (killed_while_resuming and self.kills > kills):
+                raise
 
     def kill_on_submit(self, matches: SubmitHook, *, execute: bool) -> None:
         """SIGKILL the worker when the simulator receives a submit-order ``matches`` accepts

@@ -16,6 +16,7 @@ from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
 from zoneguard.worker.config import ConfigError, load_orders_config, load_worker_settings
 from zoneguard.worker.http import create_app
+from zoneguard.worker.journal import JournalLocked
 from zoneguard.worker.logs import register_secrets, setup_worker_logging
 from zoneguard.worker.service import WorkerService
 
@@ -93,6 +94,12 @@ def register(app: typer.Typer) -> None:
             _run(serve(host, port, config if config.exists() else None, var_dir, live=live))
         except ConfigError as exc:
             raise typer.BadParameter(str(exc)) from None
+        except JournalLocked as exc:
+            # A second worker on one journal would place every order twice: refuse, in one
+            # line, so a supervisor restarting too early sees why (and retries).
+            raise typer.BadParameter(
+                f"{exc}: is another worker still running?", param_hint="--var-dir"
+            ) from None
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:

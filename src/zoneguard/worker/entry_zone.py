@@ -77,14 +77,16 @@ class EntryZoneMonitor:
         self._arm_timer(order)
         quote = self.markets.quote(order.symbol)
         inside = quote is not None and order.zone_low <= quote.last <= order.zone_high
-        if arriving and inside and not self.immediate_if_in_zone:
-            order.armed = False
+        # No price known yet (first order of a symbol): the first one seen may be in the
+        # zone, i.e. the order arrived in it; only a price seen outside arms it.
+        if arriving and not self.immediate_if_in_zone and (inside or quote is None):
+            self._set_armed(order, False)
             self._unarmed.setdefault(order.symbol, {})[order.order_id] = (
                 order.zone_low,
                 order.zone_high,
             )
             return
-        order.armed = True
+        self._set_armed(order, True)
         self.index.for_symbol(order.symbol).add_entry(
             order.order_id, order.zone_low, order.zone_high
         )
@@ -136,8 +138,15 @@ class EntryZoneMonitor:
                 del unarmed[order_id]
                 order = self.queue.get(order_id)
                 if order is not None and order.state is OrderState.WAITING_ZONE:
-                    order.armed = True
+                    self._set_armed(order, True)
                     self.index.for_symbol(symbol).add_entry(order_id, low, high)
+
+    def _set_armed(self, order: WorkerOrder, armed: bool) -> None:
+        """Journal a change of ``armed``: a restarted worker must keep waiting for the price
+        to leave the zone first (immediate_if_in_zone: false), not place at once."""
+        if order.armed is not armed:
+            order.armed = armed
+            self.queue.save_facts(order)
 
     def _trigger(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
         self._next_client_id(order)

@@ -48,6 +48,7 @@ class FillTracker:
         self.callbacks = callbacks
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self._stopped = False
         entry.on_timeout_cancel = self.cancel_for_timeout
 
     # -- pushes
@@ -88,8 +89,11 @@ class FillTracker:
             return
         if self.sltp.is_closing(owner):
             return
-        loop = asyncio.get_running_loop()
-        loop.call_later(FLAT_CONFIRM_S, lambda: self._spawn(self.confirm_flat(owner)))
+        asyncio.get_running_loop().call_later(FLAT_CONFIRM_S, self._confirm_flat_later, owner)
+
+    def _confirm_flat_later(self, order: WorkerOrder) -> None:
+        if not self._stopped:  # a timer left from before stop() must not start REST calls
+            self._spawn(self.confirm_flat(order))
 
     async def confirm_flat(self, order: WorkerOrder) -> None:
         """The position went flat with no close we recognised: confirm by REST, report once."""
@@ -193,8 +197,8 @@ class FillTracker:
 
     # -- REST fallback while the private socket is down
     def on_connection(self, stream: str, up: bool) -> None:
-        if stream != "private":
-            return
+        if stream != "private" or self._stopped:
+            return  # stopped: the sockets closing at shutdown must not start a poller
         if up:
             if self._poller is not None:
                 self._poller.cancel()
@@ -240,6 +244,7 @@ class FillTracker:
             log.critical("fill tracker task crashed", exc_info=task.exception())
 
     async def stop(self) -> None:
+        self._stopped = True
         tasks = list(self._tasks) + ([self._poller] if self._poller else [])
         for task in tasks:
             task.cancel()

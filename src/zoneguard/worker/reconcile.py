@@ -89,8 +89,11 @@ class Reconciler:
         self.fills.queue.claim_position(order)
         info = await self._entry_info(order)
         if info is None:
-            # The entry never reached the exchange: wait for the zone again.
+            # The entry never reached the exchange: back to its zone, placed at once if the
+            # price is still in it (a fresh client id: the lost one is never reused).
             self.entry.rewait(order, "entry not found on the exchange after restart")
+            if order.state is OrderState.WAITING_ZONE:
+                self.entry.watch(order, check_now=True)
             return
         self.fills.apply_entry(order, info)
         if order.state in _HOLDING:
@@ -194,6 +197,8 @@ class Reconciler:
                 order.close_order_id = info.order_id
                 order.close_price = info.avg_fill_price
                 self.sltp.finish_resumed_close(order, info)
+                # As after any close: no exchange-side TP/SL may outlive the position.
+                await self.placement.cancel_leftover_stops(order.symbol, order.side)
                 return
         quote = self.sltp.markets.quote(order.symbol)
         self.sltp.start_close(

@@ -39,6 +39,12 @@ RECONNECT_AFTER_S = 5.0
 CLOSE_CONFIRM_S = 2.0
 """How long to wait for the close's fill push before asking by REST."""
 
+REST_PRICE_GAP_S = 0.3
+"""Least time between two REST prices of the silent-feed fallback, all symbols together:
+about 7 of BitMart's 12 public calls per 2 s. Asking every ``check_interval_ms`` in a quiet
+market would exhaust that limit within a second, after which the REST client holds *every*
+public call (the next fallback price, a new order's contract lookup) for a whole window."""
+
 
 class StopLossTakeProfitMonitor:
     def __init__(
@@ -65,6 +71,8 @@ class StopLossTakeProfitMonitor:
         self._watchdog: asyncio.Task[None] | None = None
         self._guarded_symbols: dict[Symbol, int] = {}
         self._last_reconnect = 0.0
+        self._rest_asked: dict[Symbol, float] = {}
+        self._last_rest_at = float("-inf")
         self._exchange_exits: dict[str, asyncio.Event] = {}
 
     # -- guarding
@@ -94,6 +102,7 @@ class StopLossTakeProfitMonitor:
             left = self._guarded_symbols.get(order.symbol, 1) - 1
             if left <= 0:
                 self._guarded_symbols.pop(order.symbol, None)
+                self._rest_asked.pop(order.symbol, None)
             else:
                 self._guarded_symbols[order.symbol] = left
 
@@ -199,7 +208,9 @@ class StopLossTakeProfitMonitor:
             info = await self._await_close_fill(order)
             if info.filled_contracts > 0 and info.avg_fill_price is not None:
                 if order.extra.pop("entry_was_working", False):
-                    # The entry's rest may have filled while we closed: close that too.
+                    # The entry's rest may have filled while we closed: close that too. Its
+                    # cancel (sent by start_close) must be final before the position counts.
+                    await self.placement.cancel_entry(order)
                     remaining = await self.placement.position_contracts(order.symbol, order.side)
                     if remaining > 0:
                         order.filled_contracts = remaining
@@ -283,6 +294,10 @@ class StopLossTakeProfitMonitor:
         """The position is gone (preset fired, manual close): report it once and stop."""
         if order.lifecycle.is_terminal:
             return True
+        if order.extra.get("entry_was_working"):
+            # Make the entry's rest final first: a position seen flat while it still works
+            # could be reopened by it after we report ``closed``, with nobody guarding.
+            await self.placement.cancel_entry(order)
         held = await self.placement.position_contracts(order.symbol, order.side)
         if held > 0:
             return False
@@ -322,11 +337,16 @@ class StopLossTakeProfitMonitor:
         if order.order_id in self._closing or order.lifecycle.is_terminal:
             return  # our close task settles it (its close will find no position)
         self.unguard(order)
+        level = order.plan.stop_loss if reason == "stop_loss" else order.plan.take_profit
+        if order.state is OrderState.PARTIALLY_FILLED:
+            # The entry's unfilled rest is still working and its presets are spent: the
+            # close task cancels it, confirms the position flat (closing what the rest
+            # filled meanwhile), then reports this close.
+            self.start_close(order, reason, level, price or Decimal(0), 0)
+            return
         order.close_order_id = close_order_id
         order.close_reason = reason
-        order.close_level = (
-            order.plan.stop_loss if reason == "stop_loss" else order.plan.take_profit
-        )
+        order.close_level = level
         if order.state is OrderState.CLOSE_FAILED:
             self.queue.move(order, OrderState.CLOSING, "the exchange closed it")
         self._closed(order, price, "exchange")
@@ -382,26 +402,45 @@ class StopLossTakeProfitMonitor:
 
     async def _watch_feed(self) -> None:
         """Every ``check_interval_ms``/2: a guarded symbol silent longer than the interval
-        gets its price by REST, run through the guard like any update."""
+        gets its price by REST, run through the guard like any update. One REST price per
+        :data:`REST_PRICE_GAP_S` at most, the symbol asked longest ago first."""
         sl_s = self.config.stop_loss.check_interval_ms / 1000
         tp_s = self.config.take_profit.check_interval_ms / 1000
         interval = min(sl_s, tp_s)
         while True:
             await asyncio.sleep(interval / 2)
-            for symbol in list(self._guarded_symbols):
-                if self.markets.silence_s(symbol) <= interval:
-                    continue
-                try:
-                    price = await self.markets.exchange.last_price(symbol)
-                except ExchangeError as exc:
-                    log.warning("SLTP REST price of %s failed: %s", symbol, exc)
-                    continue
-                if self.markets.silence_s(symbol) <= interval:
-                    continue  # the feed spoke meanwhile: its price is fresher
-                self.metrics.rest_price_fallbacks.inc()
-                log.info("SLTP feed of %s silent: REST price %s", symbol, price)
-                self.on_price(symbol, price, time.monotonic_ns())
-                await self._revive_feed(symbol)
+            try:
+                await self._fallback_once(interval)
+            except Exception:
+                # A dead watchdog would leave every position blind to a stalled feed.
+                log.critical("SLTP silent-feed watchdog step failed; going on", exc_info=True)
+
+    async def _fallback_once(self, interval: float) -> None:
+        symbol = self._most_overdue(interval)
+        if symbol is None:
+            return
+        now = time.monotonic()
+        self._last_rest_at = self._rest_asked[symbol] = now
+        try:
+            price = await self.markets.exchange.last_price(symbol)
+        except ExchangeError as exc:
+            log.warning("SLTP REST price of %s failed: %s", symbol, exc)
+            return
+        if self.markets.silence_s(symbol) <= interval:
+            return  # the feed spoke meanwhile: its price is fresher
+        self.metrics.rest_price_fallbacks.inc()
+        log.info("SLTP feed of %s silent: REST price %s", symbol, price)
+        self.on_price(symbol, price, time.monotonic_ns())
+        await self._revive_feed(symbol)
+
+    def _most_overdue(self, interval: float) -> Symbol | None:
+        """The silent guarded symbol to ask by REST now, if the REST budget allows one."""
+        if time.monotonic() - self._last_rest_at < REST_PRICE_GAP_S:
+            return None
+        silent = [s for s in self._guarded_symbols if self.markets.silence_s(s) > interval]
+        if not silent:
+            return None
+        return min(silent, key=lambda s: self._rest_asked.get(s, float("-inf")))
 
     async def _revive_feed(self, symbol: Symbol) -> None:
         """A feed silent for much longer than the guard tolerates is reconnected (at most

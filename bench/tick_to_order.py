@@ -1,0 +1,334 @@
+"""Tick-to-order latency of the worker, end to end on loopback, as the exchange sees it.
+
+Run:  python bench/tick_to_order.py                (from the repository root, venv active)
+      python bench/tick_to_order.py --triggers 200 (a quicker look)
+
+Target (seed): < 500 ms from price to order and < 500 ms for a stop; ours is a few ms.
+
+Two numbers, each over ``--triggers`` cycles (1,000 by default) after a short warm-up:
+* ``zone -> entry``: the simulator pushes a price that enters a waiting order's zone, until
+  the simulator receives the worker's entry order (``submit-order``, post-only limit);
+* ``stop -> close``: the simulator pushes a price that crosses a guarded position's
+  stop-loss, until it receives the worker's reduce-only market close.
+
+Method. The simulator runs in this process (``zoneguard.sim.SimServer``, unmodified, with
+``rate_limits=False``: BitMart allows 24 submit-order per 2 s, which would throttle the
+benchmark, not the worker) and the worker is the real ``zoneguard worker`` command in its
+own process, talking to the simulator over loopback sockets like to BitMart. Both ends of a
+measurement are taken inside the simulator's process with ``time.perf_counter_ns``:
+* start: just before the price moves, the in-process equivalent of ``POST /_sim/price``
+  (``SimServer.set_price``: the new price is queued to every subscribed socket, then
+  resting orders and exchange-side triggers are matched);
+* end: when the simulator's matching engine receives the order, through a wrapper around
+  the engine's ``submit_order`` installed on the instance by this script (the simulator
+  source is untouched; its order ``create_time`` only has millisecond resolution).
+The span therefore covers the simulator's websocket push, the worker's parsing, decision
+(trigger index, journal write) and signed REST request, and the simulator's HTTP parsing and
+signature check: everything but the order's matching and the reply.
+
+One cycle: place the seed's long (zone 65000-65500, SL 64000) through the worker's control
+API, price 65400 (zone entered: timed), wait for the entry, price 65300 (the entry fills),
+wait for the ``filled`` callback (the position is guarded by then), price 63950 (under the
+SL, above the exchange's preset backstop at 63872: timed), wait for the close and the
+``closed`` callback, price back to 66000. Cycles run one after another, so each number is
+the latency of an idle worker, not of a queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from zoneguard.sim.config import SimConfig
+from zoneguard.sim.engine import OrderRequest
+from zoneguard.sim.model import Order, OrderOrigin, PlanOrder
+from zoneguard.sim.ratelimit import RateRule, Verdict
+from zoneguard.sim.server import SimServer
+
+SYMBOL = "BTCUSDT"
+OUTSIDE = Decimal(66000)
+IN_ZONE = Decimal(65400)
+TRADES_THROUGH = Decimal(65300)
+UNDER_STOP = Decimal(63950)
+ENTRY_SIDES = (1, 4)
+WARM_UP = 20
+WAIT_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Arrivals:
+    """When the simulator received the first entry / close order after :meth:`expect`."""
+
+    at_ns: dict[str, int] = field(default_factory=dict)
+    waiting: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def expect(self, kind: str) -> asyncio.Event:
+        """Wait for the next ``"entry"`` or ``"close"``; its time lands in ``at_ns[kind]``."""
+        event = asyncio.Event()
+        self.waiting[kind] = event
+        return event
+
+    def record(self, request: OrderRequest, now_ns: int) -> None:
+        kind = "entry" if request.side in ENTRY_SIDES else "close"
+        event = self.waiting.pop(kind, None)
+        if event is not None:
+            self.at_ns[kind] = now_ns
+            event.set()
+
+
+def report_no_usage(sim: SimServer) -> None:
+    """``rate_limits=False`` stops the simulator refusing requests, but its replies still
+    report each window's usage (``X-BM-RateLimit-Remaining``), and the worker's REST client
+    rightly pauses a full window once that reaches the limit. Count nothing, so the
+    headers say 1 used and neither side throttles the benchmark."""
+    limiter = sim.state.limiter
+
+    def hit(endpoint: str, caller: str, rule: RateRule, now_s: float) -> Verdict:
+        return Verdict(True, 1, rule)
+
+    limiter.hit = hit  # type: ignore[method-assign]
+
+
+def hook_submissions(sim: SimServer, arrivals: Arrivals) -> None:
+    """Timestamp every order a client submits (not those the engine's own triggers send)."""
+    engine = sim.engine
+    original = engine.submit_order
+
+    def submit_order(
+        req: OrderRequest, *, origin: OrderOrigin | None = None, plan: PlanOrder | None = None
+    ) -> Order:
+        if origin is None and plan is None:
+            arrivals.record(req, time.perf_counter_ns())
+        return original(req, origin=origin, plan=plan)
+
+    engine.submit_order = submit_order  # type: ignore[method-assign]
+
+
+@dataclass
+class CallbackInbox:
+    """The trading app's callback endpoint: wakes whoever waits for (order, status)."""
+
+    port: int = field(default_factory=free_port)
+    waiting: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+    def expect(self, order_id: str, status: str) -> asyncio.Event:
+        event = asyncio.Event()
+        self.waiting[(order_id, status)] = event
+        return event
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = orjson.loads(await request.read())
+        key = (str(body.get("order_id") or body.get("position_id")), str(body.get("status")))
+        event = self.waiting.pop(key, None)
+        if event is not None:
+            event.set()
+        return web.json_response({"status": "ok"})
+
+
+def start_worker(
+    sim: SimServer, inbox: CallbackInbox, var_dir: Path, port: int
+) -> subprocess.Popen[bytes]:
+    config = var_dir / "orders.yaml"
+    config.write_text("orders: {}\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "BITMART_API_KEY": sim.config.api_key,
+        "BITMART_API_SECRET": sim.config.api_secret,
+        "BITMART_API_MEMO": sim.config.api_memo,
+        "BITMART_REST_URL": sim.base_url,
+        "BITMART_WS_PUBLIC_URL": sim.ws_public_url,
+        "BITMART_WS_PRIVATE_URL": sim.ws_private_url,
+        "APP_BASE_URL": f"http://127.0.0.1:{inbox.port}",
+    }
+    command = [sys.executable, "-m", "zoneguard.cli", "worker", "--port", str(port)]
+    command += ["--var-dir", str(var_dir), "--config", str(config)]
+    log = open(var_dir / "worker-stderr.txt", "ab")  # noqa: SIM115 (the child keeps it)
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+
+async def wait_ready(
+    session: aiohttp.ClientSession, url: str, proc: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the worker exited with {proc.returncode}")
+        try:
+            async with session.get(url + "/health") as reply:
+                if reply.status == 200 and (await reply.json())["ready"]:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise SystemExit("the worker did not become ready")
+
+
+async def waited(event: asyncio.Event, what: str) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), WAIT_S)
+    except TimeoutError:
+        raise SystemExit(f"timed out waiting for {what}") from None
+
+
+@dataclass
+class Cycle:
+    sim: SimServer
+    arrivals: Arrivals
+    inbox: CallbackInbox
+    session: aiohttp.ClientSession
+    worker_url: str
+
+    async def run(self, number: int) -> tuple[int, int]:
+        """One order from zone to stop; returns (zone->entry, stop->close) in ns."""
+        order_id = f"bench-{number}"
+        payload = {
+            "id": order_id,
+            "symbol": SYMBOL,
+            "side": "long",
+            "entry_zone_min": 65000,
+            "entry_zone_max": 65500,
+            "quantity": 0.01,
+            "leverage": 10,
+            "stop_loss": 64000,
+            "take_profit": 68000,
+            "timeout_seconds": 300,
+        }
+        async with self.session.post(self.worker_url + "/api/place-order", json=payload) as r:
+            if r.status != 200:
+                raise SystemExit(f"place-order refused: {r.status} {await r.text()}")
+        entry_seen = self.arrivals.expect("entry")
+        filled = self.inbox.expect(order_id, "filled")
+        closed = self.inbox.expect(order_id, "closed")
+        entry_start = time.perf_counter_ns()
+        await self.sim.set_price(SYMBOL, IN_ZONE)
+        await waited(entry_seen, f"the entry of {order_id}")
+        entry_ns = self.arrivals.at_ns["entry"] - entry_start
+        await self.sim.set_price(SYMBOL, TRADES_THROUGH)
+        await waited(filled, f"the fill of {order_id}")
+        close_seen = self.arrivals.expect("close")
+        close_start = time.perf_counter_ns()
+        await self.sim.set_price(SYMBOL, UNDER_STOP)
+        await waited(close_seen, f"the close of {order_id}")
+        close_ns = self.arrivals.at_ns["close"] - close_start
+        await waited(closed, f"the closed callback of {order_id}")
+        await self.sim.set_price(SYMBOL, OUTSIDE)
+        return entry_ns, close_ns
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def table(rows: dict[str, list[int]]) -> str:
+    header = f"{'measure':<16}{'n':>6}{'p50 ms':>10}{'p90 ms':>10}{'p99 ms':>10}{'max ms':>10}"
+    lines = [header, "-" * len(header)]
+    for name, values in rows.items():
+        ms = sorted(v / 1e6 for v in values)
+        lines.append(
+            f"{name:<16}{len(ms):>6}{statistics.median(ms):>10.3f}"
+            f"{percentile(ms, 0.90):>10.3f}{percentile(ms, 0.99):>10.3f}{ms[-1]:>10.3f}"
+        )
+    return "\n".join(lines)
+
+
+async def bench(triggers: int, progress: Callable[[int], None]) -> dict[str, list[int]]:
+    config = SimConfig(
+        port=0,
+        prices={SYMBOL: OUTSIDE},
+        rate_limits=False,
+        usdt_balance=Decimal(10_000_000),
+    )
+    var_dir = Path(tempfile.mkdtemp(prefix="zoneguard-bench-"))
+    arrivals = Arrivals()
+    inbox = CallbackInbox()
+    sim = SimServer(config)
+    await sim.start()
+    report_no_usage(sim)
+    hook_submissions(sim, arrivals)
+    await inbox.start()
+    port = free_port()
+    proc = start_worker(sim, inbox, var_dir, port)
+    url = f"http://127.0.0.1:{port}"
+    results: dict[str, list[int]] = {"zone -> entry": [], "stop -> close": []}
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_ready(session, url, proc)
+            cycle = Cycle(sim, arrivals, inbox, session, url)
+            for number in range(WARM_UP + triggers):
+                entry_ns, close_ns = await cycle.run(number)
+                if number >= WARM_UP:
+                    results["zone -> entry"].append(entry_ns)
+                    results["stop -> close"].append(close_ns)
+                    progress(number - WARM_UP + 1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        await inbox.stop()
+        await sim.stop()
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--triggers", type=int, default=1000, help="timed cycles (>= 1)")
+    args = parser.parse_args()
+    if args.triggers < 1:
+        parser.error("--triggers must be at least 1")
+
+    def progress(done: int) -> None:
+        if done % 250 == 0 and done < args.triggers:
+            print(f"{done}/{args.triggers} cycles", file=sys.stderr, flush=True)
+
+    started = time.monotonic()
+    load_before = os.getloadavg()[0]
+    results = asyncio.run(bench(args.triggers, progress))
+    print(
+        f"tick -> order at the simulator, loopback, worker as a separate process "
+        f"({args.triggers} triggers each, {time.monotonic() - started:.0f} s; 1-min load "
+        f"{load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -58,7 +58,6 @@ from aiohttp import web
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.engine import OrderRequest
 from zoneguard.sim.model import Order, OrderOrigin, PlanOrder
-from zoneguard.sim.ratelimit import RateRule, Verdict
 from zoneguard.sim.server import SimServer
 
 SYMBOL = "BTCUSDT"
@@ -97,19 +96,6 @@ class Arrivals:
         if event is not None:
             self.at_ns[kind] = now_ns
             event.set()
-
-
-def report_no_usage(sim: SimServer) -> None:
-    """``rate_limits=False`` stops the simulator refusing requests, but its replies still
-    report each window's usage (``X-BM-RateLimit-Remaining``), and the worker's REST client
-    rightly pauses a full window once that reaches the limit. Count nothing, so the
-    headers say 1 used and neither side throttles the benchmark."""
-    limiter = sim.state.limiter
-
-    def hit(endpoint: str, caller: str, rule: RateRule, now_s: float) -> Verdict:
-        return Verdict(True, 1, rule)
-
-    limiter.hit = hit  # type: ignore[method-assign]
 
 
 def hook_submissions(sim: SimServer, arrivals: Arrivals) -> None:
@@ -279,7 +265,6 @@ async def bench(triggers: int, progress: Callable[[int], None]) -> dict[str, lis
     inbox = CallbackInbox()
     sim = SimServer(config)
     await sim.start()
-    report_no_usage(sim)
     hook_submissions(sim, arrivals)
     await inbox.start()
     port = free_port()

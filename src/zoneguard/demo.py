@@ -22,16 +22,17 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import orjson
 import typer
 from aiohttp import web
-from rich.console import Console
-from rich.table import Table
 
 from zoneguard.sim.replay import KlinePricePath, KlineRow, load_klines
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 DEFAULT_DATA = DATA_DIR / "BTCUSDT_1m_2024-08-05.csv.gz"
@@ -352,6 +353,8 @@ async def _set_price(
 
 
 def summary(outcomes: Sequence[Outcome], console: Console) -> None:
+    from rich.table import Table
+
     table = Table(title="summary")
     for column in (
         "signal",
@@ -410,6 +413,8 @@ def register(app: typer.Typer) -> None:
         """Sim + worker on loopback: real-price signals from zone entry to TP and SL."""
         if not data.is_file():
             raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
+        from rich.console import Console
+
         console = Console(highlight=False, width=max(110, shutil.get_terminal_size().columns))
         var_dir = Path("var/demo")
         if var_dir.exists():

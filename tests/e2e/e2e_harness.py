@@ -251,7 +251,6 @@ class InProcessWorker:
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )
         self._server = uvicorn.Server(config)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._task = asyncio.get_running_loop().create_task(self._server.serve())
         await eventually(lambda: self._server is not None and self._server.started, 5, "uvicorn")
 

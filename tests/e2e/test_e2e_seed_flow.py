@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Stack
-from e2e_harness import SEED_ORDER
+from e2e_harness import SEED_ORDER, Stack
 
 
 def reduce_only_orders(state: dict[str, Any]) -> list[dict[str, Any]]:

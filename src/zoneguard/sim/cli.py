@@ -10,7 +10,6 @@ import typer
 
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.decimals import to_decimal
-from zoneguard.sim.server import run_sim
 
 _DEFAULTS = SimConfig()
 
@@ -100,6 +99,8 @@ def sim(
         rate_limits=not no_rate_limits,
     )
     try:
+        from zoneguard.sim.server import run_sim  # heavy: only when the command runs
+
         run_sim(config)
     except ValueError as exc:  # an unreadable replay file
         raise typer.BadParameter(str(exc), param_hint="--replay") from None

@@ -45,9 +45,12 @@ class RateLimiter:
 
     def hit(self, endpoint: str, caller: str, rule: RateRule, now_s: float) -> Verdict:
         """Count one request; refused (and not counted) once the window is full."""
+        if not self.enforce:
+            # Limits off: report an empty window, or a well-behaved client would still pause.
+            return Verdict(True, 0, rule)
         key = (endpoint, caller)
         start, used = self._current(key, rule, now_s)
-        if self.enforce and used >= rule.limit:
+        if used >= rule.limit:
             return Verdict(False, used, rule)
         self._windows[key] = (start, used + 1)
         return Verdict(True, used + 1, rule)

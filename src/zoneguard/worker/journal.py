@@ -416,6 +416,17 @@ class Journal:
                 (error[:1000], next_attempt_ms, event_id),
             )
 
+    def retry_pending_now(self, now_ms: int) -> int:
+        """Make every undelivered callback due now (a restart: the receiver may long be
+        back, no reason to sit out a backoff chosen before the crash); returns how many."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "UPDATE outbox SET next_attempt_ms = ?"
+                " WHERE delivered_ms IS NULL AND next_attempt_ms > ?",
+                (now_ms, now_ms),
+            )
+        return cursor.rowcount
+
     def oldest_undelivered_ms(self) -> int | None:
         """``created_ms`` of the oldest callback still waiting. Read from the heads only:
         an order's callbacks are created in order, so its oldest waiting one is its head."""

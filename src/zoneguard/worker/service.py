@@ -137,6 +137,7 @@ class WorkerService:
         for symbol in sorted({order.symbol for order in restored}):
             await self.markets.ensure_prices(symbol)
         await self.reconciler.resume(restored)
+        self.journal.retry_pending_now(now_ms())
         self._sender_task = asyncio.get_running_loop().create_task(self.sender.run())
         self.sltp.start_watchdog()
         self.ready = True

@@ -401,3 +401,23 @@ def test_update_data_merges_facts_without_a_transition(journal: Journal) -> None
     assert len(journal.events("o1")) == 1
     with pytest.raises(UnknownOrder):
         journal.update_data("ghost", {"x": 1})
+
+
+def test_retry_pending_now_makes_backed_off_callbacks_due(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "j.db") as journal:
+        journal.add_order(
+            "o1",
+            "BTCUSDT",
+            {"id": "o1"},
+            "h",
+            "waiting_zone",
+            1000,
+            {"order_id": "o1", "seq": 0, "at_ms": 1000},
+            callbacks=[OutboxItem("e1", "o1", "http://127.0.0.1:9/cb", {"status": "x"}, 1000)],
+        )
+        journal.mark_failed("e1", "refused", next_attempt_ms=60_000)
+        assert journal.due_callbacks(2000, 10) == []
+        assert journal.retry_pending_now(2000) == 1
+        assert [item.event_id for item in journal.due_callbacks(2000, 10)] == ["e1"]
+        journal.mark_delivered("e1", 2100)
+        assert journal.retry_pending_now(3000) == 0

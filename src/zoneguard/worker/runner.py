@@ -1,0 +1,82 @@
+"""Runs the WS-Worker process: settings, logging, the service and its control API."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from zoneguard.exchange.bitmart.adapter import BitMartExchange
+from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
+from zoneguard.worker.config import ConfigError, load_orders_config, load_worker_settings
+from zoneguard.worker.http import create_app
+from zoneguard.worker.logs import register_secrets, setup_worker_logging
+from zoneguard.worker.service import WorkerService
+
+log = logging.getLogger("zoneguard.worker")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def serve(
+    host: str, port: int, config_path: Path | None, var_dir: Path, *, live: bool
+) -> None:
+    settings = load_worker_settings()
+    config = load_orders_config(config_path)
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    if token is None and not _is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without ZONEGUARD_API_TOKEN (anyone could trade)"
+        )
+    exchange_settings = BitMartSettings.from_env()
+    real_venue = exchange_settings.rest_url.rstrip("/") in (PRODUCTION_REST_URL, DEMO_REST_URL)
+    if real_venue and not live:
+        raise ConfigError(
+            f"BITMART_REST_URL is {exchange_settings.rest_url}, a real exchange: pass --live to "
+            "trade there (point it at `zoneguard sim` to practise)"
+        )
+    if not exchange_settings.has_credentials:
+        raise ConfigError("BITMART_API_KEY, BITMART_API_SECRET and BITMART_API_MEMO must be set")
+    setup_worker_logging(var_dir)
+    register_secrets(
+        [
+            exchange_settings.api_secret,
+            exchange_settings.api_key,
+            exchange_settings.api_memo,
+            *settings.secret_values(),
+        ]
+    )
+    worker = WorkerService(BitMartExchange(exchange_settings), config, settings, var_dir)
+    try:
+        await worker.start()
+        app = create_app(worker, token)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        )
+        log.info("worker control API on http://%s:%d", host, port)
+        print(f"zoneguard worker listening on http://{host}:{port}", flush=True)
+        await server.serve()
+    finally:
+        await worker.stop()
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where present (Linux, macOS), the standard loop elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)

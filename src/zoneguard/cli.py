@@ -38,11 +38,13 @@ def _root(
 
 def _register_subcommands() -> None:
     from zoneguard import demo
+    from zoneguard.app import cli as app_cli
     from zoneguard.sim import cli as sim_cli
     from zoneguard.worker import cli as worker_cli
 
     sim_cli.register(app)
     worker_cli.register(app)
+    app_cli.register(app)
     demo.register(app)
 
 

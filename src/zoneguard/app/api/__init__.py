@@ -1,0 +1,1 @@
+"""The app's HTTP API (FastAPI; OpenAPI at ``/docs`` and ``/openapi.json``)."""

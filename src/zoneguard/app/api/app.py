@@ -1,0 +1,80 @@
+"""The FastAPI application: every router, the error shape, health, the dashboard page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from zoneguard.app.api import callbacks, market, messages, orders, signals
+from zoneguard.app.api.errors import on_request_validation, plain_error
+from zoneguard.app.bus import table
+from zoneguard.app.runtime import AppRuntime
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+INDEX_FILE = STATIC_DIR / "index.html"
+
+PLACEHOLDER_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Zoneguard</title></head>
+<body><h1>Zoneguard</h1>
+<p>The dashboard is not installed. The API is at <a href="/docs">/docs</a>;
+orders at <a href="/api/orders">/api/orders</a>.</p></body></html>
+"""
+
+
+def create_app(runtime: AppRuntime) -> FastAPI:
+    app = FastAPI(
+        title="Zoneguard app",
+        version="1",
+        description=(
+            "The Trading-App: signals in, PlaceOrderMessage / MonitorPositionMessage to the "
+            "worker over a durable bus, callbacks back, OrderLifecycle and Position."
+        ),
+    )
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return plain_error(exc.status_code, str(exc.detail))
+
+    for module in (signals, orders, callbacks, messages, market):
+        app.include_router(module.router(runtime))
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        """Liveness and readiness: the database answers; bus counts."""
+
+        def counts(session: Session) -> dict[str, int]:
+            return {
+                "pending_messages": table.pending_count(session),
+                "failed_messages": len(table.list_failed(session, limit=1000)),
+            }
+
+        try:
+            numbers = await runtime.db.run(counts)
+        except Exception as exc:
+            return plain_error(503, f"database: {type(exc).__name__}")
+        body: dict[str, Any] = {
+            "status": "ok",
+            "database": runtime.db.dialect,
+            "transport": runtime.transport_name,
+            "consumer": runtime.consumer is not None,
+            **numbers,
+        }
+        return JSONResponse(body)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> Response:
+        if INDEX_FILE.is_file():
+            return FileResponse(INDEX_FILE, media_type="text/html")
+        return HTMLResponse(PLACEHOLDER_PAGE)
+
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,42 @@
+"""``GET /api/market/{symbol}/klines``: price bars for the dashboard's chart, from the
+worker (the app has no exchange connection of its own)."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.runtime import AppRuntime
+from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
+
+TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")
+_SYMBOL = re.compile(r"[A-Za-z0-9]{2,30}")
+
+
+def router(runtime: AppRuntime) -> APIRouter:
+    api = APIRouter(tags=["market"])
+
+    @api.get("/api/market/{symbol}/klines")
+    async def klines(
+        symbol: str,
+        tf: str = Query("1m", description=", ".join(TIMEFRAMES)),
+        limit: int = Query(120, ge=1, le=500),
+    ) -> JSONResponse:
+        """``{"symbol", "tf", "bars": [{"t", "o", "h", "l", "c", "v"}]}``; ``t`` is the bar's
+        open time in epoch seconds, prices and volume decimal strings."""
+        if not _SYMBOL.fullmatch(symbol):
+            return bad(422, "symbol", "must be 2..30 letters or digits, e.g. BTCUSDT")
+        if tf.lower() not in TIMEFRAMES:
+            return bad(422, "tf", f"unknown timeframe {tf[:10]!r}; use {', '.join(TIMEFRAMES)}")
+        try:
+            answer = await runtime.client.klines(symbol.upper(), tf.lower(), limit)
+        except WorkerRejected as exc:
+            return plain_error(exc.status, f"worker: {exc.message}")
+        except WorkerUnavailable as exc:
+            return plain_error(503, f"worker unavailable: {exc}")
+        return JSONResponse(answer)
+
+    return api

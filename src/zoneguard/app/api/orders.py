@@ -1,0 +1,117 @@
+"""Reading state: orders (lifecycle with every transition), positions, the live feed;
+operator actions on an order, passed on to the worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
+
+from zoneguard.app import store
+from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.db.models import OrderLifecycle
+from zoneguard.app.feed import sse_stream
+from zoneguard.app.rules import OrderStatus, PositionStatus
+from zoneguard.app.runtime import AppRuntime
+from zoneguard.app.views import order_view, position_view, transition_view
+from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
+
+ORDER_STATUSES = ", ".join(s.value for s in OrderStatus)
+POSITION_STATUSES = ", ".join(s.value for s in PositionStatus)
+
+
+def router(runtime: AppRuntime) -> APIRouter:
+    api = APIRouter(tags=["orders"])
+
+    @api.get("/api/orders")
+    async def list_orders(
+        status: str | None = Query(None, description=f"one of {ORDER_STATUSES}"),
+        symbol: str | None = Query(None, max_length=32),
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> JSONResponse:
+        """Orders, newest first."""
+        if status is not None and status not in {s.value for s in OrderStatus}:
+            return bad(422, "status", f"unknown status {status[:40]!r}; use {ORDER_STATUSES}")
+        wanted = symbol.upper() if symbol else None
+
+        def read(session: Session) -> list[dict[str, Any]]:
+            rows = store.list_orders(session, status=status, symbol=wanted, limit=limit)
+            return [order_view(order) for order in rows]
+
+        return JSONResponse({"orders": await runtime.db.run(read)})
+
+    @api.get("/api/orders/{order_id}")
+    async def order_detail(order_id: str) -> JSONResponse:
+        """One lifecycle: status, every transition with its time, prices, exchange ids,
+        reason, error, and its position."""
+
+        def read(session: Session) -> dict[str, Any] | None:
+            order = store.get_order(session, order_id)
+            if order is None:
+                return None
+            position = store.get_position(session, order_id)
+            return {
+                **order_view(order),
+                "transitions": [transition_view(t) for t in order.transitions],
+                "position": None if position is None else position_view(position),
+            }
+
+        detail = await runtime.db.run(read)
+        if detail is None:
+            return bad(404, "order_id", f"{order_id[:64]} is unknown")
+        return JSONResponse(detail)
+
+    @api.post("/api/orders/{order_id}/cancel")
+    async def cancel(order_id: str) -> JSONResponse:
+        """Ask the worker to cancel the order (the outcome arrives as a callback)."""
+        return await _worker_action(runtime, order_id, "cancel")
+
+    @api.post("/api/orders/{order_id}/close")
+    async def close(order_id: str) -> JSONResponse:
+        """Ask the worker to close the order's position at market now."""
+        return await _worker_action(runtime, order_id, "close")
+
+    @api.get("/api/positions")
+    async def list_positions(
+        status: str | None = Query(None, description=f"one of {POSITION_STATUSES}"),
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> JSONResponse:
+        """Positions, most recently opened first."""
+        if status is not None and status not in {s.value for s in PositionStatus}:
+            return bad(422, "status", f"unknown status {status[:40]!r}; use {POSITION_STATUSES}")
+
+        def read(session: Session) -> list[dict[str, Any]]:
+            rows = store.list_positions(session, status=status, limit=limit)
+            return [position_view(position) for position in rows]
+
+        return JSONResponse({"positions": await runtime.db.run(read)})
+
+    @api.get("/api/events", response_class=StreamingResponse)
+    async def events() -> StreamingResponse:
+        """Server-Sent Events: ``event: order`` / ``event: position`` with the row's new
+        JSON each time one changes (``event: hello`` first, comments as keep-alive)."""
+        return StreamingResponse(
+            sse_stream(runtime.feed),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return api
+
+
+async def _worker_action(runtime: AppRuntime, order_id: str, action: str) -> JSONResponse:
+    known = await runtime.db.run(lambda s: s.get(OrderLifecycle, order_id) is not None)
+    if not known:
+        return bad(404, "order_id", f"{order_id[:64]} is unknown")
+    try:
+        if action == "cancel":
+            answer = await runtime.client.cancel(order_id)
+        else:
+            answer = await runtime.client.close_position(order_id)
+    except WorkerRejected as exc:
+        return plain_error(exc.status, f"worker: {exc.message}")
+    except WorkerUnavailable as exc:
+        return plain_error(503, f"worker unavailable: {exc}")
+    return JSONResponse(answer, status_code=202)

@@ -1,0 +1,182 @@
+"""``POST /api/signals`` and ``POST /api/positions/monitor``: the order's row and its bus
+message are written in one transaction (the outbox), so neither exists without the other."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zoneguard.app import store
+from zoneguard.app.api.docs import SignalBody, body_doc
+from zoneguard.app.api.errors import bad, field_errors, json_object, validation_errors
+from zoneguard.app.bus import table
+from zoneguard.app.ids import new_order_id, now_ms
+from zoneguard.app.logs import orders_log
+from zoneguard.app.messages import MonitorPositionMessage, PlaceOrderMessage
+from zoneguard.app.runtime import AppRuntime
+from zoneguard.app.views import order_view
+from zoneguard.domain.errors import FieldError, PlanValidationError
+from zoneguard.domain.plan import MAX_TIMEOUT_SECONDS, OrderPlan, PlanDefaults, parse_plan
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+SET_BY_THE_APP = ("id", "callback_url")
+
+
+class IdempotencyConflict(Exception):
+    pass
+
+
+class MonitorBody(BaseModel):
+    """Guard an open position with SL/TP (the worker reads size and entry from the exchange)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    symbol: str = Field(pattern=r"^[A-Za-z0-9]{2,30}$", examples=["BTCUSDT"])
+    side: Literal["long", "short"]
+    stop_loss: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[64000])
+    take_profit: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[68000])
+    timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("side", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _some_exit(self) -> MonitorBody:
+        if self.stop_loss is None and self.take_profit is None:
+            raise ValueError("give stop_loss, take_profit or both")
+        return self
+
+
+def router(runtime: AppRuntime) -> APIRouter:
+    api = APIRouter(tags=["signals"])
+
+    @api.post(
+        "/api/signals",
+        status_code=201,
+        openapi_extra=body_doc(SignalBody),
+        responses={200: {"description": "same Idempotency-Key and body: the existing order"}},
+    )
+    async def post_signal(request: Request) -> JSONResponse:
+        """A trading signal: stores an OrderLifecycle (``queued``) and, in the same
+        transaction, a PlaceOrderMessage for the worker. Answers the new order's ``id``.
+        Send an ``Idempotency-Key`` header to make a retried POST safe."""
+        body = await json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None and not (0 < len(key) <= 128 and key.isprintable()):
+            return bad(422, IDEMPOTENCY_HEADER, "must be 1..128 printable characters")
+        refused = [FieldError(name, "is set by the app") for name in SET_BY_THE_APP if name in body]
+        try:
+            plan = parse_plan({**body, "id": new_order_id()}, PlanDefaults())
+        except PlanValidationError as exc:
+            return field_errors(422, [*refused, *exc.errors])
+        if refused:
+            return field_errors(422, refused)
+        try:
+            view, created = await _store_signal(runtime, plan, key)
+        except IdempotencyConflict:
+            return bad(409, IDEMPOTENCY_HEADER, "already used for a different signal")
+        if not created:
+            return JSONResponse({"id": view["id"], "status": view["status"], "order": view})
+        runtime.enqueued()
+        runtime.changed()
+        orders_log.info(
+            "signal received: %s %s zone %s..%s qty %s",
+            plan.symbol,
+            plan.side.value,
+            view["entry_zone_min"],
+            view["entry_zone_max"],
+            view["quantity"],
+            extra={"order_id": plan.id},
+        )
+        return JSONResponse(
+            {"id": plan.id, "status": view["status"], "order": view}, status_code=201
+        )
+
+    @api.post("/api/positions/monitor", status_code=201, openapi_extra=body_doc(MonitorBody))
+    async def monitor_position(request: Request) -> JSONResponse:
+        """Have the worker guard with SL/TP a position opened elsewhere: stores an
+        OrderLifecycle and enqueues a MonitorPositionMessage."""
+        body = await json_object(request)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            wanted = MonitorBody.model_validate(body)
+        except ValidationError as exc:
+            return field_errors(422, validation_errors(exc.errors()))
+        order_id, at = new_order_id(), now_ms()
+        message = MonitorPositionMessage(
+            order_id=order_id,
+            symbol=wanted.symbol.upper(),
+            side=wanted.side,
+            stop_loss=wanted.stop_loss,
+            take_profit=wanted.take_profit,
+            timeout_seconds=wanted.timeout_seconds,
+            metadata=wanted.metadata,
+        )
+
+        def write(session: Session) -> dict[str, Any]:
+            order = store.create_order(
+                session,
+                order_id,
+                origin="monitor",
+                at_ms=at,
+                symbol=message.symbol,
+                side=message.side,
+                stop_loss=message.stop_loss,
+                take_profit=message.take_profit,
+                timeout_seconds=message.timeout_seconds,
+                metadata=message.metadata,
+            )
+            table.enqueue(session, message, now_ms=at)
+            session.flush()
+            return order_view(order)
+
+        view = await runtime.db.run(write)
+        runtime.enqueued()
+        runtime.changed()
+        orders_log.info(
+            "monitor request: %s %s", message.symbol, message.side, extra={"order_id": order_id}
+        )
+        return JSONResponse(
+            {"id": order_id, "status": view["status"], "order": view}, status_code=201
+        )
+
+    return api
+
+
+async def _store_signal(
+    runtime: AppRuntime, plan: OrderPlan, key: str | None
+) -> tuple[dict[str, Any], bool]:
+    at = now_ms()
+
+    def write(session: Session) -> tuple[dict[str, Any], bool]:
+        if key is not None:
+            existing = store.find_by_idempotency_key(session, key)
+            if existing is not None:
+                if not store.same_plan(existing, plan):
+                    raise IdempotencyConflict(key)
+                return order_view(existing), False
+        order = store.create_order(
+            session, plan.id, origin="signal", at_ms=at, plan=plan, idempotency_key=key
+        )
+        table.enqueue(session, PlaceOrderMessage.from_plan(plan), now_ms=at)
+        session.flush()
+        return order_view(order), True
+
+    try:
+        return await runtime.db.run(write)
+    except IntegrityError:
+        if key is None:
+            raise
+        return await runtime.db.run(write)  # a concurrent twin with the same key won

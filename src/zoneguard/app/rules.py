@@ -1,0 +1,71 @@
+"""How an order's status moves in the app, whatever order the news arrives in.
+
+The worker delivers each order's callbacks in order, but at least once, and the bus
+handler's own "submitted" can race a fast "placed". So a status only moves *forward* in
+this ranking; news that would move it back (a late ``placed`` after ``closed``) is kept
+as a transition that was not applied. ``closed`` outranks everything: once a position is
+closed, nothing reopens it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    QUEUED = "queued"
+    """Stored, PlaceOrderMessage on the bus."""
+    SUBMITTED = "submitted"
+    """The worker accepted it and waits for the zone."""
+    MONITORING = "monitoring"
+    """The worker guards a position opened elsewhere (MonitorPositionMessage)."""
+    PLACED = "placed"
+    FILLED = "filled"
+    CLOSE_FAILED = "close_failed"
+    TIMEOUT = "timeout"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+
+
+class PositionStatus(StrEnum):
+    OPEN = "open"
+    CLOSE_FAILED = "close_failed"
+    CLOSED = "closed"
+
+
+CALLBACK_STATUSES: frozenset[str] = frozenset(
+    {"placed", "failed", "timeout", "closed", "close_failed", "filled", "cancelled"}
+)
+"""Every status the worker sends (the seed's five plus ``filled`` and ``cancelled``)."""
+
+_S = OrderStatus
+_RANK: dict[OrderStatus, int] = {
+    _S.QUEUED: 0,
+    _S.SUBMITTED: 1,
+    _S.PLACED: 2,
+    _S.FILLED: 3,
+    _S.MONITORING: 3,
+    _S.CLOSE_FAILED: 4,
+    _S.TIMEOUT: 5,
+    _S.FAILED: 5,
+    _S.CANCELLED: 5,
+    _S.CLOSED: 6,
+}
+TERMINAL: frozenset[OrderStatus] = frozenset({_S.TIMEOUT, _S.FAILED, _S.CANCELLED, _S.CLOSED})
+
+_POSITION_RANK = {PositionStatus.OPEN: 0, PositionStatus.CLOSE_FAILED: 1, PositionStatus.CLOSED: 2}
+
+
+def rank(status: OrderStatus) -> int:
+    return _RANK[status]
+
+
+def moves_forward(current: OrderStatus, new: OrderStatus) -> bool:
+    """Whether news of ``new`` is applied to an order in ``current``: a higher rank, or the
+    same status again (which refreshes the facts, e.g. a second ``close_failed``)."""
+    return new is current or _RANK[new] > _RANK[current]
+
+
+def position_moves_forward(current: PositionStatus, new: PositionStatus) -> bool:
+    return new is current or _POSITION_RANK[new] > _POSITION_RANK[current]

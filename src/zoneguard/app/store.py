@@ -1,0 +1,314 @@
+"""OrderLifecycle and Position: creating them, recording what happens to them, reading
+them. Plain functions over a SQLAlchemy session: the caller owns the transaction (so a
+signal's row and its bus message commit together)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from zoneguard.app.db.models import OrderLifecycle, OrderTransition, Position
+from zoneguard.app.rules import (
+    OrderStatus,
+    PositionStatus,
+    moves_forward,
+    position_moves_forward,
+)
+from zoneguard.domain.plan import OrderPlan
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a piece of news says about an order; None = not said."""
+
+    exchange_order_id: str | None = None
+    client_order_id: str | None = None
+    close_order_id: str | None = None
+    entry_price: Decimal | None = None
+    close_price: Decimal | None = None
+    quantity: Decimal | None = None
+    filled_contracts: Decimal | None = None
+    realized_pnl: Decimal | None = None
+    fees: Decimal | None = None
+    reason: str | None = None
+    error: str | None = None
+    error_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One piece of news about an order. ``status`` None: a note that moves nothing (e.g.
+    the bus gave up delivering), recorded with its error."""
+
+    name: str
+    status: OrderStatus | None
+    source: str
+    at_ms: int
+    facts: Facts = Facts()
+    event_id: str | None = None
+    event_time: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+_ORDER_FACTS = (
+    "exchange_order_id",
+    "client_order_id",
+    "close_order_id",
+    "entry_price",
+    "close_price",
+    "filled_contracts",
+    "reason",
+    "error",
+    "error_code",
+)
+
+
+def create_order(
+    session: Session,
+    order_id: str,
+    *,
+    origin: str,
+    at_ms: int,
+    plan: OrderPlan | None = None,
+    symbol: str | None = None,
+    side: str | None = None,
+    stop_loss: Decimal | None = None,
+    take_profit: Decimal | None = None,
+    timeout_seconds: int | None = None,
+    metadata: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    first_event: str = "queued",
+    status: OrderStatus = OrderStatus.QUEUED,
+) -> OrderLifecycle:
+    """A new lifecycle with its first transition (``queued``). From a validated ``plan``
+    when there is one, else from the loose fields (monitor requests, unknown orders)."""
+    order = OrderLifecycle(
+        id=order_id,
+        origin=origin,
+        status=status.value,
+        symbol=plan.symbol if plan else symbol,
+        side=plan.side.value if plan else side,
+        entry_zone_min=plan.entry_zone_min if plan else None,
+        entry_zone_max=plan.entry_zone_max if plan else None,
+        quantity=plan.quantity if plan else None,
+        leverage=plan.leverage if plan else None,
+        stop_loss=plan.stop_loss if plan else stop_loss,
+        take_profit=plan.take_profit if plan else take_profit,
+        timeout_seconds=plan.timeout_seconds if plan else timeout_seconds,
+        signal_metadata=_plain_metadata(plan) if plan else dict(metadata or {}),
+        idempotency_key=idempotency_key,
+        created_ms=at_ms,
+        updated_ms=at_ms,
+        version=1,
+    )
+    session.add(order)
+    session.add(
+        OrderTransition(
+            order_id=order_id,
+            seq=0,
+            event=first_event,
+            source=origin,
+            from_status=None,
+            to_status=status.value,
+            applied=True,
+            at_ms=at_ms,
+            data={},
+        )
+    )
+    return order
+
+
+def _plain_metadata(plan: OrderPlan) -> dict[str, Any]:
+    metadata = plan.to_payload()["metadata"]
+    return dict(metadata) if isinstance(metadata, dict) else {}
+
+
+def same_plan(order: OrderLifecycle, plan: OrderPlan) -> bool:
+    """Whether a stored signal order carries exactly ``plan`` (idempotent re-submission)."""
+    return (
+        order.symbol,
+        order.side,
+        order.entry_zone_min,
+        order.entry_zone_max,
+        order.quantity,
+        order.leverage,
+        order.stop_loss,
+        order.take_profit,
+        order.timeout_seconds,
+        order.signal_metadata,
+    ) == (
+        plan.symbol,
+        plan.side.value,
+        plan.entry_zone_min,
+        plan.entry_zone_max,
+        plan.quantity,
+        plan.leverage,
+        plan.stop_loss,
+        plan.take_profit,
+        plan.timeout_seconds,
+        _plain_metadata(plan),
+    )
+
+
+def lock_order(session: Session, order_id: str) -> OrderLifecycle | None:
+    """The order, row-locked until commit on PostgreSQL (SQLite: the write lock is held)."""
+    return session.get(OrderLifecycle, order_id, with_for_update=True)
+
+
+def record(session: Session, order: OrderLifecycle, event: Event) -> OrderTransition:
+    """Apply ``event`` to ``order`` and its position, and record it as a transition.
+
+    The status moves only forward (:func:`~zoneguard.app.rules.moves_forward`); facts from
+    an applied event overwrite, facts from a stale one only fill gaps.
+    """
+    current = OrderStatus(order.status)
+    applied = event.status is not None and moves_forward(current, event.status)
+    if applied and event.status is not None:
+        order.status = event.status.value
+    for name in _ORDER_FACTS:
+        value = getattr(event.facts, name)
+        if value is not None and (applied or getattr(order, name) is None):
+            setattr(order, name, value)
+    if event.status is None and event.facts.error is not None:
+        order.error = event.facts.error
+    order.updated_ms = max(order.updated_ms, event.at_ms)
+    order.version += 1
+    transition = OrderTransition(
+        order_id=order.id,
+        seq=_next_seq(session, order.id),
+        event=event.name,
+        source=event.source,
+        from_status=current.value,
+        to_status=order.status,
+        applied=applied,
+        at_ms=event.at_ms,
+        event_time=event.event_time,
+        event_id=event.event_id,
+        reason=event.facts.reason,
+        error=event.facts.error,
+        data=event.data,
+    )
+    session.add(transition)
+    _update_position(session, order, event)
+    return transition
+
+
+def _next_seq(session: Session, order_id: str) -> int:
+    session.flush()
+    last = session.scalar(
+        select(func.max(OrderTransition.seq)).where(OrderTransition.order_id == order_id)
+    )
+    return 0 if last is None else last + 1
+
+
+_POSITION_EVENTS: dict[str, PositionStatus] = {
+    "filled": PositionStatus.OPEN,
+    "monitoring": PositionStatus.OPEN,
+    "close_failed": PositionStatus.CLOSE_FAILED,
+    "closed": PositionStatus.CLOSED,
+}
+
+
+def _update_position(session: Session, order: OrderLifecycle, event: Event) -> None:
+    target = _POSITION_EVENTS.get(event.name)
+    if target is None:
+        return
+    facts = event.facts
+    position = session.get(Position, order.id)
+    if position is None:
+        position = Position(
+            id=order.id,
+            symbol=order.symbol,
+            side=order.side,
+            status=PositionStatus.OPEN.value,
+            quantity=facts.quantity if facts.quantity is not None else order.quantity,
+            opened_ms=event.at_ms,
+            updated_ms=event.at_ms,
+            version=0,
+        )
+        session.add(position)
+    moved = position_moves_forward(PositionStatus(position.status), target)
+    if moved:
+        position.status = target.value
+
+    def put(name: str, value: object) -> None:
+        if value is not None and (moved or getattr(position, name) is None):
+            setattr(position, name, value)
+
+    put("quantity", facts.quantity)
+    put("filled_contracts", facts.filled_contracts)
+    put("entry_price", facts.entry_price)
+    if target is PositionStatus.CLOSED:
+        put("exit_price", facts.close_price)
+        put("realized_pnl", facts.realized_pnl)
+        put("fees", facts.fees)
+        put("close_order_id", facts.close_order_id)
+        put("close_reason", facts.reason)
+        if moved and position.closed_ms is None:
+            position.closed_ms = event.at_ms
+    elif target is PositionStatus.CLOSE_FAILED:
+        put("close_reason", facts.reason)
+        put("error", facts.error)
+    position.updated_ms = max(position.updated_ms, event.at_ms)
+    position.version += 1
+
+
+# -- reading
+
+
+def get_order(session: Session, order_id: str) -> OrderLifecycle | None:
+    return session.scalar(
+        select(OrderLifecycle)
+        .where(OrderLifecycle.id == order_id)
+        .options(selectinload(OrderLifecycle.transitions))
+    )
+
+
+def find_by_idempotency_key(session: Session, key: str) -> OrderLifecycle | None:
+    return session.scalar(select(OrderLifecycle).where(OrderLifecycle.idempotency_key == key))
+
+
+def list_orders(
+    session: Session, *, status: str | None, symbol: str | None, limit: int
+) -> Sequence[OrderLifecycle]:
+    """Newest first."""
+    query = select(OrderLifecycle)
+    if status is not None:
+        query = query.where(OrderLifecycle.status == status)
+    if symbol is not None:
+        query = query.where(OrderLifecycle.symbol == symbol)
+    query = query.order_by(OrderLifecycle.created_ms.desc(), OrderLifecycle.id.desc())
+    return session.scalars(query.limit(limit)).all()
+
+
+def get_position(session: Session, order_id: str) -> Position | None:
+    return session.get(Position, order_id)
+
+
+def list_positions(session: Session, *, status: str | None, limit: int) -> Sequence[Position]:
+    """Most recently opened first."""
+    query = select(Position)
+    if status is not None:
+        query = query.where(Position.status == status)
+    query = query.order_by(Position.opened_ms.desc(), Position.id.desc())
+    return session.scalars(query.limit(limit)).all()
+
+
+def changed_since(
+    session: Session, since_ms: int
+) -> tuple[Sequence[OrderLifecycle], Sequence[Position]]:
+    """Rows updated at or after ``since_ms`` (for the live feed)."""
+    orders = session.scalars(
+        select(OrderLifecycle)
+        .where(OrderLifecycle.updated_ms >= since_ms)
+        .order_by(OrderLifecycle.updated_ms)
+    ).all()
+    positions = session.scalars(
+        select(Position).where(Position.updated_ms >= since_ms).order_by(Position.updated_ms)
+    ).all()
+    return orders, positions

@@ -1,0 +1,163 @@
+"""The seed's WsWorkerClient: the app's only way to the worker (HTTP, never an import).
+
+* Timeouts on every call (connect at most 3 s, the whole call ``timeout_s``).
+* Retries only where a repeat cannot do harm: ``place-order`` and ``monitor-position``
+  are idempotent by ``id`` on the worker, reads are reads. ``cancel`` and ``close`` are
+  sent once.
+* :class:`WorkerUnavailable` when the worker cannot be reached, times out, answers 5xx
+  (or 408/429: "later"); the bus retries those. :class:`WorkerRejected` for any other
+  4xx: the worker looked at the request and said no, which a retry will not change.
+* ``Authorization: Bearer <ZONEGUARD_API_TOKEN>`` when a token is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+
+RETRYABLE_4XX = frozenset({408, 425, 429})
+
+
+class WorkerError(Exception):
+    """Base of the client's failures."""
+
+
+class WorkerUnavailable(WorkerError):
+    """The worker could not be reached or could not answer now; try again later."""
+
+
+class WorkerRejected(WorkerError):
+    """The worker refused the request (a 4xx): definitive."""
+
+    def __init__(self, status: int, message: str, body: Mapping[str, Any] | None = None) -> None:
+        self.status = status
+        self.message = message
+        self.body: dict[str, Any] = dict(body or {})
+        super().__init__(f"HTTP {status}: {message}")
+
+
+class WsWorkerClient:
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8089",
+        *,
+        api_token: str | None = None,
+        timeout_s: float = 10.0,
+        attempts: int = 3,
+        retry_delay_s: float = 0.25,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be >= 1")
+        self.base_url = base_url.rstrip("/")
+        self._token = api_token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(3.0, timeout_s))
+        self._attempts = attempts
+        self._retry_delay_s = retry_delay_s
+        self._session = session
+        self._owns_session = session is None
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+        self._session = None
+
+    # -- the worker's control API
+    async def place_order(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /api/place-order`` with the seed's payload (idempotent by ``id``)."""
+        return await self._call("POST", "/api/place-order", payload, retry=True)
+
+    async def monitor_position(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST /api/monitor-position`` (idempotent by ``id``)."""
+        return await self._call("POST", "/api/monitor-position", payload, retry=True)
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        return await self._call("GET", f"/api/orders/{quote(order_id, safe='')}", retry=True)
+
+    async def cancel(self, order_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/api/orders/{quote(order_id, safe='')}/cancel")
+
+    async def close_position(self, order_id: str) -> dict[str, Any]:
+        return await self._call("POST", f"/api/orders/{quote(order_id, safe='')}/close")
+
+    async def klines(self, symbol: str, tf: str, limit: int) -> dict[str, Any]:
+        path = f"/api/market/{quote(symbol, safe='')}/klines?tf={quote(tf)}&limit={limit}"
+        return await self._call("GET", path, retry=True)
+
+    async def status(self) -> dict[str, Any]:
+        return await self._call("GET", "/status", retry=True)
+
+    # -- plumbing
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    async def _call(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, retry: bool = False
+    ) -> dict[str, Any]:
+        attempts = self._attempts if retry else 1
+        last: WorkerUnavailable | None = None
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(self._retry_delay_s * 2 ** (attempt - 1))
+            try:
+                return await self._once(method, path, body)
+            except WorkerUnavailable as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def _once(self, method: str, path: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        data = None if body is None else orjson.dumps(dict(body))
+        url = self.base_url + path
+        try:
+            async with self._session.request(
+                method,
+                url,
+                data=data,
+                headers=self._headers(),
+                timeout=self._timeout,
+                allow_redirects=False,
+            ) as reply:
+                raw = await reply.read()
+                status = reply.status
+        except TimeoutError as exc:
+            raise WorkerUnavailable(f"{method} {url}: no answer in time") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise WorkerUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+        parsed = _json_object(raw)
+        if 200 <= status < 300:
+            if parsed is None:
+                raise WorkerUnavailable(f"{method} {url}: HTTP {status} without a JSON object")
+            return parsed
+        message = _error_text(parsed, raw, status)
+        if status >= 500 or status in RETRYABLE_4XX:
+            raise WorkerUnavailable(f"{method} {url}: HTTP {status}: {message}")
+        raise WorkerRejected(status, message, parsed)
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _error_text(parsed: Mapping[str, Any] | None, raw: bytes, status: int) -> str:
+    if parsed is not None:
+        for key in ("error", "detail", "message"):
+            value = parsed.get(key)
+            if isinstance(value, str) and value:
+                return value
+    text = raw[:300].decode("utf-8", "replace").strip()
+    return text or f"HTTP {status}"

@@ -1,0 +1,320 @@
+"""The whole chain over real sockets: app -> bus -> worker -> simulator -> worker ->
+signed callback -> app, from a signal to its take-profit. On SQLite with the database bus,
+and on PostgreSQL with RabbitMQ when ZONEGUARD_TEST_PG_URL / ZONEGUARD_TEST_AMQP_URL are
+set; then the app restarted mid-flow: no message lost, no callback applied twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from conftest import Stack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "app"))
+from app_harness import (  # noqa: F401
+    SIGNAL,
+    Http,
+    amqp_dsn,
+    free_port,
+    make_settings,
+    pg_url,
+    sqlite_url,
+)
+
+from zoneguard.app.server import AppServer
+from zoneguard.worker.journal import encode_json
+from zoneguard.worker.outbox import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
+
+SECRET = "e2e-callback-secret"
+
+
+@pytest.fixture(params=["sqlite+db", "postgresql+amqp"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Where the app keeps its state and its bus."""
+    if request.param == "sqlite+db":
+        return {"database_url": sqlite_url(tmp_path)}
+    return {
+        "database_url": request.getfixturevalue("pg_url"),
+        "messenger_transport_dsn": request.getfixturevalue("amqp_dsn"),
+    }
+
+
+class App:
+    """One app process's worth (runtime + HTTP), restartable on the same port and database."""
+
+    def __init__(self, stack: Stack, tmp_path: Path, backend: dict[str, Any]) -> None:
+        assert stack.worker is not None
+        self.port = free_port()
+        self.settings = make_settings(
+            backend["database_url"],
+            tmp_path,
+            messenger_transport_dsn=backend.get("messenger_transport_dsn", "db://"),
+            ws_worker_base_url=stack.worker.url,
+            app_base_url=f"http://127.0.0.1:{self.port}",
+            callback_secret=SECRET,
+            worker_attempts=2,
+        )
+        self.server: AppServer | None = None
+        self.session = aiohttp.ClientSession()
+        self.http = Http(self.session, f"http://127.0.0.1:{self.port}")
+
+    async def start(self, *, consume: bool = True) -> None:
+        self.server = AppServer(self.settings, self.port, consume=consume, feed_interval_s=0.2)
+        await self.server.start()
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
+
+    async def close(self) -> None:
+        await self.stop()
+        await self.session.close()
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        status, body = await self.http.get(f"/api/orders/{order_id}")
+        assert status == 200, body
+        detail: dict[str, Any] = body
+        return detail
+
+    async def wait_status(
+        self, order_id: str, status: str, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            detail = await self.order(order_id)
+            if detail["status"] == status:
+                return detail
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{order_id} is {detail['status']}, not {status}")
+            await _sleep()
+
+
+async def _sleep() -> None:
+    await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def app_factory(stack: Stack, tmp_path: Path, backend: dict[str, Any]) -> Any:
+    made: list[App] = []
+
+    def make() -> App:
+        app = App(stack, tmp_path, backend)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        await app.close()
+
+
+async def test_a_signal_goes_to_take_profit_through_the_whole_chain(
+    stack: Stack, app_factory: Any
+) -> None:
+    sim = await stack.start(callback_secret=SECRET)
+    app = app_factory()
+    await app.start()
+    status, body = await app.http.post("/api/signals", SIGNAL)
+    assert status == 201, body
+    order_id = body["id"]
+    await app.wait_status(order_id, "submitted")
+
+    await sim.prices("BTCUSDT", 65800, 65400)  # into the zone
+    placed = await app.wait_status(order_id, "placed")
+    assert placed["exchange_order_id"]
+    assert 65000 <= float(placed["entry_price"]) <= 65500
+    await sim.prices("BTCUSDT", 65300, 65250)  # trades through the resting buy
+    filled = await app.wait_status(order_id, "filled")
+    assert filled["position"]["status"] == "open"
+    await sim.prices("BTCUSDT", 66500, 67500, 68010)  # take-profit crossed
+    closed = await app.wait_status(order_id, "closed")
+
+    assert closed["reason"] == "take_profit"
+    assert closed["close_order_id"]
+    assert float(closed["close_price"]) >= 68000 * 0.999
+    position = closed["position"]
+    assert position["status"] == "closed"
+    assert position["close_reason"] == "take_profit"
+    assert float(position["exit_price"]) >= 68000 * 0.999
+    assert float(position["realized_pnl"]) > 0
+    events = [t["event"] for t in closed["transitions"]]
+    assert events == ["queued", "submitted", "placed", "filled", "closed"]
+    assert all(t["applied"] for t in closed["transitions"])
+    assert all(t["event_id"] for t in closed["transitions"][2:])  # signed callbacks, deduped
+    assert stack.receiver.bodies == []  # every callback went to the app, none elsewhere
+    _, positions = await app.http.get("/api/positions?status=closed")
+    assert [p["id"] for p in positions["positions"]] == [order_id]
+
+
+async def test_the_app_restarted_mid_flow_loses_nothing_and_applies_nothing_twice(
+    stack: Stack, app_factory: Any
+) -> None:
+    sim = await stack.start(callback_secret=SECRET)
+    app = app_factory()
+    # 1. The signal is accepted while no consumer runs, then the app goes away.
+    await app.start(consume=False)
+    _, body = await app.http.post("/api/signals", SIGNAL)
+    order_id = body["id"]
+    await app.stop()
+    # 2. Back up: the message is still there and reaches the worker.
+    await app.start()
+    await app.wait_status(order_id, "submitted")
+    # 3. The app is down while the order is placed and filled: the worker keeps the news.
+    await app.stop()
+    await sim.prices("BTCUSDT", 65800, 65400, 65300, 65250)
+    await sim.wait_state(order_id, "open")
+    await app.start()
+    filled = await app.wait_status(order_id, "filled", timeout=20)
+    assert [t["event"] for t in filled["transitions"]] == [
+        "queued",
+        "submitted",
+        "placed",
+        "filled",
+    ]
+    # 4. A callback delivered again (the worker never saw our 200) changes nothing.
+    placed_event = filled["transitions"][2]
+    assert placed_event["event"] == "placed"
+    replay = encode_json(placed_event["data"])
+    stamp = str(time.time_ns() // 1_000_000)
+    headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign_callback(SECRET, stamp, replay)}
+    status, answer = await app.http.post("/api/orders/callback", raw=replay, headers=headers)
+    assert (status, answer) == (200, {"status": "ok", "duplicate": True})
+    # 5. And the flow carries on to the end, each step exactly once.
+    await sim.prices("BTCUSDT", 66500, 67500, 68010)
+    closed = await app.wait_status(order_id, "closed")
+    events = [t["event"] for t in closed["transitions"]]
+    assert events == ["queued", "submitted", "placed", "filled", "closed"]
+    _, pending = await app.http.get("/health")
+    assert (pending["pending_messages"], pending["failed_messages"]) == (0, 0)
+
+
+class BlackHole:
+    """A "worker" that accepts requests and never answers: the app's handler hangs in it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.seen = 0
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._swallow)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _swallow(self, _request: web.Request) -> web.Response:
+        self.seen += 1
+        await asyncio.sleep(3600)
+        return web.Response()
+
+
+class AppProcess:
+    """`python -m zoneguard.app` as a child process, to be killed with SIGKILL."""
+
+    def __init__(self, env: dict[str, str], port: int, log_path: Path) -> None:
+        self.env = env
+        self.port = port
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, session: aiohttp.ClientSession, worker_url: str) -> None:
+        env = {**os.environ, **self.env, "WS_WORKER_BASE_URL": worker_url}
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "zoneguard.app", "app", "--port", str(self.port)],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"app exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                async with session.get(f"http://127.0.0.1:{self.port}/health") as reply:
+                    if reply.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("the app did not come up")
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.mark.slow
+async def test_an_app_killed_while_handling_a_message_hands_it_over_after_restart(
+    stack: Stack, tmp_path: Path, backend: dict[str, Any]
+) -> None:
+    sim = await stack.start(callback_secret=SECRET)
+    assert stack.worker is not None
+    hole = BlackHole()
+    await hole.start()
+    port = free_port()
+    env = {
+        "DATABASE_URL": backend["database_url"],
+        "MESSENGER_TRANSPORT_DSN": backend.get("messenger_transport_dsn", "db://"),
+        "APP_BASE_URL": f"http://127.0.0.1:{port}",
+        "ZONEGUARD_CALLBACK_SECRET": SECRET,
+        "ZONEGUARD_VAR_DIR": str(tmp_path / "app-var"),
+        "WS_WORKER_TIMEOUT_S": "60",
+        "BUS_LEASE_S": "1",
+        "BUS_POLL_INTERVAL_S": "0.1",
+    }
+    child = AppProcess(env, port, tmp_path / "app-out.txt")
+    session = aiohttp.ClientSession()
+    http = Http(session, f"http://127.0.0.1:{port}")
+    try:
+        await child.start(session, f"http://127.0.0.1:{hole.port}")
+        _, body = await http.post("/api/signals", SIGNAL)
+        order_id = body["id"]
+        deadline = time.monotonic() + 10
+        while hole.seen == 0:  # the handler is now stuck waiting for the "worker"
+            assert time.monotonic() < deadline, "the message never reached the worker"
+            await asyncio.sleep(0.02)
+        child.kill()
+        await child.start(session, stack.worker.url)
+        deadline = time.monotonic() + 15
+        while (await http.get(f"/api/orders/{order_id}"))[1]["status"] != "submitted":
+            assert time.monotonic() < deadline, "the message was lost with the killed app"
+            await asyncio.sleep(0.05)
+        await sim.prices("BTCUSDT", 65800, 65400)
+        deadline = time.monotonic() + 10
+        while (await http.get(f"/api/orders/{order_id}"))[1]["status"] != "placed":
+            assert time.monotonic() < deadline, "no placed callback"
+            await asyncio.sleep(0.05)
+        log = (tmp_path / "app-var" / "log" / "orders.log").read_text()
+        assert order_id in log
+        assert "signal received" in log
+        assert "callback placed" in (tmp_path / "app-var" / "log" / "orders-info.log").read_text()
+    finally:
+        child.terminate()
+        await session.close()
+        await hole.stop()

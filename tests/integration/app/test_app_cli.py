@@ -1,0 +1,158 @@
+"""`zoneguard app ...` and `zoneguard signal ...`: help, one-line errors, and the real
+thing against a running app (the CLI as a child process, the app in this loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from app_harness import AppStarter, sqlite_url
+from typer.testing import CliRunner
+
+from zoneguard.app.bus import table
+from zoneguard.app.cli import register
+from zoneguard.app.db.engine import Database
+from zoneguard.app.db.migrate import head_revision
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def cli() -> typer.Typer:
+    root = typer.Typer(add_completion=False, rich_markup_mode=None)
+    register(root)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["app", "--help"], ["--host", "--port", "--consume", "consume", "migrate", "failed"]),
+        (["app", "consume", "--help"], ["consumer"]),
+        (["app", "migrate", "--help"], ["schema"]),
+        (["app", "failed", "--help"], ["--retry"]),
+        (
+            ["signal", "--help"],
+            ["--symbol", "--side", "--zone", "--quantity", "--sl", "--tp", "--app-url"],
+        ),
+    ],
+)
+def test_every_command_has_help(args: list[str], expected: list[str]) -> None:
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 0, result.output
+    for word in expected:
+        assert word in result.output
+
+
+def test_migrate_and_the_failure_queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = sqlite_url(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(cli(), ["app", "migrate"])
+    assert result.exit_code == 0, result.output
+    assert f"revision {head_revision()}" in result.output
+    result = CliRunner().invoke(cli(), ["app", "failed"])
+    assert (result.exit_code, result.output.strip()) == (0, "the failure queue is empty")
+
+    db = Database(url)
+    try:
+        envelope = table.Envelope("uuid-1", "PlaceOrderMessage", {"order_id": "order-7"}, 4, 1)
+        failed_id = db.call(
+            lambda s: table.add_failed(s, envelope, attempts=5, error="HTTP 503", now_ms=2).id
+        )
+        result = CliRunner().invoke(cli(), ["app", "failed"])
+        assert result.exit_code == 0
+        assert f"{failed_id}\t" in result.output
+        assert "order-7" in result.output
+        assert "HTTP 503" in result.output
+        result = CliRunner().invoke(cli(), ["app", "failed", "--retry", str(failed_id)])
+        assert result.exit_code == 0, result.output
+        assert db.call(table.pending_count) == 1
+        assert db.call(lambda s: table.list_failed(s, limit=5)) == []
+        result = CliRunner().invoke(cli(), ["app", "failed", "--retry", str(failed_id)])
+        assert result.exit_code == 1
+        assert f"no failed message {failed_id}" in result.stderr
+    finally:
+        db.dispose()
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "zoneguard.app",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def signal_args(**changes: Any) -> list[str]:
+    values = {
+        "--symbol": "BTCUSDT",
+        "--side": "long",
+        "--quantity": "0.01",
+        "--leverage": "10",
+        "--sl": "64000",
+        "--tp": "68000",
+        "--timeout": "300",
+        **changes,
+    }
+    args = ["signal", "--zone", "65000", "65500"]
+    for key, value in values.items():
+        if value is not None:
+            args += [key, value]
+    return args
+
+
+async def test_signal_posts_to_the_app_and_prints_the_order_id(
+    start_app: AppStarter, tmp_path: Path
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False)
+    code, out, err = await run_cli(*signal_args(), "--app-url", app.http.base_url)
+    assert code == 0, err
+    order_id = out.strip()
+    assert order_id.startswith("order-")
+    _, order = await app.http.get(f"/api/orders/{order_id}")
+    assert (order["symbol"], order["side"], order["entry_zone_min"], order["entry_zone_max"]) == (
+        "BTCUSDT",
+        "long",
+        "65000",
+        "65500",
+    )
+    assert (order["quantity"], order["leverage"], order["stop_loss"], order["take_profit"]) == (
+        "0.01",
+        10,
+        "64000",
+        "68000",
+    )
+    code, out, err = await run_cli(
+        *signal_args(**{"--sl": "65400"}), "--app-url", app.http.base_url
+    )
+    assert code == 1
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "stop_loss" in err
+    assert "HTTP 422" in err
+
+
+async def test_signal_bad_arguments_and_no_app_are_one_line_errors(tmp_path: Path) -> None:
+    code, _out, err = await run_cli(*signal_args(**{"--side": "up"}))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "--side" in err
+    code, _out, err = await run_cli(*signal_args(**{"--leverage": "ten"}))
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    code, _out, err = await run_cli(*signal_args(), "--app-url", "http://127.0.0.1:9")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot reach the app" in err

@@ -1,0 +1,52 @@
+"""Statuses only move forward; closed is final."""
+
+from __future__ import annotations
+
+import itertools
+
+from zoneguard.app.rules import (
+    TERMINAL,
+    OrderStatus,
+    PositionStatus,
+    moves_forward,
+    position_moves_forward,
+    rank,
+)
+
+S = OrderStatus
+
+
+def test_the_seed_flow_moves_forward_at_each_step() -> None:
+    flow = [S.QUEUED, S.SUBMITTED, S.PLACED, S.FILLED, S.CLOSE_FAILED, S.CLOSED]
+    for before, after in itertools.pairwise(flow):
+        assert moves_forward(before, after)
+        assert not moves_forward(after, before)
+
+
+def test_nothing_leaves_closed() -> None:
+    for status in OrderStatus:
+        assert moves_forward(S.CLOSED, status) == (status is S.CLOSED)
+
+
+def test_a_finished_entry_only_gives_way_to_closed() -> None:
+    for done in (S.TIMEOUT, S.FAILED, S.CANCELLED):
+        assert done in TERMINAL
+        movable = {s for s in OrderStatus if moves_forward(done, s)}
+        assert movable == {done, S.CLOSED}
+
+
+def test_the_same_status_again_refreshes() -> None:
+    assert all(moves_forward(s, s) for s in OrderStatus)
+
+
+def test_ranks_are_a_total_preorder_with_closed_on_top() -> None:
+    assert max(OrderStatus, key=rank) is S.CLOSED
+    assert min(OrderStatus, key=rank) is S.QUEUED
+
+
+def test_positions_never_reopen() -> None:
+    P = PositionStatus
+    assert position_moves_forward(P.OPEN, P.CLOSE_FAILED)
+    assert position_moves_forward(P.CLOSE_FAILED, P.CLOSED)
+    assert not position_moves_forward(P.CLOSED, P.OPEN)
+    assert not position_moves_forward(P.CLOSED, P.CLOSE_FAILED)

@@ -1,10 +1,11 @@
 """`zoneguard demo`: the whole system on loopback, carrying real-price signals to TP and SL.
 
-Three real processes are started: `zoneguard sim` (the BitMart-protocol exchange), `zoneguard
-worker` (the WS-Worker, talking to the sim over REST and both websockets) and a callback
-receiver standing in for the trading app. Signals go to the worker's control API; the sim's
-price walks real BTCUSDT minutes of 2024-08-05 (``data/``), fed through its control API; the
-worker's callbacks show the progress. Exit 0 when every signal reached the expected outcome.
+Three real processes on embedded defaults: `zoneguard sim` (the BitMart-protocol exchange),
+`zoneguard worker` (the WS-Worker, talking to the sim over REST and both websockets) and
+`zoneguard app` (the Trading-App: SQLite, database-backed bus, dashboard). Signals enter through
+the app's API and travel app -> bus -> worker -> sim -> worker -> callback -> app; the sim's price
+walks real BTCUSDT minutes of 2024-08-05 (``data/``), fed through its control API; the app's
+live event stream shows the progress. Exit 0 when every signal reached the expected outcome.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import orjson
 import typer
-from aiohttp import web
 
 from zoneguard.sim.replay import KlinePricePath, KlineRow, load_klines
 
@@ -110,12 +110,13 @@ class Outcome:
     scenario: Scenario
     order_id: str
     statuses: list[str] = field(default_factory=list)
-    entry_price: float | None = None
-    close_price: float | None = None
+    entry_price: str | None = None
+    close_price: str | None = None
     reason: str | None = None
     closed_by: str | None = None
     pnl: float | None = None
     latencies_ms: dict[str, float] = field(default_factory=dict)
+    done: bool = False
 
     @property
     def ok(self) -> bool:
@@ -176,76 +177,84 @@ class Child:
         self._log.close()
 
 
-class CallbackDesk:
-    """Receives the worker's callbacks (the trading app's endpoint) and prints the progress."""
+class AppWatcher:
+    """Follows the app's live event stream (``GET /api/events``, SSE) and prints progress."""
 
-    def __init__(self, console: Console, port: int) -> None:
+    def __init__(self, console: Console, app_url: str) -> None:
         self.console = console
-        self.port = port
+        self.app_url = app_url
         self.outcomes: dict[str, Outcome] = {}
-        self.seen: set[str] = set()
+        self._last_status: dict[str, str] = {}
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
+        self._task: asyncio.Task[None] | None = None
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/api/orders/callback", self._receive)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        connected = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._listen(session, connected))
+        await asyncio.wait_for(connected.wait(), 10)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
-    async def _receive(self, request: web.Request) -> web.Response:
-        body = orjson.loads(await request.read())
-        event_id = str(body.get("event_id"))
-        if event_id not in self.seen:  # at-least-once delivery: dedupe by event_id
-            self.seen.add(event_id)
-            self._apply(body)
-        return web.json_response({"status": "ok"})
+    async def _listen(self, session: aiohttp.ClientSession, connected: asyncio.Event) -> None:
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with session.get(f"{self.app_url}/api/events", timeout=timeout) as reply:
+            event = ""
+            async for raw in reply.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    if event == "hello":
+                        connected.set()
+                    else:
+                        self._apply(event, orjson.loads(line[5:]))
 
-    def _apply(self, body: dict[str, Any]) -> None:
-        order_id = str(body.get("order_id") or body.get("position_id"))
+    def _apply(self, event: str, row: dict[str, Any]) -> None:
+        order_id = str(row.get("order_id") if event == "position" else row.get("id"))
         outcome = self.outcomes.get(order_id)
         if outcome is None:
             return
-        status = str(body["status"])
-        outcome.statuses.append(status)
+        status = str(row.get("status"))
+        key = f"{event}:{order_id}"
+        if self._last_status.get(key) == status:
+            return
+        self._last_status[key] = status
         say = self.console.print
-        if status == "placed":
-            say(
-                f"  [cyan]placed[/]   post-only entry @ {body['entry_price']} "
-                f"(exchange order {body['exchange_order_id']})"
-            )
-        elif status == "filled":
-            outcome.entry_price = body.get("entry_price")
-            say(
-                f"  [green]filled[/]   {body['filled_contracts']:g} contracts @ "
-                f"{body['entry_price']}: guarding SL {body['stop_loss']} / TP {body['take_profit']}"
-            )
+        if event == "order":
+            outcome.statuses.append(status)
+            if status == "submitted":
+                say("  [dim]submitted[/]  the bus delivered it; the worker waits for the zone")
+            elif status == "placed":
+                say(
+                    f"  [cyan]placed[/]     post-only entry on the exchange "
+                    f"(order {row.get('exchange_order_id')})"
+                )
+            elif status == "filled":
+                say(
+                    f"  [green]filled[/]     {row.get('filled_contracts')} contracts @ "
+                    f"{row.get('entry_price')}: the worker guards SL {row.get('stop_loss')} / "
+                    f"TP {row.get('take_profit')}"
+                )
+            elif status not in ("queued", "closed"):
+                say(f"  [yellow]{status}[/]  {row.get('error') or row.get('reason') or ''}")
         elif status == "closed":
-            outcome.close_price = body.get("close_price")
-            outcome.reason = body.get("reason")
-            outcome.closed_by = body.get("closed_by")
-            outcome.pnl = body.get("realized_pnl")
-            pnl = "" if outcome.pnl is None else f", PnL {outcome.pnl:+.2f} USDT"
-            say(
-                f"  [bold green]closed[/]   {outcome.reason} @ {outcome.close_price} "
-                f"by {outcome.closed_by}{pnl}"
-            )
-        else:
-            say(f"  [yellow]{status}[/]  {body.get('error') or body.get('reason') or ''}")
+            outcome.entry_price = row.get("entry_price")
+            outcome.close_price = row.get("exit_price")
+            outcome.reason = row.get("close_reason")
+            pnl = row.get("realized_pnl")
+            outcome.pnl = None if pnl is None else float(pnl)
+            shown = "" if outcome.pnl is None else f", realised PnL {outcome.pnl:+.2f} USDT"
+            say(f"  [bold green]closed[/]     {outcome.reason} @ {outcome.close_price}{shown}")
+            outcome.done = True
         self._changed.set()
 
     async def wait_closed(self, order_id: str, within_s: float) -> bool:
         deadline = time.monotonic() + within_s
-        while "closed" not in self.outcomes[order_id].statuses:
+        while not self.outcomes[order_id].done:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
@@ -255,14 +264,24 @@ class CallbackDesk:
         return True
 
 
+@dataclass(frozen=True)
+class System:
+    sim_url: str
+    worker_url: str
+    app_url: str
+    watcher: AppWatcher
+    session: aiohttp.ClientSession
+
+
 @contextlib.asynccontextmanager
 async def running_system(
     console: Console, var_dir: Path, first_price: Decimal
-) -> AsyncIterator[tuple[str, str, CallbackDesk, aiohttp.ClientSession]]:
-    """Start sim + worker + callback desk; yield (sim URL, worker URL, desk, session)."""
-    sim_port, worker_port = free_port(8090), free_port(8089)
-    desk = CallbackDesk(console, free_port(8080))
-    sim_url, worker_url = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{worker_port}"
+) -> AsyncIterator[System]:
+    """Start sim, worker and app as child processes; stop them in reverse order."""
+    sim_port, worker_port, app_port = free_port(8090), free_port(8089), free_port(8080)
+    sim_url = f"http://127.0.0.1:{sim_port}"
+    worker_url = f"http://127.0.0.1:{worker_port}"
+    app_url = f"http://127.0.0.1:{app_port}"
     env = {
         **os.environ,
         "BITMART_API_KEY": SIM_CREDENTIALS["key"],
@@ -271,76 +290,86 @@ async def running_system(
         "BITMART_REST_URL": sim_url,
         "BITMART_WS_PUBLIC_URL": f"ws://127.0.0.1:{sim_port}/api?protocol=1.1",
         "BITMART_WS_PRIVATE_URL": f"ws://127.0.0.1:{sim_port}/user?protocol=1.1",
-        "APP_BASE_URL": desk.base_url,
+        "APP_BASE_URL": app_url,
+        "WS_WORKER_BASE_URL": worker_url,
+        "DATABASE_URL": f"sqlite:///{(var_dir / 'app' / 'app.db').resolve()}",
+        "ZONEGUARD_VAR_DIR": str(var_dir / "app"),
     }
+    (var_dir / "app").mkdir(parents=True, exist_ok=True)
     children: list[Child] = []
     session = aiohttp.ClientSession()
+    watcher = AppWatcher(console, app_url)
     try:
-        await desk.start()
-        sim = Child(
-            "sim",
-            ["sim", "--port", str(sim_port), "--price", f"BTCUSDT={first_price}"],
-            env,
-            var_dir,
-        )
+        price = f"BTCUSDT={first_price}"
+        sim = Child("sim", ["sim", "--port", str(sim_port), "--price", price], env, var_dir)
         children.append(sim)
         await sim.wait_http(session, f"{sim_url}/_sim/health", 20)
         console.print(
-            f"[bold]sim[/]     BitMart protocol on {sim_url} (REST + /api + /user websockets)"
+            f"[bold]sim[/]     BitMart protocol on {sim_url} (REST, /api and /user websockets)"
         )
-        worker = Child(
-            "worker",
-            ["worker", "--port", str(worker_port), "--var-dir", str(var_dir / "worker")],
-            env,
-            var_dir,
-        )
+        worker_args = ["worker", "--port", str(worker_port), "--var-dir", str(var_dir / "worker")]
+        worker = Child("worker", worker_args, env, var_dir)
         children.append(worker)
         await worker.wait_http(session, f"{worker_url}/health", 30)
-        console.print(f"[bold]worker[/]  control API on {worker_url} (docs: {worker_url}/docs)")
-        console.print(f"[bold]app[/]     callbacks received on {desk.base_url}/api/orders/callback")
-        yield sim_url, worker_url, desk, session
+        console.print(f"[bold]worker[/]  control API on {worker_url} (OpenAPI: {worker_url}/docs)")
+        app = Child("app", ["app", "--port", str(app_port)], env, var_dir)
+        children.append(app)
+        await app.wait_http(session, f"{app_url}/health", 30)
+        console.print(f"[bold]app[/]     {app_url} (SQLite, database bus); dashboard: {app_url}/")
+        await watcher.start(session)
+        yield System(sim_url, worker_url, app_url, watcher, session)
     finally:
+        await watcher.stop()
         await session.close()
         for child in reversed(children):
             child.stop()
-        await desk.stop()
 
 
 async def play(
-    scenario: Scenario,
-    bars: Sequence[KlineRow],
-    sim_url: str,
-    worker_url: str,
-    desk: CallbackDesk,
-    session: aiohttp.ClientSession,
-    step_s: float,
-    console: Console,
+    scenario: Scenario, bars: Sequence[KlineRow], system: System, step_s: float, console: Console
 ) -> Outcome:
     console.rule(f"{scenario.name}: {scenario.side} {scenario.symbol}, expect {scenario.expected}")
-    order_id = f"demo-{scenario.first_minute}-{int(time.time())}"
-    outcome = desk.outcomes[order_id] = Outcome(scenario, order_id)
+    session = system.session
     window = bars[scenario.first_minute : scenario.first_minute + scenario.minutes]
     path = [point.price for point in KlinePricePath(list(window))]
-    await _set_price(session, sim_url, scenario.symbol, path[0])
-    async with session.post(f"{worker_url}/api/place-order", json=scenario.signal(order_id)) as r:
-        answer = await r.json()
-        if r.status != 200:
-            raise RuntimeError(f"worker refused the signal: {answer}")
+    await _set_price(session, system.sim_url, scenario.symbol, path[0])
+    signal = {k: v for k, v in scenario.signal("").items() if k != "id"}
+    async with session.post(f"{system.app_url}/api/signals", json=signal) as reply:
+        answer = await reply.json()
+        if reply.status != 201:
+            raise RuntimeError(f"the app refused the signal: {answer}")
+    order_id = str(answer["id"])
+    outcome = system.watcher.outcomes[order_id] = Outcome(scenario, order_id)
     console.print(
-        f"  signal   zone [{scenario.zone[0]}, {scenario.zone[1]}], SL {scenario.stop_loss}, "
-        f"TP {scenario.take_profit}; replaying {scenario.minutes} real minutes ({len(path)} prices)"
+        f"  signal     {order_id}: zone [{scenario.zone[0]}, {scenario.zone[1]}], "
+        f"SL {scenario.stop_loss}, TP {scenario.take_profit}; "
+        f"{scenario.minutes} real minutes ({len(path)} prices)"
     )
+    await _wait_submitted(system, order_id)
     for price in path[1:]:
-        if "closed" in outcome.statuses:
+        if outcome.done:
             break
-        await _set_price(session, sim_url, scenario.symbol, price)
+        await _set_price(session, system.sim_url, scenario.symbol, price)
         await asyncio.sleep(step_s)
-    if not await desk.wait_closed(order_id, 10):
+    if not await system.watcher.wait_closed(order_id, 15):
         console.print(f"  [red]not closed[/]: {outcome.statuses}")
-    async with session.get(f"{worker_url}/api/orders/{order_id}") as r:
-        facts = (await r.json())["facts"].get("extra", {})
-    outcome.latencies_ms = {k: v / 1000 for k, v in facts.items() if k.endswith("_us")}
+    async with session.get(f"{system.worker_url}/api/orders/{order_id}") as reply:
+        facts = (await reply.json())["facts"]
+    extra = facts.get("extra", {})
+    outcome.latencies_ms = {k: v / 1000 for k, v in extra.items() if k.endswith("_us")}
+    outcome.closed_by = "exchange" if extra.get("exchange_close") else "worker"
     return outcome
+
+
+async def _wait_submitted(system: System, order_id: str) -> None:
+    """The worker has the order (the bus delivered it) before the prices start moving."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        async with system.session.get(f"{system.worker_url}/api/orders/{order_id}") as reply:
+            if reply.status == 200:
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the worker never received {order_id}")
 
 
 async def _set_price(
@@ -389,15 +418,15 @@ async def run_demo(data: Path, step_ms: float, keep: bool, console: Console) -> 
     bars = load_klines(data)
     first = bars[SCENARIOS[0].first_minute].open
     var_dir = Path("var/demo")
-    async with running_system(console, var_dir, first) as (sim_url, worker_url, desk, session):
-        outcomes = [
-            await play(sc, bars, sim_url, worker_url, desk, session, step_ms / 1000, console)
-            for sc in SCENARIOS
-        ]
+    async with running_system(console, var_dir, first) as system:
+        outcomes = [await play(sc, bars, system, step_ms / 1000, console) for sc in SCENARIOS]
         summary(outcomes, console)
-        console.print(f"logs: {var_dir}/ (worker: {var_dir}/worker/log/app.log)")
+        console.print(
+            f"dashboard: {system.app_url}/   logs: {var_dir}/ "
+            f"(worker {var_dir}/worker/log/app.log, app {var_dir}/app/log/orders.log)"
+        )
         if keep:
-            console.print("[bold]--keep[/]: everything keeps running; Ctrl-C to stop")
+            console.print("[bold]--keep[/]: sim, worker and app keep running; Ctrl-C to stop")
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
     return outcomes
@@ -410,7 +439,7 @@ def register(app: typer.Typer) -> None:
         step_ms: float = typer.Option(4.0, min=0.0, help="pause between two replayed prices"),
         keep: bool = typer.Option(False, help="keep the system running after the signals"),
     ) -> None:
-        """Sim + worker on loopback: real-price signals from zone entry to TP and SL."""
+        """Sim + worker + app on loopback: real-price signals from zone entry to TP and SL."""
         if not data.is_file():
             raise typer.BadParameter(f"{data} is not a file", param_hint="--data")
         from rich.console import Console

@@ -18,7 +18,7 @@ from zoneguard.domain.lifecycle import Lifecycle, OrderState
 from zoneguard.domain.market import KlineBar, PriceTick
 from zoneguard.domain.plan import OrderPlan, PlanDefaults, parse_plan
 from zoneguard.domain.triggers import TriggerIndex
-from zoneguard.exchange.errors import ExchangeError, MarketUnavailable
+from zoneguard.exchange.errors import ExchangeError, MarketUnavailable, Rejected
 from zoneguard.exchange.port import ExchangePort
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory
@@ -196,6 +196,8 @@ class WorkerService:
             await self.markets.ensure_account()
             # Leverage now, not when the zone is hit: the trigger path makes one call only.
             await self.placement.ensure_leverage(plan.symbol, Decimal(plan.leverage))
+        except Rejected as exc:  # e.g. 40040: another leverage is in force on an open position
+            return _field_errors([("leverage", f"refused by the exchange: {exc}")])
         except ExchangeError as exc:
             return Answer(503, {"ok": False, "error": f"exchange unavailable: {exc}"})
         async with self._submit_lock:

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
+
+from zoneguard.logformat import KeyValueFormatter
 
 ORDERS_LOGGER = "zoneguard.orders"
 MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUPS = 5
 _MARK = "_zoneguard_orders_handler"
-_STANDARD = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName"}
-)
 
 orders_log = logging.getLogger(ORDERS_LOGGER)
 """The channel: log order events here, never on the root logger."""
@@ -42,32 +39,9 @@ class _OnlyLevels(logging.Filter):
         return record.levelno in self.levels
 
 
-class OrdersFormatter(logging.Formatter):
+class OrdersFormatter(KeyValueFormatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s orders %(message)s")
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}Z"
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = [
-            f"{key}={_render(value)}"
-            for key, value in record.__dict__.items()
-            if key not in _STANDARD and not key.startswith("_")
-        ]
-        if not extras:
-            return line
-        head, newline, tail = line.partition("\n")
-        return f"{head} {' '.join(extras)}{newline}{tail}"
-
-
-def _render(value: object) -> str:
-    text = str(value)
-    if not text or any(c.isspace() or c in '"=' for c in text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    return text
 
 
 def setup_orders_logging(var_dir: Path, *, console: bool = False) -> Path:

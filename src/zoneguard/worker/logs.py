@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections.abc import Iterable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 from pydantic import SecretStr
+
+from zoneguard.logformat import STANDARD_ATTRIBUTES
+from zoneguard.logformat import KeyValueFormatter as BaseKeyValueFormatter
 
 LOG_FILE_NAME = "app.log"
 MAX_LOG_BYTES = 10 * 1024 * 1024
@@ -29,10 +31,6 @@ MIN_SECRET_LENGTH = 4
 """Shorter values are not masked: hiding every ``abc`` would garble the log, not protect it."""
 
 _secrets: tuple[str, ...] = ()
-_STANDARD_ATTRIBUTES = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName"}
-)
 _OUR_HANDLER = "_zoneguard_worker_handler"
 
 
@@ -74,7 +72,7 @@ class SecretMaskingFilter(logging.Filter):
         record.msg = mask_secrets(record.getMessage())
         record.args = None
         for key, value in list(record.__dict__.items()):
-            if key not in _STANDARD_ATTRIBUTES and isinstance(value, str):
+            if key not in STANDARD_ATTRIBUTES and isinstance(value, str):
                 setattr(record, key, mask_secrets(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -85,34 +83,11 @@ class SecretMaskingFilter(logging.Filter):
         return True
 
 
-class KeyValueFormatter(logging.Formatter):
+class KeyValueFormatter(BaseKeyValueFormatter):
     """``2026-05-09T07:35:25.123Z INFO zoneguard.worker message key=value ...``, masked."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}Z"
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = [
-            f"{key}={_render(value)}"
-            for key, value in record.__dict__.items()
-            if key not in _STANDARD_ATTRIBUTES and not key.startswith("_")
-        ]
-        if extras:
-            head, newline, tail = line.partition("\n")  # extras stay on the first line
-            line = f"{head} {' '.join(extras)}{newline}{tail}"
-        return mask_secrets(line)
-
-
-def _render(value: object) -> str:
-    text = str(value)
-    if not text or any(c.isspace() or c in '"=' for c in text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    return text
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", mask_secrets)
 
 
 def setup_worker_logging(var_dir: Path, level: str | int = "INFO") -> Path:

@@ -3,17 +3,14 @@ so BitMart answers "duplicate" (40050) instead of opening a second order."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 
+from zoneguard.domain.client_ids import client_order_id_for
+
 CLIENT_ORDER_ID_MAX_LEN = 32
+__all__ = ["CLIENT_ORDER_ID_MAX_LEN", "client_order_id_for", "is_valid_client_order_id"]
+
 _VALID_CLIENT_ORDER_ID = re.compile(r"[A-Za-z0-9]{1,32}")
-
-
-def client_order_id_for(order_id: str, purpose: str) -> str:
-    """``zg`` + 30 hex chars of sha256(``order_id:purpose``): letters and digits, 32 chars."""
-    digest = hashlib.sha256(f"{order_id}:{purpose}".encode()).hexdigest()
-    return "zg" + digest[:30]
 
 
 def is_valid_client_order_id(value: str) -> bool:

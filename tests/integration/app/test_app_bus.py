@@ -70,7 +70,12 @@ async def test_the_consumer_sends_the_seed_payload_and_the_order_becomes_submitt
     detail = await order_of(app, order_id)
     assert [t["event"] for t in detail["transitions"]] == ["queued", "submitted"]
     assert detail["transitions"][1]["source"] == "bus"
-    assert await app.runtime.db.run(table.pending_count) == 0
+
+    async def acknowledged() -> bool:
+        # The lifecycle commit comes first, the message's removal right after it.
+        return bool(await app.runtime.db.run(table.pending_count) == 0)
+
+    await eventually(acknowledged, what="the message acknowledged")
 
 
 async def test_the_bearer_token_goes_to_the_worker(

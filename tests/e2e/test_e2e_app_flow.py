@@ -15,110 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import app_e2e_support
 import pytest
 from aiohttp import web
-from conftest import Stack
+from app_e2e_support import SECRET, SIGNAL, AppFactory, Http, free_port
+from e2e_harness import Stack
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "app"))
-from app_harness import (  # noqa: F401
-    SIGNAL,
-    Http,
-    amqp_dsn,
-    free_port,
-    make_settings,
-    pg_url,
-    sqlite_url,
-)
-
-from zoneguard.app.server import AppServer
 from zoneguard.worker.journal import encode_json
 from zoneguard.worker.outbox import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
 
-SECRET = "e2e-callback-secret"
-
-
-@pytest.fixture(params=["sqlite+db", "postgresql+amqp"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """Where the app keeps its state and its bus."""
-    if request.param == "sqlite+db":
-        return {"database_url": sqlite_url(tmp_path)}
-    return {
-        "database_url": request.getfixturevalue("pg_url"),
-        "messenger_transport_dsn": request.getfixturevalue("amqp_dsn"),
-    }
-
-
-class App:
-    """One app process's worth (runtime + HTTP), restartable on the same port and database."""
-
-    def __init__(self, stack: Stack, tmp_path: Path, backend: dict[str, Any]) -> None:
-        assert stack.worker is not None
-        self.port = free_port()
-        self.settings = make_settings(
-            backend["database_url"],
-            tmp_path,
-            messenger_transport_dsn=backend.get("messenger_transport_dsn", "db://"),
-            ws_worker_base_url=stack.worker.url,
-            app_base_url=f"http://127.0.0.1:{self.port}",
-            callback_secret=SECRET,
-            worker_attempts=2,
-        )
-        self.server: AppServer | None = None
-        self.session = aiohttp.ClientSession()
-        self.http = Http(self.session, f"http://127.0.0.1:{self.port}")
-
-    async def start(self, *, consume: bool = True) -> None:
-        self.server = AppServer(self.settings, self.port, consume=consume, feed_interval_s=0.2)
-        await self.server.start()
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.stop()
-            self.server = None
-
-    async def close(self) -> None:
-        await self.stop()
-        await self.session.close()
-
-    async def order(self, order_id: str) -> dict[str, Any]:
-        status, body = await self.http.get(f"/api/orders/{order_id}")
-        assert status == 200, body
-        detail: dict[str, Any] = body
-        return detail
-
-    async def wait_status(
-        self, order_id: str, status: str, timeout: float = 10.0
-    ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            detail = await self.order(order_id)
-            if detail["status"] == status:
-                return detail
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{order_id} is {detail['status']}, not {status}")
-            await _sleep()
-
-
-async def _sleep() -> None:
-    await asyncio.sleep(0.05)
-
-
-@pytest.fixture
-async def app_factory(stack: Stack, tmp_path: Path, backend: dict[str, Any]) -> Any:
-    made: list[App] = []
-
-    def make() -> App:
-        app = App(stack, tmp_path, backend)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        await app.close()
+# The shared fixtures, bound here for pytest to find (see app_e2e_support).
+backend = app_e2e_support.backend
+app_factory = app_e2e_support.app_factory
+pg_url = app_e2e_support.pg_url
+amqp_dsn = app_e2e_support.amqp_dsn
 
 
 async def test_a_signal_goes_to_take_profit_through_the_whole_chain(
-    stack: Stack, app_factory: Any
+    stack: Stack, app_factory: AppFactory
 ) -> None:
     sim = await stack.start(callback_secret=SECRET)
     app = app_factory()
@@ -156,7 +70,7 @@ async def test_a_signal_goes_to_take_profit_through_the_whole_chain(
 
 
 async def test_the_app_restarted_mid_flow_loses_nothing_and_applies_nothing_twice(
-    stack: Stack, app_factory: Any
+    stack: Stack, app_factory: AppFactory
 ) -> None:
     sim = await stack.start(callback_secret=SECRET)
     app = app_factory()

@@ -213,10 +213,13 @@ class StopLossTakeProfitMonitor:
                     await self.placement.cancel_entry(order)
                     remaining = await self.placement.position_contracts(order.symbol, order.side)
                     if remaining > 0:
+                        order.extra.setdefault("closed_parts", []).append(
+                            [str(info.filled_contracts), str(info.avg_fill_price)]
+                        )
                         order.filled_contracts = remaining
                         self._retry_state(order)
                         continue
-                self._closed(order, info.avg_fill_price, "worker")
+                self._closed(order, self._whole_close_price(order, info), "worker")
                 await self.placement.cancel_leftover_stops(order.symbol, order.side)
                 return
             # Cancelled without a fill (should not happen to a market order): try again.
@@ -251,7 +254,22 @@ class StopLossTakeProfitMonitor:
         self.queue.link_exchange_id(order, info.order_id)
         if order.state is OrderState.CLOSE_FAILED:
             self.queue.move(order, OrderState.CLOSING, "close found filled after restart")
-        self._closed(order, info.avg_fill_price, "worker")
+        self._closed(order, self._whole_close_price(order, info), "worker")
+
+    @staticmethod
+    def _whole_close_price(order: WorkerOrder, last: OrderInfo) -> Decimal | None:
+        """The close of the whole position when it took several orders (the entry's rest
+        filled while we closed): ``filled_contracts`` becomes all they closed and the price
+        their average, so the ``closed`` callback's PnL covers every contract, not the
+        last order's only."""
+        parts = order.extra.pop("closed_parts", None)
+        if not parts or last.avg_fill_price is None:
+            return last.avg_fill_price
+        fills = [(Decimal(size), Decimal(price)) for size, price in parts]
+        fills.append((last.filled_contracts, last.avg_fill_price))
+        total = sum((size for size, _ in fills), Decimal(0))
+        order.filled_contracts = total
+        return sum((size * price for size, price in fills), Decimal(0)) / total
 
     def on_close_order(self, order: WorkerOrder, info: OrderInfo) -> None:
         """Fill tracker: a push about our close order."""

@@ -1,9 +1,10 @@
 """BitMart futures websockets on the simulator's port: public ``/api``, private ``/user``.
 
-Publishing never waits on a socket: each connection has an outbox drained by its own
-writer task, so the engine's call that caused a push returns at once and pushes keep the
-order in which they were published. A push's JSON is built once per event and the same
-bytes go to every subscriber. Only text frames are sent.
+Publishing never waits on a socket: a push is written at once when nothing is queued
+ahead of it and the socket keeps up (the frame leaves inside the call that published it,
+not a loop turn later), else it joins the connection's outbox, drained by its own writer
+task; either way pushes keep the order in which they were published. A push's JSON is
+built once per event and the same bytes go to every subscriber. Only text frames are sent.
 
 Connection rules (PROTOCOL §8): ``{"action":"ping"}`` -> ``{"group":"System","data":"pong"}``
 and websocket ping frames get pong frames; a connection silent for ``idle_timeout_s`` is
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -62,11 +64,29 @@ class Connection:
     def send(self, frame: bytes) -> None:
         if self.closing:
             return
+        if not self._outbox and self._write_now(frame):
+            return
         if len(self._outbox) >= MAX_BACKLOG:
             self.abort()
             return
         self._outbox.append(frame)
         self._wake.set()
+
+    def _write_now(self, frame: bytes) -> bool:
+        """Write ``frame`` to the socket now if nothing can be ahead of it: the outbox is
+        empty (checked by the caller; the writer task writes a frame whole, synchronously,
+        once it has taken it) and the transport's buffer too (else flow control and the
+        backlog limit go through the outbox)."""
+        transport = self._transport
+        if (
+            transport is None
+            or transport.is_closing()
+            or transport.get_write_buffer_size()
+            or self.ws.closed
+        ):
+            return False
+        transport.write(_text_frame(frame))
+        return True
 
     def close(self) -> None:
         """Send what is queued, then a close frame."""
@@ -94,6 +114,16 @@ class Connection:
             self.closing = True
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.ws.close()
+
+
+def _text_frame(payload: bytes) -> bytes:
+    """An unmasked server-to-client text frame, FIN set (RFC 6455 §5.2)."""
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
 def _ack(action: str, topic: str, error: str | None) -> bytes:

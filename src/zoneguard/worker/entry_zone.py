@@ -2,9 +2,12 @@
 
 Event-driven: :meth:`EntryZoneMonitor.on_price` runs inside the websocket message handler,
 asks the trigger index which zones contain the new price (O(log n + k)), journals the move
-to ``placing`` and starts the placement. Timeouts come from one timer per order, never from
-a scan. With ``immediate_if_in_zone: false`` an order that arrives with the price already in
-its zone is not armed until the price has been seen outside it.
+to ``placing`` and puts the entry on the wire before returning (when the exchange can send
+synchronously and the contract, leverage and quote are known; else the placement task
+sends it a moment later). Log lines come after the send: the order must not wait for them.
+Timeouts come from one timer per order, never from a scan. With ``immediate_if_in_zone:
+false`` an order that arrives with the price already in its zone is not armed until the
+price has been seen outside it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +29,7 @@ from zoneguard.exchange.errors import (
     PostOnlyWouldCross,
     Rejected,
 )
+from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory
 from zoneguard.worker.markets import Markets
@@ -149,11 +153,37 @@ class EntryZoneMonitor:
             self.queue.save_facts(order)
 
     def _trigger(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
+        # Journal first (the client id of this attempt is durable before it can exist on
+        # the exchange), then send, then everything that can wait.
         self._next_client_id(order)
-        self.queue.move(order, OrderState.PLACING, "price entered the zone", price=str(price))
+        event = self.queue.move(
+            order, OrderState.PLACING, "price entered the zone", log_now=False, price=str(price)
+        )
         self.queue.claim_position(order)
+        sent = self._send_first(order)
+        self._spawn(self._place(order, tick_ns, sent))
+        self.queue.log_move(event)
         log.info("order %s: %s %s entered zone -> placing", order.order_id, order.symbol, price)
-        self._spawn(self._place(order, tick_ns))
+
+    def _send_first(self, order: WorkerOrder) -> Awaitable[PlacedOrder] | None:
+        """The first attempt, on the wire now when all it needs is at hand (contract known,
+        leverage set, a quote); None leaves everything to :meth:`_place`."""
+        spec = self.markets.cached_spec(order.symbol)
+        leverage = Decimal(order.plan.leverage)
+        if spec is None or not self.placement.leverage_ready(order.symbol, leverage):
+            return None
+        try:
+            price = self.placement.entry_price(order, spec)
+            if price is None:
+                return None
+            request = self.placement.entry_request(order, price, spec)
+            order.entry_limit_price = price
+            return self.placement.start_submit(request)
+        except Exception:
+            # Never lose the trigger to a surprise here: _place tries again with the same
+            # client id, which the exchange refuses to double if this one did leave.
+            log.exception("order %s: entry not sent at once", order.order_id)
+            return None
 
     def _next_client_id(self, order: WorkerOrder) -> None:
         order.entry_attempt += 1
@@ -162,20 +192,29 @@ class EntryZoneMonitor:
         order.extra.setdefault("client_ids", []).append(order.entry_client_id)
 
     # -- placement
-    async def _place(self, order: WorkerOrder, tick_ns: int) -> None:
+    async def _place(
+        self, order: WorkerOrder, tick_ns: int, sent: Awaitable[PlacedOrder] | None = None
+    ) -> None:
+        """Place the entry under the failure policy; ``sent``: its first attempt, already
+        on the wire (see :meth:`_send_first`)."""
         try:
             spec = await self.markets.spec(order.symbol)
             await self.placement.ensure_leverage(order.symbol, Decimal(order.plan.leverage))
             reprices = 0
             while True:
-                price = self.placement.entry_price(order, spec)
-                if price is None:
-                    self._back_to_zone(order, "the price left the zone before placement")
-                    return
-                order.entry_limit_price = price
+                if sent is not None:
+                    attempt, sent = sent, None
+                else:
+                    price = self.placement.entry_price(order, spec)
+                    if price is None:
+                        self._back_to_zone(order, "the price left the zone before placement")
+                        return
+                    order.entry_limit_price = price
+                    attempt = self.placement.start_submit(
+                        self.placement.entry_request(order, price, spec)
+                    )
                 try:
-                    request = self.placement.entry_request(order, price, spec)
-                    placed = await self.placement.submit(request)
+                    placed = await attempt
                 except PostOnlyWouldCross:
                     reprices += 1
                     if reprices > MAX_REPRICES:

@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 _LATENCY_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+
+
+class PlainCounter(Collector):
+    """A counter that is a plain ``int`` attribute, read only when scraped.
+
+    For the price hot path: ``Counter.inc`` takes a lock (about 1 us here, a fifth of the
+    per-update budget); ``count += 1`` from the event loop's thread costs nothing.
+    """
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.count = 0
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(self.name, self.documentation, value=self.count)
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.price_updates = Counter(
-            "zoneguard_price_updates_total", "Price updates processed", registry=r
+        self.price_updates = PlainCounter(
+            "zoneguard_price_updates", "Price updates processed", registry=r
         )
         self.orders_received = Counter(
             "zoneguard_orders_received_total", "Orders accepted by the control API", registry=r

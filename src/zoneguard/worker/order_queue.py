@@ -262,9 +262,13 @@ class OrderQueue:
         reason: str,
         *,
         callback: Callback | None = None,
+        log_now: bool = True,
         **data: str,
     ) -> LifecycleEvent:
-        """Transition ``order`` and journal it, with its facts and callback, atomically."""
+        """Transition ``order`` and journal it, with its facts and callback, atomically.
+
+        ``log_now=False`` leaves the log line to the caller (:meth:`log_move`): the hot
+        path journals, sends the order, and only then spends time on logging."""
         at_ms = now_ms()
         items: list[OutboxItem] = []
         if callback is not None:  # built first: a bad body must not leave a half-made move
@@ -278,16 +282,11 @@ class OrderQueue:
             order.order_id,
             event.to_dict(),
             state=to.value,
-            data_updates=order.facts(),
+            data=order.facts(),  # every fact, every time: replace, no read-merge
             callbacks=items,
         )
-        log.info(
-            "order %s %s -> %s (%s)",
-            order.order_id,
-            event.from_state.value if event.from_state else "-",
-            to.value,
-            reason,
-        )
+        if log_now:
+            self.log_move(event)
         if to in TERMINAL_STATES:
             self.release_position(order)
         if items:
@@ -295,10 +294,20 @@ class OrderQueue:
                 listener()
         return event
 
+    @staticmethod
+    def log_move(event: LifecycleEvent) -> None:
+        log.info(
+            "order %s %s -> %s (%s)",
+            event.order_id,
+            event.from_state.value if event.from_state else "-",
+            event.to_state.value,
+            event.reason,
+        )
+
     def save_facts(self, order: WorkerOrder) -> None:
         """Journal facts learnt without a state change (e.g. an exchange id): a self-move is
         not in the table, so facts ride on the next transition; this writes them now."""
-        self.journal.update_data(order.order_id, order.facts())
+        self.journal.replace_data(order.order_id, order.facts())
 
     # -- restart
     def load(self, defaults: PlanDefaults) -> list[WorkerOrder]:

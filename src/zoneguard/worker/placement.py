@@ -15,7 +15,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from zoneguard.domain.contract import ContractSpec, round_price
 from zoneguard.domain.market import OrderInfo, OrderType, TimeInForce
@@ -46,6 +46,15 @@ def backoff_s(attempt: int) -> float:
 _T = TypeVar("_T")
 
 
+@runtime_checkable
+class SendsOrdersNow(Protocol):
+    """An exchange that can put an order on the wire synchronously (BitMart's order lane):
+    ``place_order_now`` has written the request when it returns an awaitable, or returns
+    None having sent nothing."""
+
+    def place_order_now(self, request: OrderRequest) -> Awaitable[PlacedOrder] | None: ...
+
+
 class OrderPlacementService:
     def __init__(
         self, exchange: ExchangePort, markets: Markets, backstop: ExchangeBackstopConfig
@@ -54,6 +63,11 @@ class OrderPlacementService:
         self.markets = markets
         self.backstop = backstop
         self._leverage_done: set[tuple[Symbol, Decimal, MarginMode]] = set()
+        self._send_now = exchange.place_order_now if isinstance(exchange, SendsOrdersNow) else None
+
+    def leverage_ready(self, symbol: Symbol, leverage: Decimal) -> bool:
+        """Whether :meth:`ensure_leverage` has nothing left to do for this pair."""
+        return (symbol, leverage, MarginMode.ISOLATED) in self._leverage_done
 
     async def ensure_leverage(self, symbol: Symbol, leverage: Decimal) -> None:
         """Set leverage once per symbol and value (BitMart keeps it per symbol)."""
@@ -127,13 +141,32 @@ class OrderPlacementService:
             client_order_id=order.close_client_id,
         )
 
-    async def submit(self, request: OrderRequest) -> PlacedOrder:
-        """Place ``request`` exactly once, whatever the network does (see module doc)."""
+    def start_submit(self, request: OrderRequest) -> Awaitable[PlacedOrder]:
+        """:meth:`submit`, with the first attempt already on the wire when this returns if
+        the exchange can send synchronously (else it is sent when the awaitable runs).
+        Never raises: a request refused before sending raises from the awaitable."""
+        if self._send_now is not None:
+            try:
+                first = self._send_now(request)
+            except ExchangeError as exc:
+                return _raise(exc)
+            if first is not None:
+                return self.submit(request, first=first)
+        return self.submit(request)
+
+    async def submit(
+        self, request: OrderRequest, *, first: Awaitable[PlacedOrder] | None = None
+    ) -> PlacedOrder:
+        """Place ``request`` exactly once, whatever the network does (see module doc).
+        ``first``: an attempt already sent (by :meth:`start_submit`), awaited first."""
         cid = request.client_order_id
         assert cid is not None, "every order we send carries a client_order_id"
         attempt = 0
         while True:
             try:
+                if first is not None:
+                    sent, first = first, None
+                    return await sent
                 return await self.exchange.place_order(request)
             except RateLimited as exc:
                 log.warning("rate limited placing %s; retry in %.2fs", cid, exc.retry_after_s)
@@ -206,6 +239,11 @@ class OrderPlacementService:
         """Reduce-only market close; PositionNotFound means the position is (partly) gone."""
         return await self.submit(self.close_request(order, contracts))
 
+    def start_close(self, order: WorkerOrder, contracts: Decimal) -> Awaitable[PlacedOrder]:
+        """:meth:`close` with the request on the wire at once when possible (see
+        :meth:`start_submit`)."""
+        return self.start_submit(self.close_request(order, contracts))
+
     async def _persist(self, call: Callable[[], Awaitable[_T]]) -> _T:
         """Repeat a read-only or idempotent call while the outcome is unknown or rate limited."""
         attempt = 0
@@ -218,3 +256,7 @@ class OrderPlacementService:
                 log.warning("exchange did not answer (%s); asking again", exc)
                 await asyncio.sleep(backoff_s(attempt))
                 attempt += 1
+
+
+async def _raise(exc: ExchangeError) -> PlacedOrder:
+    raise exc

@@ -58,7 +58,9 @@ async def serve(
             *settings.secret_values(),
         ]
     )
-    worker = WorkerService(BitMartExchange(exchange_settings), config, settings, var_dir)
+    worker = WorkerService(
+        BitMartExchange(exchange_settings), config, settings, var_dir, freeze_heap=True
+    )
     try:
         await worker.start()
         app = create_app(worker, token)

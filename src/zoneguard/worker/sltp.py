@@ -1,11 +1,13 @@
 """The seed's StopLossTakeProfitMonitor: close a guarded position the moment SL or TP is crossed.
 
 Runs on every price update (before entries: a stop is the most urgent thing we do). A hit
-journals ``closing`` and sends a reduce-only market close sized to what we hold. A refused
-close becomes ``close_failed`` (callback + operator alert) and is retried with backoff for
-as long as the position is open. When the exchange's preset fired first, the position is
-flat: we report that close once and never close twice. A feed silent for longer than
-``check_interval_ms`` is replaced by a REST price for the guarded symbols.
+journals ``closing`` and sends a reduce-only market close sized to what we hold, on the
+wire before the price handler returns when the exchange can send synchronously; the log
+lines follow the send. A refused close becomes ``close_failed`` (callback + operator
+alert) and is retried with backoff for as long as the position is open. When the
+exchange's preset fired first, the position is flat: we report that close once and never
+close twice. A feed silent for longer than ``check_interval_ms`` is replaced by a REST
+price for the guarded symbols.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable
 from decimal import Decimal
 
 from zoneguard.domain.client_ids import client_order_id_for
@@ -22,6 +25,7 @@ from zoneguard.domain.pricing import slippage_percent
 from zoneguard.domain.triggers import GuardReason, TriggerIndex
 from zoneguard.domain.values import Side, Symbol
 from zoneguard.exchange.errors import ExchangeError, PositionNotFound
+from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory
 from zoneguard.worker.config import OrdersSection
@@ -119,14 +123,7 @@ class StopLossTakeProfitMonitor:
             self.unguard_id(symbol, hit.position_id)
             if order is None or order.order_id in self._closing:
                 continue
-            log.warning(
-                "SLTP %s hit for %s: price %s crossed %s",
-                hit.reason.value,
-                order.order_id,
-                price,
-                hit.level,
-            )
-            self.start_close(order, hit.reason.value, hit.level, price, tick_ns)
+            self.start_close(order, hit.reason.value, hit.level, price, tick_ns, hit=True)
 
     def unguard_id(self, symbol: Symbol, position_id: str) -> None:
         order = self.queue.get(position_id)
@@ -139,20 +136,45 @@ class StopLossTakeProfitMonitor:
 
     # -- closing
     def start_close(
-        self, order: WorkerOrder, reason: str, level: Decimal | None, price: Decimal, tick_ns: int
+        self,
+        order: WorkerOrder,
+        reason: str,
+        level: Decimal | None,
+        price: Decimal,
+        tick_ns: int,
+        *,
+        hit: bool = False,
     ) -> None:
+        """Journal ``closing``, send the close (at once when the exchange can), then log;
+        ``hit``: the price crossed ``level`` (the line says so)."""
         order.close_reason = reason
         order.close_level = level
         if order.state is OrderState.PARTIALLY_FILLED:
             # Stop the entry's unfilled rest from adding to a position we are closing.
             order.extra["entry_was_working"] = True
             asyncio.get_running_loop().create_task(self.placement.cancel_entry(order))
+        event = None
         if order.state is not OrderState.CLOSING:
             self._next_close_id(order)
-            self.queue.move(order, OrderState.CLOSING, reason, price=str(price))
-        task = asyncio.get_running_loop().create_task(self._close(order, tick_ns))
+            event = self.queue.move(
+                order, OrderState.CLOSING, reason, log_now=False, price=str(price)
+            )
+        try:
+            sent: Awaitable[PlacedOrder] | None = self.placement.start_close(
+                order, order.filled_contracts
+            )
+        except Exception:  # _close sends it again, same client id: never doubled
+            log.exception("SLTP close of %s not sent at once", order.order_id)
+            sent = None
+        task = asyncio.get_running_loop().create_task(self._close(order, tick_ns, sent))
         self._closing[order.order_id] = task
         task.add_done_callback(lambda t: self._close_done(order.order_id, t))
+        if hit:
+            log.warning(
+                "SLTP %s hit for %s: price %s crossed %s", reason, order.order_id, price, level
+            )
+        if event is not None:
+            self.queue.log_move(event)
 
     def _next_close_id(self, order: WorkerOrder) -> None:
         order.close_attempt += 1
@@ -176,12 +198,18 @@ class StopLossTakeProfitMonitor:
         price = quote.last if quote else Decimal(0)
         self.start_close(order, order.close_reason or "stop_loss", order.close_level, price, 0)
 
-    async def _close(self, order: WorkerOrder, tick_ns: int) -> None:
+    async def _close(
+        self, order: WorkerOrder, tick_ns: int, sent: Awaitable[PlacedOrder] | None = None
+    ) -> None:
+        """Close until flat; ``sent``: the first attempt, already sent by start_close."""
         failures = 0
         while not order.lifecycle.is_terminal:
-            held = order.filled_contracts
             try:
-                placed = await self.placement.close(order, held)
+                if sent is not None:
+                    attempt, sent = sent, None
+                    placed = await attempt
+                else:
+                    placed = await self.placement.close(order, order.filled_contracts)
             except PositionNotFound:
                 if await self._settle_if_flat(order):
                     return

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,7 +35,8 @@ from zoneguard.exchange.bitmart.bodies import (
 )
 from zoneguard.exchange.bitmart.enums import encode_open_type
 from zoneguard.exchange.bitmart.ids import client_order_id_for
-from zoneguard.exchange.bitmart.rest import BitMartRestClient, new_session
+from zoneguard.exchange.bitmart.lane import OrderLane
+from zoneguard.exchange.bitmart.rest import USER_AGENT, BitMartRestClient, new_session
 from zoneguard.exchange.bitmart.settings import BitMartSettings
 from zoneguard.exchange.bitmart.signing import ws_login_args
 from zoneguard.exchange.bitmart.topics import (
@@ -90,6 +91,7 @@ class BitMartExchange:
         self._session = session
         self._owns_session = session is None
         self._rest: BitMartRestClient | None = None
+        self._lane: OrderLane | None = None
         self._public: BitMartWebSocket | None = None
         self._private: BitMartWebSocket | None = None
         self._contracts: dict[str, ContractSpec] = {}
@@ -114,6 +116,14 @@ class BitMartExchange:
             self._session = new_session()
             self._owns_session = True
         s = self._settings
+        if s.order_connections > 0:
+            self._lane = OrderLane(
+                s.rest_url,
+                size=s.order_connections,
+                user_agent=USER_AGENT,
+                connect_timeout_s=s.rest_timeout_s,
+            )
+            self._lane.start()
         self._rest = BitMartRestClient(
             s.rest_url,
             s.api_key,
@@ -122,6 +132,7 @@ class BitMartExchange:
             timeout_s=s.rest_timeout_s,
             session=self._session,
             system_url=s.resolved_system_url,
+            lane=self._lane,
         )
         self._public = self._new_socket(s.ws_public_url, "public", login=False)
         self._private = self._new_socket(s.ws_private_url, "private", login=True)
@@ -155,6 +166,9 @@ class BitMartExchange:
         for socket in (self._public, self._private):
             if socket is not None:
                 await socket.close()
+        if self._lane is not None:
+            await self._lane.close()
+            self._lane = None
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._rest = self._public = self._private = None
@@ -238,7 +252,25 @@ class BitMartExchange:
 
     async def place_order(self, request: OrderRequest) -> PlacedOrder:
         body = submit_order_body(request)
-        data = await self.rest.submit_order(body)
+        sent = self.rest.submit_order_now(body)
+        data = await (sent if sent is not None else self.rest.submit_order(body))
+        return self._accepted(request, data)
+
+    def place_order_now(self, request: OrderRequest) -> Awaitable[PlacedOrder] | None:
+        """:meth:`place_order` with the request written to a warm connection before this
+        returns: the caller may journal and log while it travels. None, with nothing
+        sent, when no warm connection is free (or the rate-limit gate says wait); a
+        request BitMart would misread raises InvalidRequest here, before anything is sent.
+        """
+        sent = self.rest.submit_order_now(submit_order_body(request))
+        return None if sent is None else self._accepted_later(request, sent)
+
+    async def _accepted_later(
+        self, request: OrderRequest, sent: Awaitable[dict[str, Any]]
+    ) -> PlacedOrder:
+        return self._accepted(request, await sent)
+
+    def _accepted(self, request: OrderRequest, data: dict[str, Any]) -> PlacedOrder:
         log.info(
             "order accepted: %s %s %s cid=%s id=%s",
             request.symbol,

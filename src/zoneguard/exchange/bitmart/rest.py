@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import aiohttp
@@ -19,6 +19,8 @@ import orjson
 
 from zoneguard import __version__
 from zoneguard.exchange.bitmart.codes import unwrap
+from zoneguard.exchange.bitmart.http1 import ConnectionLost, ProtocolError, RawReply
+from zoneguard.exchange.bitmart.lane import OrderLane
 from zoneguard.exchange.bitmart.signing import keyed_headers, signed_headers
 from zoneguard.exchange.errors import InvalidRequest, UnknownOutcome
 
@@ -112,7 +114,10 @@ class BitMartRestClient:
         timeout_s: float = 10.0,
         session: aiohttp.ClientSession | None = None,
         system_url: str | None = None,
+        lane: OrderLane | None = None,
     ) -> None:
+        """``lane``: warm connections for :meth:`submit_order_now` (None: it always
+        declines and every request goes through the aiohttp session)."""
         self._base_url = base_url.rstrip("/")
         self._system_url = (system_url or base_url).rstrip("/")
         self._api_key = api_key
@@ -122,6 +127,7 @@ class BitMartRestClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session
         self._owns_session = session is None
+        self._lane = lane
         self.gate = RateLimitGate()
         self.clock_offset_ms = 0
         """Server clock minus ours, applied to every signed timestamp."""
@@ -159,6 +165,33 @@ class BitMartRestClient:
         # Serialise once: these exact bytes are both signed and sent.
         payload = orjson.dumps(dict(body))
         return await self._send("POST", self._base_url, path, None, payload=payload)
+
+    def _post_now(self, path: str, body: Mapping[str, object]) -> Awaitable[Any] | None:
+        """Sign and write ``POST path`` on a warm lane connection before returning; the
+        awaitable gives what :meth:`_post` would. None, with nothing sent, when there is no
+        lane, no free connection, or the rate-limit gate says wait: use :meth:`_post`."""
+        lane = self._lane
+        if lane is None or self.gate.delay_for(path) > 0:
+            return None
+        payload = orjson.dumps(dict(body))
+        headers = signed_headers(
+            self._api_key, self._api_secret, self._api_memo, self.now_ms(), payload.decode()
+        )
+        reply = lane.try_post(path, headers, payload, self._timeout_s)
+        return None if reply is None else self._lane_reply(path, reply)
+
+    async def _lane_reply(self, path: str, reply: asyncio.Future[RawReply]) -> Any:
+        context = f"POST {path}"
+        try:
+            answer = await reply
+        except TimeoutError as exc:
+            raise UnknownOutcome(f"{context}: no reply within {self._timeout_s}s") from exc
+        except (ConnectionLost, ProtocolError, OSError) as exc:
+            raise UnknownOutcome(f"{context}: {type(exc).__name__}: {exc}") from exc
+        reset = self.gate.observe(path, answer.headers)
+        if answer.status == 429:
+            self.gate.block(path, reset if reset is not None else 2.0)
+        return unwrap(answer.status, answer.body, context=context, retry_after_s=reset)
 
     async def _send(
         self,
@@ -249,13 +282,13 @@ class BitMartRestClient:
         BitMart sends ``order_id`` as a JSON number here (a string everywhere else);
         it is normalised to ``str`` so ids never pass through a float.
         """
-        data = _as_dict(await self._post(SUBMIT_ORDER, body), SUBMIT_ORDER)
-        order_id = _id_text(data.get("order_id"))
-        if order_id is None:
-            # Accepted (code 1000) but without a usable id: only a lookup can tell which.
-            raise UnknownOutcome(f"POST {SUBMIT_ORDER}: accepted without a readable order_id")
-        price = data.get("price")
-        return {"order_id": order_id, "price": price if isinstance(price, str) else None}
+        return _submitted(await self._post(SUBMIT_ORDER, body))
+
+    def submit_order_now(self, body: Mapping[str, object]) -> Awaitable[JsonDict] | None:
+        """:meth:`submit_order` with the request written before this returns (on the
+        order lane); None, with nothing sent, when the lane cannot take it now."""
+        pending = self._post_now(SUBMIT_ORDER, body)
+        return None if pending is None else _submitted_later(pending)
 
     async def cancel_order(
         self, symbol: str, *, order_id: str | None = None, client_order_id: str | None = None
@@ -357,6 +390,20 @@ def new_session(*, limit: int = 32, keepalive_timeout_s: float = 30.0) -> aiohtt
         headers={"User-Agent": USER_AGENT},
         json_serialize=lambda obj: orjson.dumps(obj).decode(),
     )
+
+
+def _submitted(data: object) -> JsonDict:
+    order = _as_dict(data, SUBMIT_ORDER)
+    order_id = _id_text(order.get("order_id"))
+    if order_id is None:
+        # Accepted (code 1000) but without a usable id: only a lookup can tell which.
+        raise UnknownOutcome(f"POST {SUBMIT_ORDER}: accepted without a readable order_id")
+    price = order.get("price")
+    return {"order_id": order_id, "price": price if isinstance(price, str) else None}
+
+
+async def _submitted_later(pending: Awaitable[Any]) -> JsonDict:
+    return _submitted(await pending)
 
 
 def _id_text(raw: object) -> str | None:

@@ -35,6 +35,9 @@ class BitMartSettings:
     reconnect_initial_s: float = 0.1
     reconnect_max_s: float = 5.0
     ack_timeout_s: float = 5.0
+    order_connections: int = 2
+    """Warm connections kept for orders, which then leave the moment they are decided
+    (see ``lane.py``); 0 sends every request through the pooled aiohttp session."""
 
     def __repr__(self) -> str:
         return (

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
-from collections.abc import Coroutine
+import signal
+import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +67,7 @@ async def serve(
     try:
         await worker.start()
         app = create_app(worker, token)
-        server = uvicorn.Server(
+        server = _ControlServer(
             uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
         )
         log.info("worker control API on http://%s:%d", host, port)
@@ -72,6 +75,26 @@ async def serve(
         await server.serve()
     finally:
         await worker.stop()
+
+
+class _ControlServer(uvicorn.Server):
+    """uvicorn, minus one habit: after a SIGTERM/SIGINT it re-raises the signal the moment it
+    stops serving, which ends the process before the worker can stop (callbacks in flight get
+    their grace period, sockets close politely, the journal closes). Here the signal only
+    stops serving; the worker's own shutdown then runs and the process exits normally."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

@@ -179,6 +179,7 @@ class WorkerService:
         await self.exchange.close()
         await self.alerter.close()
         self.journal.close()
+        log.info("worker stopped cleanly")
 
     # -- the hot path: every price message
     def on_price(self, tick: PriceTick) -> None:

@@ -122,14 +122,16 @@ class BitMartWebSocket:
 
     async def close(self) -> None:
         self._closing = True
-        ws = self._ws
-        if ws is not None:
-            await ws.close()
+        # Stop the reading task first: a close() racing it for the server's close frame
+        # would sit out aiohttp's whole close timeout (10 s) on every shutdown.
         if self._runner is not None:
             self._runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
             self._runner = None
+        ws = self._ws
+        if ws is not None and not ws.closed:
+            await ws.close()
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None

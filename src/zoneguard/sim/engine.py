@@ -82,11 +82,16 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+FIRST_ORDER_ID = 23_456_789_012_345_678
+"""Above 2**53 like BitMart's own ids (PROTOCOL §7.1): a client that reads ids as doubles
+breaks here exactly as it would on the exchange."""
+
+
 class IdSource:
     """Order ids (large ints like BitMart's) and trade ids, unique for a server's life."""
 
     def __init__(
-        self, first_order_id: int = 230_000_000_000_000, first_trade_id: int = 1_400_000_000
+        self, first_order_id: int = FIRST_ORDER_ID, first_trade_id: int = 1_400_000_000
     ):
         self._orders = itertools.count(first_order_id + 1)
         self._trades = itertools.count(first_trade_id + 1)

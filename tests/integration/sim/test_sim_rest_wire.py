@@ -128,6 +128,7 @@ async def test_submit_order_answers_an_int_id_and_queries_answer_strings(wire: W
     assert_envelope(placed, 1000, 200)
     assert set(placed.data) == {"order_id", "price"}
     assert isinstance(placed.data["order_id"], int)
+    assert placed.data["order_id"] > 2**53  # like BitMart's: not exact as an IEEE double
     assert placed.data["price"] == "60000"
     order_id = str(placed.data["order_id"])
 

@@ -459,3 +459,11 @@ def test_set_price_rounds_to_the_tick() -> None:
     update = engine.set_price(BTC, D("65100.06"))
     assert update.price == D("65100.1")
     assert engine.last_price(BTC) == D("65100.1")
+
+
+def test_order_and_plan_ids_exceed_the_doubles_exact_range() -> None:
+    engine = make_engine()
+    order = engine.submit_order(limit(1, "64000", preset_sl=D("63000")))
+    move(engine, "64000")
+    (plan,) = engine.active_plans()
+    assert order.order_id > 2**53 and plan.order_id > order.order_id

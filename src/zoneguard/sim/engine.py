@@ -90,9 +90,7 @@ breaks here exactly as it would on the exchange."""
 class IdSource:
     """Order ids (large ints like BitMart's) and trade ids, unique for a server's life."""
 
-    def __init__(
-        self, first_order_id: int = FIRST_ORDER_ID, first_trade_id: int = 1_400_000_000
-    ):
+    def __init__(self, first_order_id: int = FIRST_ORDER_ID, first_trade_id: int = 1_400_000_000):
         self._orders = itertools.count(first_order_id + 1)
         self._trades = itertools.count(first_trade_id + 1)
         self._seq = itertools.count(1)
@@ -896,6 +894,7 @@ class Engine:
             time=now,
         )
         self._fills.append(fill)
+        order.last_fill = fill
         self._emit(ACTION_FILL, order, fill)
         self._mark_position(position)
         self._balance_dirty = True

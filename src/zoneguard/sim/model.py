@@ -97,6 +97,7 @@ class Order:
     trigger_price: Decimal | None = None
     trigger_price_type: int | None = None
     execution_price: Decimal | None = None
+    last_fill: Fill | None = None  # every later push of the order repeats it (``last_trade``)
 
     @property
     def remaining(self) -> int:

@@ -420,8 +420,13 @@ def assets_rest(balance: Balance) -> list[Json]:
 
 
 def order_push(order: Order, action: int, fill: Fill | None) -> Json:
-    """One element of the ``futures/order`` push array."""
+    """One element of the ``futures/order`` push array.
+
+    ``last_trade`` is this push's fill, else the order's latest one (BitMart's cancel push
+    of a partly filled order still carries it); null only before the first fill.
+    """
     from_trigger = order.plan_order_id is not None
+    last_fill = fill or order.last_fill
     return {
         "action": action,
         "order": {
@@ -440,11 +445,11 @@ def order_push(order: Order, action: int, fill: Fill | None) -> Json:
             "create_time": order.create_time,
             "update_time": order.update_time,
             "plan_order_id": _id(order.plan_order_id),
-            "last_trade": None if fill is None else _last_trade(fill),
+            "last_trade": None if last_fill is None else _last_trade(last_fill),
             "trigger_price": fmt(order.trigger_price)
             if from_trigger and order.trigger_price is not None
             else NOT_APPLICABLE,
-            "trigger_price_type": str(order.trigger_price_type)
+            "trigger_price_type": order.trigger_price_type  # an int enum (PROTOCOL §1/§4)
             if from_trigger and order.trigger_price_type is not None
             else NOT_APPLICABLE,
             "execution_price": fmt(order.execution_price)

@@ -70,12 +70,11 @@ async def test_private_push_shapes(wire: Wire) -> None:
     sample = fixture("ws_futures_order_push_v2.json")["data"][0]
     for push in orders:
         (event,) = push["data"]
-        fill = event["action"] == 1
         expected = shape(sample)
-        if not fill:
-            expected["order"]["last_trade"] = "NoneType"  # null when there is no fill
+        if event["order"]["deal_size"] == "0":
+            expected["order"]["last_trade"] = "NoneType"  # null until the order's first fill
         assert shape(event) == expected
-        assert event["order"]["trigger_price"] == "-"
+        assert (event["order"]["trigger_price"], event["order"]["trigger_price_type"]) == ("-", "-")
     last_trade = orders[1]["data"][0]["order"]["last_trade"]
     assert last_trade["fillQty"] == "2"
     assert last_trade["feeCcy"] == "USDT"
@@ -109,5 +108,33 @@ async def test_order_push_of_a_fired_stop_names_its_plan(wire: Wire) -> None:
         "2",
     )
     assert order["plan_order_id"].isdigit()
-    assert order["trigger_price"] == "63000"
-    assert shape(events[1]) == shape(fixture("ws_futures_order_push_v2.json")["data"][0])
+    assert (order["trigger_price"], order["trigger_price_type"]) == ("63000", 1)
+    expected = shape(fixture("ws_futures_order_push_v2.json")["data"][0])
+    expected["order"]["trigger_price_type"] = "int"  # "-" only when no trigger sent it
+    assert shape(events[1]) == expected
+
+
+async def test_cancel_push_of_a_partly_filled_order_repeats_its_last_trade(wire: Wire) -> None:
+    """The fixture's cancel (action 3) push carries the order's last trade: so does ours."""
+    async with await wire.ws(private=True) as ws:
+        await wire.login(ws)
+        await subscribe(ws, "futures/order")
+        placed = await wire.order(side=1, price="64000", size=5)
+        order_id = str(placed.data["order_id"])
+        status, _ = await wire.control(
+            "/_sim/fill", {"symbol": "BTCUSDT", "order_id": order_id, "contracts": 2}
+        )
+        assert status == 200
+        await wire.signed(
+            "/contract/private/cancel-order", {"symbol": "BTCUSDT", "order_id": order_id}
+        )
+        pushes = await drain(ws)
+    events = [p["data"][0] for p in pushes]
+    assert [e["action"] for e in events] == [2, 1, 3]
+    fill_trade = events[1]["order"]["last_trade"]
+    cancel = events[2]
+    assert cancel["order"]["last_trade"] == fill_trade
+    assert (fill_trade["fillQty"], fill_trade["fillPrice"]) == ("2", "64000")
+    assert (cancel["order"]["state"], cancel["order"]["deal_size"]) == (4, "2")
+    assert shape(cancel) == shape(fixture("ws_futures_order_push_v2.json")["data"][0])
+    assert set(cancel["order"]) >= set(fixture("ws_futures_order_push.json")["data"][0]["order"])

@@ -15,9 +15,14 @@ PRIVATE_KINDS = frozenset({"order", "position", "asset"})
 ASSET_CURRENCIES = ("USDT", "BTC", "ETH")
 
 
+TICKER_THROTTLE = "@100ms"
+"""BitMart answers ``futures/ticker:SYMBOL`` with pushes grouped ``futures/ticker:SYMBOL@100ms``
+(fixture ``ws_futures_ticker_symbol_push.json``, PROTOCOL §8.5)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
-    name: str  # exactly as subscribed (throttle suffix included): the push's ``group``
+    name: str  # exactly as subscribed (throttle suffix included): acks echo it
     kind: TopicKind
     symbol: str = ""
     timeframe: str = ""
@@ -27,6 +32,14 @@ class Topic:
     @property
     def private(self) -> bool:
         return self.kind in PRIVATE_KINDS
+
+    @property
+    def group(self) -> str:
+        """The ``group`` of this topic's pushes: the name, plus the throttle suffix BitMart
+        adds to a per-symbol ticker subscribed without one."""
+        if self.kind == "ticker" and strip_throttle(self.name) == self.name:
+            return self.name + TICKER_THROTTLE
+        return self.name
 
 
 def strip_throttle(name: str) -> str:

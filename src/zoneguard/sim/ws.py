@@ -344,7 +344,7 @@ class Hub:
         engine = self._engine()
         if topic.kind == "ticker_all":
             return [
-                _push(topic.name, wire.ticker_push(engine.book(s), engine)) for s in engine.symbols
+                _push(topic.group, wire.ticker_push(engine.book(s), engine)) for s in engine.symbols
             ]
         if topic.kind == "trade":
             return []
@@ -440,15 +440,15 @@ class _PublicBuilder:
         if topic.kind in ("ticker", "ticker_all"):
             if self._ticker is None:
                 self._ticker = wire.ticker_push(self._book, self._engine)
-            return [_push(topic.name, self._ticker)]
+            return [_push(topic.group, self._ticker)]
         if topic.kind == "kline":
             bar = self._engine.candles(self._symbol).live_bar(topic.timeframe)
-            return [] if bar is None else [_push(topic.name, wire.kline_push(self._symbol, bar))]
+            return [] if bar is None else [_push(topic.group, wire.kline_push(self._symbol, bar))]
         if topic.kind == "depth":
             bids, asks = self._depth_sides(topic.levels)
-            return [_push(topic.name, bids), _push(topic.name, asks)]
+            return [_push(topic.group, bids), _push(topic.group, asks)]
         if topic.kind == "trade" and self._update is not None:
-            return [_push(topic.name, wire.trade_push(self._update.trade))]
+            return [_push(topic.group, wire.trade_push(self._update.trade))]
         return []
 
     def _depth_sides(self, levels: int) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -16,32 +16,55 @@ def shape(value: Any) -> Any:
     return type(value).__name__
 
 
-def assert_shape(push: dict[str, Any], sample_file: str) -> None:
+def sample_symbol(sample: dict[str, Any]) -> str:
+    data = sample["data"]
+    symbol: str = (data[0] if isinstance(data, list) else data)["symbol"]
+    return symbol
+
+
+def assert_shape(push: dict[str, Any], sample_file: str, *, same_group: bool = True) -> None:
+    """Same keys and types as the sample; with ``same_group``, also the sample's ``group``
+    spelling (its symbol swapped for ours), throttle suffix included."""
     sample = fixture(sample_file)
     assert set(push) == {"group", "data"}
     assert shape(push["data"]) == shape(sample["data"]), sample_file
+    if same_group:
+        expected = sample["group"].replace(sample_symbol(sample), sample_symbol(push))
+        assert push["group"] == expected, sample_file
 
 
-async def public_push(wire: Wire, topic: str) -> dict[str, Any]:
+async def public_push(wire: Wire, topic: str, group: str | None = None) -> dict[str, Any]:
+    """Subscribe to ``topic``, move the price, return the first push grouped ``group``
+    (default: the topic itself)."""
+    expected = group or topic
     async with await wire.ws() as ws:
         await subscribe(ws, topic)
         await drain(ws)
         await wire.price("BTCUSDT", "65123.4")
-        push = await recv_until(ws, lambda f: f.get("group") == topic)
-    assert push["group"] == topic
+        push = await recv_until(ws, lambda f: f.get("group") == expected)
+    assert push["group"] == expected
     return push
 
 
-async def test_ticker_push_shape(wire: Wire) -> None:
-    push = await public_push(wire, "futures/ticker:BTCUSDT")
+async def test_ticker_push_shape_and_throttled_group(wire: Wire) -> None:
+    push = await public_push(wire, "futures/ticker:BTCUSDT", "futures/ticker:BTCUSDT@100ms")
     assert_shape(push, "ws_futures_ticker_symbol_push.json")
     assert push["data"]["last_price"] == "65123.4"
 
 
+async def test_all_symbols_ticker_push_shape(wire: Wire) -> None:
+    push = await public_push(wire, "futures/ticker")
+    assert_shape(push, "ws_futures_ticker_push.json")
+
+
 async def test_kline_push_shape(wire: Wire) -> None:
-    for timeframe in ("1m", "1H", "1D", "1W"):
+    push = await public_push(wire, "futures/klineBin1D:BTCUSDT")
+    assert_shape(push, "ws_futures_klineBin1D_push.json")
+    push = await public_push(wire, "futures/klineBin1H:BTCUSDT")
+    assert_shape(push, "ws_futures_klineBin1H_push.json")
+    for timeframe in ("1m", "1W"):
         push = await public_push(wire, f"futures/klineBin{timeframe}:BTCUSDT")
-        assert_shape(push, "ws_futures_klineBin1D_push.json")
+        assert_shape(push, "ws_futures_klineBin1D_push.json", same_group=False)
 
 
 async def test_depth_push_shape(wire: Wire) -> None:
@@ -85,7 +108,7 @@ async def test_private_push_shapes(wire: Wire) -> None:
     assert_shape(positions[0], "ws_futures_position_push.json")
     assets = [p for p in pushes if p["group"] == "futures/asset:USDT"]
     assert assets
-    assert_shape(assets[0], "ws_futures_asset_push.json")
+    assert_shape(assets[0], "ws_futures_asset_push.json", same_group=False)
     assert assets[0]["data"]["currency"] == "USDT"
 
 

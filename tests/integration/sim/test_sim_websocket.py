@@ -109,7 +109,7 @@ async def test_price_move_pushes_public_data_before_the_fill(wire: Wire) -> None
         by_group: dict[str, list[Any]] = {}
         for frame in pushes:
             by_group.setdefault(frame["group"], []).append(frame["data"])
-        assert by_group["futures/ticker:BTCUSDT"][0]["last_price"] == "64900"
+        assert by_group["futures/ticker:BTCUSDT@100ms"][0]["last_price"] == "64900"
         assert by_group["futures/klineBin1m:BTCUSDT"][0]["items"][0]["c"] == "64900"
         assert [d["way"] for d in by_group["futures/depth5:BTCUSDT"]] == [1, 2]
         assert by_group["futures/trade:BTCUSDT"][0][0]["deal_price"] == "64900"
@@ -197,3 +197,4 @@ async def test_ticker_refresh_without_trades(start_sim: Any) -> None:
             await subscribe(ws, "futures/ticker:BTCUSDT")
             frames = [await recv(ws) for _ in range(3)]
     assert all(f["data"]["last_price"] == "65000" for f in frames)
+    assert {f["group"] for f in frames} == {"futures/ticker:BTCUSDT@100ms"}

@@ -4,9 +4,11 @@ are made with the worker's own functions, so the two sides cannot drift apart.""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 from app_harness import SIGNAL, AppStarter, RunningApp, sqlite_url
 
@@ -340,3 +342,47 @@ async def test_every_worker_status_is_stored(
     order = await detail(app, order_id)
     assert order["transitions"][-1]["event"] == status
     assert order["status"] == status
+
+
+async def post_latin1(app: RunningApp, raw: bytes, headers: dict[str, str]) -> tuple[int, Any]:
+    """POST over a bare socket, header values encoded as Latin-1 (byte 0xB2 is '²' to the
+    server, which clients that encode UTF-8 cannot produce)."""
+    host, port = app.server.host, app.server.port
+    reader, writer = await asyncio.open_connection(host, port)
+    head = (
+        f"POST /api/orders/callback HTTP/1.1\r\nHost: {host}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
+        "Connection: close\r\n"
+    ).encode() + b"".join(
+        name.encode() + b": " + value.encode("latin-1") + b"\r\n" for name, value in headers.items()
+    )
+    writer.write(head + b"\r\n" + raw)
+    answer = await reader.read()
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), orjson.loads(rest.partition(b"\r\n\r\n")[2])
+
+
+@pytest.mark.parametrize(
+    ("stamp", "signature", "named"),
+    [
+        (None, "sha256=\u00e9\u00e9", "X-Zoneguard-Signature"),
+        ("\u00b2", None, "X-Zoneguard-Timestamp"),
+        ("9" * 5000, None, "X-Zoneguard-Timestamp"),
+    ],
+)
+async def test_odd_signature_headers_are_a_401_naming_the_header(
+    start_app: AppStarter, tmp_path: Any, stamp: str | None, signature: str | None, named: str
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False, callback_secret=SECRET)
+    order_id = await new_order(app)
+    raw = encode_json(build_callback_body("placed", placed(order_id), event_id="e-1", at_ms=1))
+    now = str(_now_ms())
+    headers = {
+        TIMESTAMP_HEADER: stamp if stamp is not None else now,
+        SIGNATURE_HEADER: signature if signature is not None else sign_callback(SECRET, now, raw),
+    }
+    status, body = await post_latin1(app, raw, headers)
+    assert status == 401, body
+    assert named in body["error"]
+    assert (await detail(app, order_id))["status"] == "queued"

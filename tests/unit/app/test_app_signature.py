@@ -37,3 +37,18 @@ def test_every_kind_of_bad_signature_is_named() -> None:
     assert "away from now" in str(check(str(old), sign_callback(SECRET, old, BODY)))
     future = NOW + 301_000
     assert "away from now" in str(check(str(future), sign_callback(SECRET, future, BODY)))
+
+
+def test_headers_that_are_not_ascii_or_absurdly_long_are_named_not_crashed() -> None:
+    header = sign_callback(SECRET, NOW, BODY)
+
+    def check(ts: str | None, sig: str | None) -> str | None:
+        return signature_problem(SECRET, ts, sig, BODY, max_age_s=300, now_ms=NOW)
+
+    # Starlette decodes header bytes as Latin-1: a byte >= 0x80 becomes a non-ASCII str.
+    assert "X-Zoneguard-Signature" in str(check(str(NOW), "sha256=\xe9" + header[8:]))
+    assert "X-Zoneguard-Signature" in str(check(str(NOW), "sha256=" + "a" * 5000))
+    assert "Timestamp" in str(check("\xb2", header))  # superscript two: isdigit() is True
+    assert "Timestamp" in str(check("\u0663" * 13, header))  # Arabic-Indic digits
+    assert "Timestamp" in str(check("9" * 5000, header))  # int() refuses > 4300 digits
+    assert "Timestamp" in str(check("1" * 16, header))

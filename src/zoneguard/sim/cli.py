@@ -68,6 +68,14 @@ def sim(
     no_rate_limits: Annotated[
         bool, typer.Option("--no-rate-limits", help="Do not enforce BitMart's rate limits.")
     ] = False,
+    lenient_types: Annotated[
+        bool,
+        typer.Option(
+            "--lenient-types",
+            help='Accept numbers as numeric strings and back ("size":"1", "price":65000); '
+            "by default a field of another JSON type than BitMart's is refused (40007).",
+        ),
+    ] = False,
 ) -> None:
     """Run a local exchange that speaks BitMart USDT-M futures (REST and websockets)."""
     prices = dict(_DEFAULTS.prices)
@@ -97,6 +105,7 @@ def sim(
         replay_symbol=replay_symbol,
         replay_speed=speed,
         rate_limits=not no_rate_limits,
+        strict_types=not lenient_types,
     )
     try:
         from zoneguard.sim.server import run_sim  # heavy: only when the command runs

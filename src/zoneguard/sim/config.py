@@ -33,3 +33,6 @@ class SimConfig:
     taker_fee_rate: Decimal = Decimal("0.0006")
     ticker_refresh_s: float = 1.0
     """Re-push subscribed tickers this often even without a trade, as BitMart does (0: never)."""
+    strict_types: bool = True
+    """Refuse (40007) a JSON body field of another JSON type than BitMart's (``"size": "1"``,
+    ``"price": 65000``); False accepts numbers and numeric strings alike."""

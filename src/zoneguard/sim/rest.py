@@ -19,7 +19,7 @@ from zoneguard.sim import errors as e
 from zoneguard.sim import routes_account, routes_market, routes_trade
 from zoneguard.sim.auth import check_key, check_signed
 from zoneguard.sim.errors import SimError
-from zoneguard.sim.params import Params
+from zoneguard.sim.params import Params, StrictBody
 from zoneguard.sim.ratelimit import RateRule, Verdict
 from zoneguard.sim.routing import Route
 from zoneguard.sim.state import SimState
@@ -101,7 +101,7 @@ class RestApi:
         """Run the handler; returns the reply and whether a submit-order was executed."""
         state = self._state
         try:
-            params = self._params(request, route, body)
+            params = self._params(request, route, body, state.config.strict_types)
             if path == routes_trade.SUBMIT_ORDER_PATH:
                 rejection = state.faults.take_rejection(routes_trade.is_reduce_only(params))
                 if rejection is not None:
@@ -115,7 +115,7 @@ class RestApi:
         return reply(200, envelope(1000, "Ok", data), verdict), executed
 
     @staticmethod
-    def _params(request: web.Request, route: Route, body: bytes) -> Params:
+    def _params(request: web.Request, route: Route, body: bytes, strict: bool) -> Params:
         if route.method == "GET":
             return request.query
         try:
@@ -124,7 +124,7 @@ class RestApi:
             raise SimError(e.BODY_NOT_JSON, "Request Body requires JSON format") from None
         if not isinstance(decoded, dict):
             raise SimError(e.PARSE_ERROR, "Request body must be a JSON object")
-        return decoded
+        return StrictBody(decoded) if strict else decoded
 
     @staticmethod
     async def _drop(request: web.Request) -> web.StreamResponse:

@@ -171,7 +171,7 @@ async def test_submit_order_answers_an_int_id_and_queries_answer_strings(wire: W
         ({"side": 9, "price": "60000", "size": 1}, 40041),
         ({"side": 1, "price": "60000", "size": 1, "type": "stop"}, 40042),
         ({"side": 1, "price": "60000.05", "size": 1}, 40043),
-        ({"side": 1, "price": "60000", "size": 1.5}, 40043),
+        ({"side": 1, "price": "60000", "size": 1.5}, 40007),  # not a JSON integer
         ({"side": 1, "price": "60000", "size": "ten"}, 40007),
         ({"side": 1, "price": "60000", "size": 0}, 40044),
         ({"side": 1, "price": "60000", "size": 1, "client_order_id": "no_way"}, 40048),
@@ -192,6 +192,52 @@ async def test_business_errors_are_400_with_bitmart_codes(
     )
     reply = await wire.order(**fields)
     assert_envelope(reply, code, 400)
+
+
+WRONG_TYPES: list[tuple[str, dict[str, Any]]] = [
+    ("side", {"side": "1", "price": "60000", "size": 1}),
+    ("size", {"side": 1, "price": "60000", "size": "1"}),
+    ("price", {"side": 1, "price": 60000, "size": 1}),
+    ("leverage", {"side": 1, "price": "60000", "size": 1, "leverage": 10}),
+    ("mode", {"side": 1, "price": "60000", "size": 1, "mode": "1"}),
+    ("preset_stop_loss_price", {"side": 1, "price": "60000", "size": 1,
+                                "preset_stop_loss_price": 59000}),
+    ("preset_stop_loss_price_type", {"side": 1, "price": "60000", "size": 1,
+                                     "preset_stop_loss_price": "59000",
+                                     "preset_stop_loss_price_type": "1"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "fields"), WRONG_TYPES)
+async def test_fields_of_another_json_type_are_40007_by_default(
+    wire: Wire, name: str, fields: dict[str, Any]
+) -> None:
+    reply = await wire.order(**fields)
+    assert_envelope(reply, 40007, 400)
+    assert reply.body["message"].startswith(f"{name} must be a JSON ")
+    assert (await wire.state())["orders"] == []
+
+
+async def test_lenient_types_accept_numbers_and_numeric_strings(start_sim: Any) -> None:
+    server: SimServer = await start_sim(strict_types=False)
+    async with aiohttp.ClientSession() as session:
+        wire = Wire(session, server)
+        for _, fields in WRONG_TYPES:
+            assert_envelope(await wire.order(**fields), 1000, 200)
+        assert_envelope(await wire.order(side=True, price="60000", size=1), 40007, 400)
+        assert_envelope(await wire.order(side=1, price="60000", size=1.5), 40043, 400)
+        assert len((await wire.state())["orders"]) == len(WRONG_TYPES)
+
+
+async def test_order_ids_are_read_as_json_integers_or_strings(wire: Wire) -> None:
+    """BitMart's own samples send ``order_id`` both ways (cancel: string, modify: integer)."""
+    first = (await wire.order(side=1, price="60000", size=1)).data["order_id"]
+    second = (await wire.order(side=1, price="60000", size=1)).data["order_id"]
+    cancel = "/contract/private/cancel-order"
+    assert_envelope(await wire.signed(cancel, {"symbol": "BTCUSDT", "order_id": first}), 1000, 200)
+    assert_envelope(
+        await wire.signed(cancel, {"symbol": "BTCUSDT", "order_id": str(second)}), 1000, 200
+    )
 
 
 async def test_close_size_above_position_is_40020(wire: Wire) -> None:

@@ -9,7 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from zoneguard.sim import cli
+from zoneguard.sim import cli, server
+from zoneguard.sim.config import SimConfig
 
 
 def make_app() -> typer.Typer:
@@ -72,5 +73,18 @@ def test_help_lists_every_option() -> None:
     for option in (
         "--host", "--port", "--api-key", "--api-secret", "--api-memo", "--replay",
         "--replay-symbol", "--speed", "--price", "--post-only-cross", "--no-rate-limits",
+        "--lenient-types",
     ):  # fmt: skip
         assert option in result.output
+
+
+@pytest.mark.parametrize(("args", "strict"), [([], True), (["--lenient-types"], False)])
+def test_request_types_are_strict_unless_lenient_is_asked(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], strict: bool
+) -> None:
+    started: list[SimConfig] = []
+    monkeypatch.setattr(server, "run_sim", started.append)
+    result = CliRunner().invoke(make_app(), ["sim", *args])
+    assert result.exit_code == 0, result.output
+    (config,) = started
+    assert config.strict_types is strict

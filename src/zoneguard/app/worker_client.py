@@ -5,8 +5,11 @@
   are idempotent by ``id`` on the worker, reads are reads. ``cancel`` and ``close`` are
   sent once.
 * :class:`WorkerUnavailable` when the worker cannot be reached, times out, answers 5xx
-  (or 408/429: "later"); the bus retries those. :class:`WorkerRejected` for any other
-  4xx: the worker looked at the request and said no, which a retry will not change.
+  (or 408/429: "later"); the bus retries those. :class:`WorkerMisconfigured` (a kind of
+  unavailable) for 401/403, and for a 404 on a route that always exists: a wrong token or
+  URL says nothing about the order, so the bus retries and finally parks the message where
+  an operator retries it after fixing the configuration. :class:`WorkerRejected` for any
+  other 4xx: the worker looked at the request and said no, which a retry will not change.
 * ``Authorization: Bearer <ZONEGUARD_API_TOKEN>`` when a token is set.
 """
 
@@ -21,6 +24,7 @@ import aiohttp
 import orjson
 
 RETRYABLE_4XX = frozenset({408, 425, 429})
+MISCONFIGURED_4XX = frozenset({401, 403})
 
 
 class WorkerError(Exception):
@@ -31,6 +35,11 @@ class WorkerUnavailable(WorkerError):
     """The worker could not be reached or could not answer now; try again later."""
 
 
+class WorkerMisconfigured(WorkerUnavailable):
+    """The worker (or a proxy before it) refused the app itself: a token or URL to fix.
+    Not retried inside one call (the answer will not change in a second)."""
+
+
 class WorkerRejected(WorkerError):
     """The worker refused the request (a 4xx): definitive."""
 
@@ -39,6 +48,11 @@ class WorkerRejected(WorkerError):
         self.message = message
         self.body: dict[str, Any] = dict(body or {})
         super().__init__(f"HTTP {status}: {message}")
+
+    @property
+    def unknown_order(self) -> bool:
+        """The worker's own "no such order" (a JSON ``ok: false`` 404), not a proxy's page."""
+        return self.status == 404 and self.body.get("ok") is False
 
 
 class WsWorkerClient:
@@ -70,11 +84,13 @@ class WsWorkerClient:
     # -- the worker's control API
     async def place_order(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /api/place-order`` with the seed's payload (idempotent by ``id``)."""
-        return await self._call("POST", "/api/place-order", payload, retry=True)
+        return await self._call("POST", "/api/place-order", payload, retry=True, route_exists=True)
 
     async def monitor_position(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """``POST /api/monitor-position`` (idempotent by ``id``)."""
-        return await self._call("POST", "/api/monitor-position", payload, retry=True)
+        return await self._call(
+            "POST", "/api/monitor-position", payload, retry=True, route_exists=True
+        )
 
     async def order(self, order_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/api/orders/{quote(order_id, safe='')}", retry=True)
@@ -100,21 +116,32 @@ class WsWorkerClient:
         return headers
 
     async def _call(
-        self, method: str, path: str, body: Mapping[str, Any] | None = None, *, retry: bool = False
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        retry: bool = False,
+        route_exists: bool = False,
     ) -> dict[str, Any]:
+        """``route_exists``: the path names no order, so a 404 means a wrong base URL."""
         attempts = self._attempts if retry else 1
         last: WorkerUnavailable | None = None
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._retry_delay_s * 2 ** (attempt - 1))
             try:
-                return await self._once(method, path, body)
+                return await self._once(method, path, body, route_exists)
+            except WorkerMisconfigured:
+                raise
             except WorkerUnavailable as exc:
                 last = exc
         assert last is not None
         raise last
 
-    async def _once(self, method: str, path: str, body: Mapping[str, Any] | None) -> dict[str, Any]:
+    async def _once(
+        self, method: str, path: str, body: Mapping[str, Any] | None, route_exists: bool
+    ) -> dict[str, Any]:
         if self._session is None:
             self._session = aiohttp.ClientSession()
         data = None if body is None else orjson.dumps(dict(body))
@@ -142,6 +169,11 @@ class WsWorkerClient:
         message = _error_text(parsed, raw, status)
         if status >= 500 or status in RETRYABLE_4XX:
             raise WorkerUnavailable(f"{method} {url}: HTTP {status}: {message}")
+        if status in MISCONFIGURED_4XX or (status == 404 and route_exists):
+            raise WorkerMisconfigured(
+                f"{method} {url}: HTTP {status}: {message} "
+                "(check WS_WORKER_BASE_URL and ZONEGUARD_API_TOKEN)"
+            )
         raise WorkerRejected(status, message, parsed)
 
 

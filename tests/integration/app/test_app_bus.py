@@ -281,3 +281,32 @@ async def test_concurrent_claims_never_take_a_message_twice(database_url: str) -
     finally:
         for db in dbs:
             db.dispose()
+
+
+async def test_a_refused_token_parks_the_message_and_leaves_the_order_alone(
+    start_app: AppStarter, database_url: str, fake_worker: FakeWorker
+) -> None:
+    fake_worker.replies = [(401, {"ok": False, "error": "missing or bad bearer token"})] * 3
+    app = await start_app(database_url, ws_worker_base_url=fake_worker.url, bus_max_attempts=3)
+    _, body = await app.http.post("/api/signals", SIGNAL)
+    order_id = body["id"]
+
+    async def parked() -> list[dict[str, Any]]:
+        _, listed = await app.http.get("/api/messages/failed")
+        messages: list[dict[str, Any]] = listed["messages"]
+        return messages
+
+    (failed,) = await eventually(parked, timeout=10, what="the failure queue")
+    assert "401" in failed["last_error"]
+    assert "ZONEGUARD_API_TOKEN" in failed["last_error"]
+    detail = await order_of(app, order_id)
+    assert detail["status"] == "queued"  # not failed: the order itself was never judged
+    assert "not delivered to the worker" in detail["error"]
+    # The operator fixes the token, then retries the message by hand.
+    status, _ = await app.http.post(f"/api/messages/failed/{failed['id']}/retry")
+    assert status == 202
+
+    async def submitted() -> bool:
+        return bool((await order_of(app, order_id))["status"] == "submitted")
+
+    await eventually(submitted, what="submitted after the fix")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from app_harness import FakeWorker, free_port
 
-from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable, WsWorkerClient
+from zoneguard.app.worker_client import (
+    WorkerMisconfigured,
+    WorkerRejected,
+    WorkerUnavailable,
+    WsWorkerClient,
+)
 
 ORDER = {"id": "order-1", "symbol": "BTCUSDT", "side": "long"}
 
@@ -126,3 +131,55 @@ async def test_klines_pass_the_query(fake_worker: FakeWorker) -> None:
         await client.close()
     assert answer["bars"] == []
     assert fake_worker.requests[0][1] == "/api/market/BTCUSDT/klines?tf=1m&limit=60"
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_refused_token_is_a_configuration_problem_not_a_verdict(
+    fake_worker: FakeWorker, status: int
+) -> None:
+    fake_worker.replies = [(status, {"ok": False, "error": "bad token"})] * 3
+    client = WsWorkerClient(fake_worker.url, attempts=3, retry_delay_s=0.01)
+    try:
+        with pytest.raises(WorkerMisconfigured, match="ZONEGUARD_API_TOKEN"):
+            await client.place_order(ORDER)
+        with pytest.raises(WorkerMisconfigured):
+            await client.cancel("order-1")
+    finally:
+        await client.close()
+    assert len(fake_worker.requests) == 2  # once each: a second try would get the same answer
+
+
+async def test_a_404_on_place_order_means_a_wrong_url_but_on_an_order_an_unknown_order(
+    fake_worker: FakeWorker,
+) -> None:
+    fake_worker.replies = [
+        (404, b"<html>Not Found</html>"),
+        (404, b"<html>Not Found</html>"),
+        (404, {"ok": False, "error": "order_id: order-1 is unknown"}),
+        (404, b"<html>Not Found</html>"),
+    ]
+    client = WsWorkerClient(fake_worker.url, attempts=1)
+    try:
+        with pytest.raises(WorkerMisconfigured, match="WS_WORKER_BASE_URL"):
+            await client.place_order(ORDER)
+        with pytest.raises(WorkerMisconfigured):
+            await client.monitor_position(ORDER)
+        with pytest.raises(WorkerRejected) as worker_said:
+            await client.cancel("order-1")
+        with pytest.raises(WorkerRejected) as proxy_said:
+            await client.cancel("order-1")
+    finally:
+        await client.close()
+    assert worker_said.value.unknown_order
+    assert not proxy_said.value.unknown_order
+
+
+@pytest.mark.parametrize("status", [400, 409, 422])
+async def test_validation_answers_stay_final(fake_worker: FakeWorker, status: int) -> None:
+    fake_worker.replies = [(status, {"ok": False, "error": "no"})]
+    client = WsWorkerClient(fake_worker.url, attempts=3, retry_delay_s=0.01)
+    try:
+        with pytest.raises(WorkerRejected):
+            await client.place_order(ORDER)
+    finally:
+        await client.close()

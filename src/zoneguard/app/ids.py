@@ -10,6 +10,9 @@ import secrets
 import time
 
 ORDER_ID_PREFIX = "order-"
+MAX_ORDER_ID_LENGTH = 64
+MAX_ROW_ID = 2**63 - 1
+"""The largest row id either database stores (BIGINT; SQLite's INTEGER is 64-bit too)."""
 
 
 def new_order_id() -> str:
@@ -19,3 +22,16 @@ def new_order_id() -> str:
 def now_ms() -> int:
     """Wall-clock epoch milliseconds: every time the app stores."""
     return time.time_ns() // 1_000_000
+
+
+def printable_problem(text: str, limit: int) -> str | None:
+    """Why ``text`` cannot be an id, name or key we store, or None. NUL and other control
+    characters are refused: PostgreSQL rejects NUL in text, and none belong in an id."""
+    if not 0 < len(text) <= limit or not text.isprintable():
+        return f"must be 1..{limit} printable characters"
+    return None
+
+
+def order_id_problem(order_id: str) -> str | None:
+    """Why no stored order can have this id, or None (then it is worth a look-up)."""
+    return printable_problem(order_id, MAX_ORDER_ID_LENGTH)

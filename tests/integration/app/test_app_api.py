@@ -218,3 +218,21 @@ async def test_health_openapi_and_the_page(start_app: AppStarter, tmp_path: Any)
     status, body = await app.http.get("/api/nothing-here")
     assert status == 404
     assert body["ok"] is False
+
+
+async def test_ids_that_cannot_exist_are_refused_naming_the_field(
+    start_app: AppStarter, database_url: str
+) -> None:
+    app = await start_app(database_url, consume=False)
+    for method, path, field in [
+        ("POST", "/api/messages/failed/99999999999999999999/retry", "failed_id"),
+        ("POST", "/api/messages/failed/-1/retry", "failed_id"),
+        ("GET", "/api/orders/a%00b", "order_id"),
+        ("POST", "/api/orders/a%00b/cancel", "order_id"),
+        ("POST", "/api/orders/a%00b/close", "order_id"),
+        ("GET", "/api/orders/" + "x" * 65, "order_id"),
+        ("GET", "/api/orders?symbol=a%00b", "symbol"),
+    ]:
+        status, body = await app.http.request(method, path)
+        assert status in (404, 422), (path, status, body)
+        assert body["fields"][0]["field"] == field, (path, body)

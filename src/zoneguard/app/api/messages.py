@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from zoneguard.app.api.errors import bad
 from zoneguard.app.bus import table
-from zoneguard.app.ids import now_ms
+from zoneguard.app.ids import MAX_ROW_ID, now_ms
 from zoneguard.app.logs import orders_log
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import failed_message_view
@@ -29,7 +29,7 @@ def router(runtime: AppRuntime) -> APIRouter:
         return JSONResponse({"messages": await runtime.db.run(read)})
 
     @api.post("/api/messages/failed/{failed_id}/retry")
-    async def retry_failed(failed_id: int) -> JSONResponse:
+    async def retry_failed(failed_id: int = Path(ge=1, le=MAX_ROW_ID)) -> JSONResponse:
         """Put a failed message back on the bus with a fresh set of attempts."""
         at = now_ms()
         row = await runtime.db.run(lambda s: table.retry_failed(s, failed_id, now_ms=at))

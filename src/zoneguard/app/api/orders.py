@@ -13,6 +13,7 @@ from zoneguard.app import store
 from zoneguard.app.api.errors import bad, plain_error
 from zoneguard.app.db.models import OrderLifecycle
 from zoneguard.app.feed import sse_stream
+from zoneguard.app.ids import order_id_problem, printable_problem
 from zoneguard.app.rules import OrderStatus, PositionStatus
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import order_view, position_view, transition_view
@@ -34,6 +35,9 @@ def router(runtime: AppRuntime) -> APIRouter:
         """Orders, newest first."""
         if status is not None and status not in {s.value for s in OrderStatus}:
             return bad(422, "status", f"unknown status {status[:40]!r}; use {ORDER_STATUSES}")
+        problem = None if symbol is None else printable_problem(symbol, 32)
+        if problem is not None:
+            return bad(422, "symbol", problem)
         wanted = symbol.upper() if symbol else None
 
         def read(session: Session) -> list[dict[str, Any]]:
@@ -46,6 +50,9 @@ def router(runtime: AppRuntime) -> APIRouter:
     async def order_detail(order_id: str) -> JSONResponse:
         """One lifecycle: status, every transition with its time, prices, exchange ids,
         reason, error, and its position."""
+        problem = order_id_problem(order_id)
+        if problem is not None:
+            return bad(422, "order_id", problem)
 
         def read(session: Session) -> dict[str, Any] | None:
             order = store.get_order(session, order_id)
@@ -102,6 +109,9 @@ def router(runtime: AppRuntime) -> APIRouter:
 
 
 async def _worker_action(runtime: AppRuntime, order_id: str, action: str) -> JSONResponse:
+    problem = order_id_problem(order_id)
+    if problem is not None:
+        return bad(422, "order_id", problem)
     known = await runtime.db.run(lambda s: s.get(OrderLifecycle, order_id) is not None)
     if not known:
         return bad(404, "order_id", f"{order_id[:64]} is unknown")

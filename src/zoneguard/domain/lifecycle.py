@@ -282,6 +282,14 @@ class Lifecycle:
         self._state = to_state
         return event
 
+    def retract(self, event: LifecycleEvent) -> None:
+        """Take back ``event``, the last transition, when recording it failed: memory must
+        never be a step ahead of the journal."""
+        if len(self._history) < 2 or self._history[-1] is not event:
+            raise ValueError("only the last transition can be retracted")
+        self._history.pop()
+        self._state = self._history[-1].to_state
+
     def __repr__(self) -> str:
         return (
             f"Lifecycle({self._order_id!r}, state={self._state.value}, events={len(self._history)})"

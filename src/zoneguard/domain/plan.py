@@ -131,6 +131,22 @@ def decimal_text(value: Decimal) -> str:
 def parse_plan(payload: Mapping[str, object], defaults: PlanDefaults) -> OrderPlan:
     """Validate a JSON-decoded ``place-order`` body; raise :class:`PlanValidationError` listing
     every bad field (unknown keys included, to catch typos like ``stop_los``)."""
+    return _read_plan(payload, defaults, check_exits=True)
+
+
+def restore_plan(payload: Mapping[str, object]) -> OrderPlan:
+    """Rebuild a plan journaled when its order was accepted (the payload of
+    :meth:`OrderPlan.to_payload`), without judging its levels again.
+
+    Where SL/TP may sit depends on configuration (``tolerance_percent``) that can change
+    between runs, and a position opened elsewhere was accepted with no tolerance at all: a
+    restart that refused an order it had accepted would leave its position unguarded."""
+    return _read_plan(payload, PlanDefaults(), check_exits=False)
+
+
+def _read_plan(
+    payload: Mapping[str, object], defaults: PlanDefaults, *, check_exits: bool
+) -> OrderPlan:
     if not isinstance(payload, Mapping):
         raise PlanValidationError([FieldError("payload", "must be a JSON object")])
     reader = _Reader(payload)
@@ -157,7 +173,7 @@ def parse_plan(payload: Mapping[str, object], defaults: PlanDefaults) -> OrderPl
                 "entry_zone_min",
                 f"must be <= entry_zone_max ({decimal_text(zone_min)} > {decimal_text(zone_max)})",
             )
-        elif side is not None:
+        elif side is not None and check_exits:
             _check_exits(reader, side, zone_min, zone_max, stop_loss, take_profit, defaults)
     if stop_loss is not None and stop_loss == take_profit:
         reader.fail("stop_loss", "must differ from take_profit")

@@ -186,8 +186,15 @@ class EntryZoneMonitor:
             return None
 
     def _next_client_id(self, order: WorkerOrder) -> None:
+        """The client id of the next attempt. A new one only once the last attempt is
+        known to be over: after a restart that could not find it (``entry_cid_unknown``:
+        it may still surface), the same id goes again, and the exchange refuses a double."""
+        if order.extra.pop("entry_cid_unknown", False) and order.entry_client_id is not None:
+            return
         order.entry_attempt += 1
         order.entry_client_id = client_order_id_for(order.order_id, f"entry{order.entry_attempt}")
+        order.entry_order_id = None  # the last attempt's id: it says nothing of this one
+        order.entry_limit_price = None
         self.queue.link_client_id(order, order.entry_client_id)
         order.extra.setdefault("client_ids", []).append(order.entry_client_id)
 
@@ -217,6 +224,9 @@ class EntryZoneMonitor:
                     placed = await attempt
                 except PostOnlyWouldCross:
                     reprices += 1
+                    if order.timed_out or order.extra.get("cancel_requested"):
+                        self._back_to_zone(order, "maker-only refused after the order ended")
+                        return
                     if reprices > MAX_REPRICES:
                         self._back_to_zone(order, "maker-only refused repeatedly", check_now=False)
                         return
@@ -256,10 +266,42 @@ class EntryZoneMonitor:
             self._fail(order, exc)
 
     def _back_to_zone(self, order: WorkerOrder, reason: str, *, check_now: bool = True) -> None:
-        if order.state in (OrderState.PLACING, OrderState.PLACED):
-            self.queue.move(order, OrderState.WAITING_ZONE, reason)
-            self.queue.release_position(order)
-            self.watch(order, check_now=check_now)
+        """The entry has no live order on the exchange: wait for the zone again, unless the
+        operator cancelled it or its deadline passed meanwhile (then it ends here)."""
+        if order.state not in (OrderState.PLACING, OrderState.PLACED):
+            return
+        if order.extra.get("cancel_requested"):
+            self.forget(order)
+            self.queue.move(
+                order,
+                OrderState.CANCELLED,
+                "cancelled by the operator",
+                callback=self.callbacks.cancelled(order, "cancelled by request"),
+            )
+            return
+        if order.timed_out:
+            self.forget(order)
+            self.queue.move(
+                order,
+                OrderState.TIMEOUT,
+                "entry not filled within timeout",
+                callback=self.callbacks.timeout(order),
+            )
+            self.metrics.orders_timed_out.inc()
+            return
+        self.queue.move(order, OrderState.WAITING_ZONE, reason)
+        self.queue.release_position(order)
+        self.watch(order, check_now=check_now)
+
+    def adopt_live_attempt(self, order: WorkerOrder) -> None:
+        """An attempt we were waiting to resend is live on the exchange after all (it
+        surfaced late, after a restart): it is the entry now, working until its deadline."""
+        if order.state is not OrderState.WAITING_ZONE:
+            return
+        self.forget(order)
+        self.queue.claim_position(order)
+        self.queue.move(order, OrderState.PLACING, "an earlier attempt is live on the exchange")
+        self.watch_deadline(order)
 
     def rewait(self, order: WorkerOrder, reason: str) -> None:
         """The exchange cancelled our unfilled entry (post-only): wait for the zone again."""

@@ -19,7 +19,7 @@ from zoneguard.exchange.errors import ExchangeError
 from zoneguard.worker.callbacks import CallbackFactory
 from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
-from zoneguard.worker.placement import OrderPlacementService
+from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 
 log = logging.getLogger("zoneguard.worker.fills")
@@ -30,6 +30,11 @@ FLAT_CONFIRM_S = 1.0
 
 _EXCHANGE_EXITS = {OrderOrigin.TAKE_PROFIT: "take_profit", OrderOrigin.STOP_LOSS: "stop_loss"}
 _HOLDING = frozenset({OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CLOSE_FAILED})
+_WORKING = frozenset({OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALLY_FILLED})
+_ENTRY_LIVE = frozenset({OrderState.PLACED, OrderState.PARTIALLY_FILLED})
+_POLLED = (OrderState.PLACED, OrderState.PARTIALLY_FILLED, OrderState.CLOSING, OrderState.OPEN)
+
+LIVE_ENTRY_CHECK_S = 5.0
 
 
 class FillTracker:
@@ -49,7 +54,11 @@ class FillTracker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
         self._stopped = False
+        self._checking: set[str] = set()
         entry.on_timeout_cancel = self.cancel_for_timeout
+
+    def start(self) -> None:
+        self._spawn(self.check_live_entries())
 
     # -- pushes
     def on_order(self, update: OrderUpdate) -> None:
@@ -85,7 +94,13 @@ class FillTracker:
 
     def on_position(self, position: PositionInfo) -> None:
         owner = self.queue.position_owner(position.symbol, position.side)
-        if owner is None or owner.state not in _HOLDING or position.contracts > 0:
+        if owner is None:
+            return
+        if position.contracts > owner.filled_contracts and owner.state in _ENTRY_LIVE:
+            # More contracts than the entry's fills we know of: an order push was lost.
+            self._check_entry(owner)
+            return
+        if owner.state not in _HOLDING or position.contracts > 0:
             return
         if self.sltp.is_closing(owner):
             return
@@ -122,6 +137,7 @@ class FillTracker:
         """Bring the order in line with what the exchange says of its entry order."""
         if info.client_order_id and order.entry_client_id not in (None, info.client_order_id):
             if info.filled_contracts > 0:
+                # Never expected: a new attempt starts only once the last one is over.
                 log.critical(
                     "order %s: an earlier entry attempt %s filled %s contracts",
                     order.order_id,
@@ -132,11 +148,14 @@ class FillTracker:
         state = order.state
         if state.is_terminal or state in (OrderState.CLOSING, OrderState.CLOSE_FAILED):
             return
+        if state is OrderState.WAITING_ZONE:
+            if info.status.is_final and info.filled_contracts == 0:
+                return  # an attempt that ended unfilled: we already wait for the zone again
+            self.entry.adopt_live_attempt(order)
+            state = order.state
         if order.entry_order_id is None:
             order.entry_order_id = info.order_id
             self.queue.link_exchange_id(order, info.order_id)
-        if state is OrderState.WAITING_ZONE:
-            return  # a cancelled attempt we already gave up on
         if state is OrderState.PLACING:
             order.entry_limit_price = order.entry_limit_price or info.price
             self.queue.move(
@@ -167,33 +186,45 @@ class FillTracker:
             self.queue.move(order, OrderState.PARTIALLY_FILLED, "partial fill", filled=str(filled))
             self.sltp.guard(order)
         elif final:
-            if order.extra.get("cancel_requested"):
-                self.entry.forget(order)
-                self.queue.move(
-                    order,
-                    OrderState.CANCELLED,
-                    "cancelled by the operator",
-                    callback=self.callbacks.cancelled(order, "cancelled by request"),
-                )
-            elif order.timed_out:
-                self.entry.forget(order)
-                self.queue.move(
-                    order,
-                    OrderState.TIMEOUT,
-                    "entry not filled within timeout",
-                    callback=self.callbacks.timeout(order),
-                )
-            else:
-                self.entry.rewait(order, "the exchange cancelled the unfilled entry")
+            self.entry.rewait(order, "the exchange cancelled the unfilled entry")
+        if order.timed_out and state is OrderState.PLACING and not final:
+            self.cancel_for_timeout(order)  # adopted after its deadline: cancel it now
+
+    def _check_entry(self, order: WorkerOrder) -> None:
+        """Ask the exchange for the entry order now (one question in flight per order)."""
+        if order.order_id in self._checking or not order.entry_order_id:
+            return
+        self._checking.add(order.order_id)
+        self._spawn(self._check_entry_now(order))
+
+    async def _check_entry_now(self, order: WorkerOrder) -> None:
+        try:
+            if order.state in _ENTRY_LIVE and order.entry_order_id:
+                info = await self.placement.get_order(order.symbol, order.entry_order_id)
+                self.apply_entry(order, info)
+        finally:
+            self._checking.discard(order.order_id)
 
     def cancel_for_timeout(self, order: WorkerOrder) -> None:
         self._spawn(self._cancel_for_timeout(order))
 
     async def _cancel_for_timeout(self, order: WorkerOrder) -> None:
+        """Cancel the entry's unfilled rest until the exchange shows it final: an entry left
+        working past its deadline could still open (or add to) a position."""
         log.warning("order %s timeout: cancelling the unfilled entry", order.order_id)
-        info = await self.placement.cancel_entry(order)
-        if info is not None:
-            self.apply_entry(order, info)
+        attempt = 0
+        while order.state in _WORKING and not self._stopped:
+            try:
+                info = await self.placement.cancel_entry(order)
+            except ExchangeError as exc:
+                log.warning("cancel of %s's entry failed: %s", order.order_id, exc)
+                info = None
+            if info is not None:
+                self.apply_entry(order, info)
+                if info.status.is_final:
+                    return
+            attempt += 1
+            await asyncio.sleep(backoff_s(min(attempt, 6)))
 
     # -- REST fallback while the private socket is down
     def on_connection(self, stream: str, up: bool) -> None:
@@ -212,8 +243,19 @@ class FillTracker:
             await self.poll_once()
             await asyncio.sleep(POLL_INTERVAL_S)
 
+    async def check_live_entries(self) -> None:
+        """With the private socket up: every ``LIVE_ENTRY_CHECK_S``, ask about the entries
+        still working. One lost fill push must not leave a position unguarded until the
+        order's deadline (the position push normally catches it sooner)."""
+        while not self._stopped:
+            await asyncio.sleep(LIVE_ENTRY_CHECK_S)
+            if self._poller is not None:
+                continue  # the socket is down: the poller asks every second already
+            for order in self.queue.in_states(_ENTRY_LIVE):
+                self._check_entry(order)
+
     async def poll_once(self) -> None:
-        for order in self.queue:
+        for order in self.queue.in_states(_POLLED):
             try:
                 await self._poll_order(order)
             except ExchangeError as exc:

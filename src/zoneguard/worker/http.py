@@ -172,6 +172,17 @@ def create_app(worker: WorkerService, api_token: str | None) -> FastAPI:
         """Close a guarded position now, at market."""
         return _answer(await worker.close(order_id))
 
+    @app.get("/api/callbacks/refused", dependencies=guard)
+    async def refused_callbacks() -> dict[str, Any]:
+        """Callbacks set aside after the receiver refused them as invalid (4xx) repeatedly;
+        the order's later callbacks went on without them."""
+        return worker.refused_callbacks()
+
+    @app.post("/api/callbacks/{event_id}/retry", dependencies=guard)
+    async def retry_callback(event_id: str) -> Response:
+        """Send a set-aside callback again."""
+        return _answer(worker.retry_callback(event_id))
+
     @app.post("/klines/subscribe", dependencies=guard, openapi_extra=_body_doc(KlineSubscribeBody))
     async def klines_subscribe(request: Request) -> Response:
         """The seed's KlineWorker: subscribe klines of ``symbol`` for timeframes ``tfs``."""

@@ -143,6 +143,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX outbox_undelivered ON outbox (order_id, seq) WHERE delivered_ms IS NULL;
     CREATE INDEX outbox_heads ON outbox (next_attempt_ms) WHERE head = 1;
     """,
+    # 2: callbacks the receiver refused as invalid, set aside (see Journal.mark_refused).
+    """
+    ALTER TABLE outbox ADD COLUMN refused_ms INTEGER;
+    CREATE INDEX outbox_refused ON outbox (refused_ms) WHERE refused_ms IS NOT NULL;
+    """,
 ]
 """Schema steps, applied in order on open; append, never edit a released step."""
 
@@ -474,6 +479,51 @@ class Journal:
             if row is not None:
                 self._promote_head(row[0])
 
+    def mark_refused(self, event_id: str, error: str, at_ms: int) -> None:
+        """Set aside a callback the receiver keeps refusing as invalid (a 4xx that no retry
+        can change): it leaves the order's queue, so the callbacks after it (``closed``...)
+        are not held behind it forever. It stays here, listed and retryable by hand."""
+        with self._transaction():
+            row = self._db.execute(
+                "UPDATE outbox SET refused_ms = ?, delivered_ms = ?, attempts = attempts + 1,"
+                " last_error = ?, head = 0 WHERE event_id = ? AND delivered_ms IS NULL"
+                " RETURNING order_id",
+                (at_ms, at_ms, error[:1000], event_id),
+            ).fetchone()
+            if row is not None:
+                self._promote_head(row[0])
+
+    def refused_callbacks(self, limit: int = 1000) -> list[OutboxItem]:
+        rows = self._db.execute(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE refused_ms IS NOT NULL"
+            " ORDER BY refused_ms, rowid LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_outbox_item(row) for row in rows]
+
+    def refused_count(self) -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE refused_ms IS NOT NULL"
+        ).fetchone()
+        return int(row[0])
+
+    def retry_refused(self, event_id: str, now_ms: int) -> bool:
+        """Queue a set-aside callback again (the receiver was fixed). It goes out before
+        the order's later callbacks still waiting; False if no such callback is set aside."""
+        with self._transaction():
+            row = self._db.execute(
+                "UPDATE outbox SET refused_ms = NULL, delivered_ms = NULL, next_attempt_ms = ?"
+                " WHERE event_id = ? AND refused_ms IS NOT NULL RETURNING order_id",
+                (now_ms, event_id),
+            ).fetchone()
+            if row is None:
+                return False
+            self._db.execute(
+                "UPDATE outbox SET head = 0 WHERE order_id = ? AND head = 1", (row[0],)
+            )
+            self._promote_head(row[0])
+        return True
+
     def mark_failed(self, event_id: str, error: str, next_attempt_ms: int) -> None:
         with self._transaction():
             self._db.execute(
@@ -518,7 +568,8 @@ class Journal:
         """Drop callbacks delivered before ``before_ms``; returns how many."""
         with self._transaction():
             cursor = self._db.execute(
-                "DELETE FROM outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?",
+                "DELETE FROM outbox WHERE delivered_ms IS NOT NULL AND delivered_ms < ?"
+                " AND refused_ms IS NULL",
                 (before_ms,),
             )
         return cursor.rowcount

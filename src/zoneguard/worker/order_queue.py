@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,7 @@ from zoneguard.domain.lifecycle import (
     LifecycleEvent,
     OrderState,
 )
-from zoneguard.domain.plan import OrderPlan, PlanDefaults, parse_plan
+from zoneguard.domain.plan import OrderPlan, restore_plan
 from zoneguard.domain.values import Side, Symbol
 from zoneguard.worker.journal import Journal, OutboxItem, hash_payload
 from zoneguard.worker.outbox import build_callback_body
@@ -197,6 +197,7 @@ class OrderQueue:
         self._by_client_id: dict[str, str] = {}
         self._by_exchange_id: dict[str, str] = {}
         self._position_owner: dict[tuple[Symbol, Side], str] = {}
+        self._by_state: dict[OrderState, dict[str, WorkerOrder]] = {s: {} for s in OrderState}
         self.on_callback_enqueued: list[Any] = []
 
     # -- lookup
@@ -216,6 +217,10 @@ class OrderQueue:
     def position_owner(self, symbol: Symbol, side: Side) -> WorkerOrder | None:
         order_id = self._position_owner.get((symbol, side))
         return None if order_id is None else self._orders.get(order_id)
+
+    def in_states(self, states: Iterable[OrderState]) -> list[WorkerOrder]:
+        """The orders in ``states``, without walking the waiting ones (there may be 100k)."""
+        return [order for state in states for order in self._by_state[state].values()]
 
     def __iter__(self) -> Iterator[WorkerOrder]:
         return iter(list(self._orders.values()))
@@ -253,6 +258,7 @@ class OrderQueue:
             data=order.facts(),
         )
         self._orders[order.order_id] = order
+        self._by_state[order.state][order.order_id] = order
         self._index_links(order)
 
     def move(
@@ -278,13 +284,19 @@ class OrderQueue:
             )
             items.append(OutboxItem(event_id, order.order_id, callback.url, body, at_ms))
         event = order.lifecycle.transition(to, at_ms, reason, **data)
-        self.journal.record(
-            order.order_id,
-            event.to_dict(),
-            state=to.value,
-            data=order.facts(),  # every fact, every time: replace, no read-merge
-            callbacks=items,
-        )
+        try:
+            self.journal.record(
+                order.order_id,
+                event.to_dict(),
+                state=to.value,
+                data=order.facts(),  # every fact, every time: replace, no read-merge
+                callbacks=items,
+            )
+        except BaseException:
+            order.lifecycle.retract(event)  # not journaled: not happened
+            raise
+        self._by_state[event.from_state or to].pop(order.order_id, None)
+        self._by_state[to][order.order_id] = order
         if log_now:
             self.log_move(event)
         if to in TERMINAL_STATES:
@@ -310,32 +322,48 @@ class OrderQueue:
         self.journal.replace_data(order.order_id, order.facts())
 
     # -- restart
-    def load(self, defaults: PlanDefaults) -> list[WorkerOrder]:
-        """Rebuild every unfinished order from the journal (the worker's restart)."""
+    def load(self) -> tuple[list[WorkerOrder], list[tuple[str, str]]]:
+        """Rebuild every unfinished order from the journal (the worker's restart).
+
+        Returns the orders and, apart, ``(order_id, problem)`` for each one the journal
+        cannot explain: one bad record must not keep every other position unguarded."""
         restored: list[WorkerOrder] = []
+        unreadable: list[tuple[str, str]] = []
         for stored in self.journal.open_orders([s.value for s in TERMINAL_STATES]):
-            plan = parse_plan(stored.payload, defaults)
-            events = [LifecycleEvent.from_dict(e) for e in self.journal.events(stored.order_id)]
-            data = stored.data
-            order = WorkerOrder(
-                plan=plan,
-                lifecycle=Lifecycle.replay(events),
-                zone_low=Decimal(str(data["zone_low"])),
-                zone_high=Decimal(str(data["zone_high"])),
-                contracts=Decimal(str(data["contracts"])),
-                deadline_ms=int(data["deadline_ms"]),
-                created_ms=stored.created_ms,
-                monitor_only=bool(data.get("monitor_only", False)),
-            )
-            order.restore_facts(data)
+            try:
+                order = self._rebuild(stored.order_id, stored.payload, stored.data)
+            except Exception as exc:
+                log.critical("order %s cannot be rebuilt from the journal", stored.order_id)
+                unreadable.append((stored.order_id, f"{type(exc).__name__}: {exc}"))
+                continue
+            order.created_ms = stored.created_ms
             self._orders[order.order_id] = order
+            self._by_state[order.state][order.order_id] = order
             self._index_links(order)
             restored.append(order)
-        return restored
+        return restored, unreadable
+
+    def _rebuild(
+        self, order_id: str, payload: Mapping[str, Any], data: Mapping[str, Any]
+    ) -> WorkerOrder:
+        events = [LifecycleEvent.from_dict(e) for e in self.journal.events(order_id)]
+        order = WorkerOrder(
+            plan=restore_plan(payload),
+            lifecycle=Lifecycle.replay(events),
+            zone_low=Decimal(str(data["zone_low"])),
+            zone_high=Decimal(str(data["zone_high"])),
+            contracts=Decimal(str(data["contracts"])),
+            deadline_ms=int(data["deadline_ms"]),
+            created_ms=0,
+            monitor_only=bool(data.get("monitor_only", False)),
+        )
+        order.restore_facts(data)
+        return order
 
     def forget_finished(self, order: WorkerOrder) -> None:
         """Drop a terminal order from memory (the journal keeps it)."""
         self._orders.pop(order.order_id, None)
+        self._by_state[order.state].pop(order.order_id, None)
         for cid in (order.entry_client_id, order.close_client_id):
             if cid:
                 self._by_client_id.pop(cid, None)

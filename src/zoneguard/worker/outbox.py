@@ -49,6 +49,14 @@ A new status is added here first."""
 
 _ADDED_FIELDS = ("status", "event_id", "timestamp")
 
+REFUSED_STATUSES = frozenset({400, 404, 405, 410, 413, 415, 422})
+"""Answers that say the receiver will never take this body: after
+:data:`REFUSALS_BEFORE_SETTING_ASIDE` of them the callback is set aside (alert, kept,
+retryable by hand) instead of blocking the order's later callbacks. Authentication
+(401/403), timeouts, throttling and 5xx are retried for as long as it takes."""
+
+REFUSALS_BEFORE_SETTING_ASIDE = 3
+
 logger = logging.getLogger(__name__)
 
 
@@ -107,12 +115,15 @@ def verify_callback(
 ) -> bool:
     """True when ``header`` signs ``timestamp`` + ``body`` under ``secret`` and the
     timestamp is within ``max_age_s`` of now (either way: clocks drift). Constant time."""
-    if not timestamp or not header or not timestamp.isdigit():
+    if not timestamp or not header or not header.isascii():
+        return False
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 16):
         return False
     now = _wall_ms() if now_ms is None else now_ms
     if abs(now - int(timestamp)) > max_age_s * 1000:
         return False
-    return hmac.compare_digest(sign_callback(secret, timestamp, body), header.strip())
+    expected = sign_callback(secret, timestamp, body).encode()
+    return hmac.compare_digest(expected, header.strip().encode())
 
 
 def backoff_delay_s(attempts: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:
@@ -276,8 +287,9 @@ class CallbackSender:
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
+            status: int | None = None
             try:
-                error = await self._post(item)
+                error, status = await self._post(item)
             except Exception as exc:  # a bug or an unusable URL: retry later, never spin
                 logger.exception("callback attempt crashed", extra={"event_id": item.event_id})
                 error = f"{type(exc).__name__}: {exc}"
@@ -286,6 +298,9 @@ class CallbackSender:
                 self.delivered += 1
                 return
             self.failed_attempts += 1
+            if status in REFUSED_STATUSES and item.attempts + 1 >= REFUSALS_BEFORE_SETTING_ASIDE:
+                self._set_aside(item, error)
+                return
             delay_s = backoff_delay_s(
                 item.attempts + 1,
                 base_s=self._backoff_base_s,
@@ -312,8 +327,21 @@ class CallbackSender:
             self._in_flight.pop(item.order_id, None)
             self._wake.set()
 
-    async def _post(self, item: OutboxItem) -> str | None:
-        """One attempt; None on a 2xx, else a short description of what went wrong."""
+    def _set_aside(self, item: OutboxItem, error: str) -> None:
+        self._journal.mark_refused(item.event_id, error, self._clock())
+        self._spawn_alert(
+            "callback_refused",
+            f"the receiver refused callback {item.event_id} of order {item.order_id} "
+            f"({error}) {item.attempts + 1} times: set aside so the order's next callbacks "
+            "go out; resend it with POST /api/callbacks/{event_id}/retry once fixed",
+            order_id=item.order_id,
+            event_id=item.event_id,
+            status=item.body.get("status"),
+        )
+
+    async def _post(self, item: OutboxItem) -> tuple[str | None, int | None]:
+        """One attempt: (None, status) on a 2xx, else (what went wrong, the HTTP status
+        if there was one)."""
         assert self._session is not None
         body = encode_json(item.body)
         timestamp = str(self._clock())
@@ -328,11 +356,11 @@ class CallbackSender:
             async with self._session.post(
                 item.url, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
             ) as response:
-                await response.read()
+                text = (await response.read())[:200].decode("utf-8", "replace")
                 if 200 <= response.status < 300:
-                    return None
-                return f"HTTP {response.status}"
+                    return None, response.status
+                return f"HTTP {response.status} {text}".strip(), response.status
         except TimeoutError:
-            return "timeout"
+            return "timeout", None
         except (aiohttp.ClientError, OSError) as exc:
-            return f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {exc}", None

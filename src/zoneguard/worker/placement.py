@@ -172,18 +172,43 @@ class OrderPlacementService:
                 log.warning("rate limited placing %s; retry in %.2fs", cid, exc.retry_after_s)
                 await asyncio.sleep(exc.retry_after_s)
             except DuplicateClientOrderId:
-                found = await self.find(request.symbol, cid)
-                if found is not None:
-                    return PlacedOrder(found.order_id, found.price)
-                raise
+                existing = await self.find_existing(request.symbol, cid)
+                return PlacedOrder(existing.order_id, existing.price)
             except UnknownOutcome as exc:
                 log.warning("outcome of %s unknown (%s): asking the exchange", cid, exc)
-                found = await self.find(request.symbol, cid)
+                try:
+                    found = await self.find(request.symbol, cid)
+                except ExchangeError as lookup_error:
+                    # Not knowing is not "absent": resend the same client id, which the
+                    # exchange refuses to double (40050 -> find_existing).
+                    log.warning("lookup of %s failed (%s)", cid, lookup_error)
+                    found = None
                 if found is not None:
                     return PlacedOrder(found.order_id, found.price)
-                log.warning("%s never reached the exchange: sending it again", cid)
+                log.warning("%s not seen on the exchange: sending it again", cid)
                 await asyncio.sleep(backoff_s(attempt))
                 attempt += 1
+
+    async def find_existing(self, symbol: Symbol, client_order_id: str) -> OrderInfo:
+        """An order the exchange says exists (it refused its client id as a duplicate):
+        ask until it shows it. Its lookup may lag the refusal; calling the order failed
+        meanwhile would leave a live order, and any fill of it, unwatched."""
+        attempt = 0
+        while True:
+            try:
+                found = await self.find(symbol, client_order_id)
+            except ExchangeError as exc:
+                log.warning("lookup of existing %s failed: %s", client_order_id, exc)
+                found = None
+            if found is not None:
+                return found
+            attempt += 1
+            log.warning(
+                "%s exists but is not shown yet (lookup %d): asking again",
+                client_order_id,
+                attempt,
+            )
+            await asyncio.sleep(backoff_s(attempt))
 
     async def find(self, symbol: Symbol, client_order_id: str) -> OrderInfo | None:
         """Ask the exchange for an order by client id until it gives an answer."""

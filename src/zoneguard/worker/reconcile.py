@@ -10,6 +10,7 @@ while we were down is reported closed, not watched forever.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from decimal import Decimal
@@ -30,6 +31,8 @@ _WORKING = frozenset({OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALL
 _HOLDING = frozenset({OrderState.PARTIALLY_FILLED, OrderState.OPEN})
 _CLOSING = frozenset({OrderState.CLOSING, OrderState.CLOSE_FAILED})
 KLINE_TIMEFRAME = "1m"
+RESUME_CONCURRENCY = 8
+"""Orders reconciled at once after a restart (each costs a few REST reads)."""
 
 
 class Reconciler:
@@ -46,15 +49,40 @@ class Reconciler:
         self.fills = fills
 
     async def resume(self, orders: list[WorkerOrder]) -> None:
+        """Guard every position the journal knows at once, then ask the exchange about each
+        order, several at a time: one order the exchange is slow to explain must not keep
+        the others waiting, let alone unguarded."""
         for symbol in sorted({order.symbol for order in orders}):
             await self._ensure_quote(symbol)
         for order in orders:
+            if order.state in _HOLDING:
+                # From the journal, before any question: a close sent on a position the
+                # exchange has closed meanwhile only settles it as closed.
+                self.fills.queue.claim_position(order)
+                self.sltp.guard(order)
+        waiting = [o for o in orders if o.state is OrderState.WAITING_ZONE]
+        for order in waiting:
+            self._resume_waiting(order)
+        slots = asyncio.Semaphore(RESUME_CONCURRENCY)
+        others = [o for o in orders if o.state is not OrderState.WAITING_ZONE]
+        await asyncio.gather(*(self._resume_one(order, slots) for order in others))
+
+    async def _resume_one(self, order: WorkerOrder, slots: asyncio.Semaphore) -> None:
+        async with slots:
             log.info("resuming %s in state %s", order.order_id, order.state.value)
             try:
                 await self._resume(order)
             except Exception as exc:
                 # One order the exchange cannot explain must not leave the others unguarded.
                 self._resume_failed(order, exc)
+
+    def _resume_waiting(self, order: WorkerOrder) -> None:
+        # ``armed`` is journaled: an order still waiting for the price to leave its zone
+        # (immediate_if_in_zone: false) stays so; an armed one triggers on the price now.
+        try:
+            self.entry.watch(order, arriving=not order.armed, check_now=True)
+        except Exception as exc:
+            self._resume_failed(order, exc)
 
     async def _ensure_quote(self, symbol: Symbol) -> None:
         """A price before deciding anything: the stream's first push, else the REST price.
@@ -72,11 +100,7 @@ class Reconciler:
 
     async def _resume(self, order: WorkerOrder) -> None:
         state = order.state
-        if state is OrderState.WAITING_ZONE:
-            # ``armed`` is journaled: an order still waiting for the price to leave its zone
-            # (immediate_if_in_zone: false) stays so; an armed one triggers on the price now.
-            self.entry.watch(order, arriving=not order.armed, check_now=True)
-        elif state in _WORKING:
+        if state in _WORKING:
             await self._resume_entry(order)
         elif state is OrderState.OPEN:
             self.fills.queue.claim_position(order)
@@ -89,8 +113,10 @@ class Reconciler:
         self.fills.queue.claim_position(order)
         info = await self._entry_info(order)
         if info is None:
-            # The entry never reached the exchange: back to its zone, placed at once if the
-            # price is still in it (a fresh client id: the lost one is never reused).
+            # Not found: it never reached the exchange, or the lookup lags. Back to its
+            # zone, placed at once if the price is still in it, with the *same* client id:
+            # if it did land, the exchange refuses the double and we adopt the original.
+            order.extra["entry_cid_unknown"] = True
             self.entry.rewait(order, "entry not found on the exchange after restart")
             if order.state is OrderState.WAITING_ZONE:
                 self.entry.watch(order, check_now=True)
@@ -99,7 +125,7 @@ class Reconciler:
         if order.state in _HOLDING:
             await self._guard_if_held(order)
         if order.state in (OrderState.PLACED, OrderState.PARTIALLY_FILLED):
-            if order.deadline_ms <= now_ms():
+            if order.deadline_ms <= now_ms() or order.timed_out:  # timed out, or cancelled
                 order.timed_out = True
                 self.fills.cancel_for_timeout(order)
             else:
@@ -119,6 +145,8 @@ class Reconciler:
         """Guard what the exchange still holds; a flat position was closed while we were
         down (preset SL/TP, liquidation, by hand): report it once instead."""
         held = await self.placement.position_contracts(order.symbol, order.side)
+        if self.sltp.is_closing(order) or order.state not in _HOLDING:
+            return  # the guard fired meanwhile: the close settles it
         if held == 0:
             await self._report_flat(order)
             return
@@ -193,12 +221,14 @@ class Reconciler:
     async def _resume_close(self, order: WorkerOrder) -> None:
         if order.close_client_id is not None:
             info = await self.placement.find(order.symbol, order.close_client_id)
-            if info is not None and info.filled_contracts > 0:
+            if info is not None:
+                # It reached the exchange: wait for its outcome and settle by the position
+                # (a partial fill leaves the rest to close; an entry rest is cancelled).
                 order.close_order_id = info.order_id
-                order.close_price = info.avg_fill_price
-                self.sltp.finish_resumed_close(order, info)
-                # As after any close: no exchange-side TP/SL may outlive the position.
-                await self.placement.cancel_leftover_stops(order.symbol, order.side)
+                self.fills.queue.link_exchange_id(order, info.order_id)
+                self.sltp.resume_close(order)
+                if info.status.is_final:
+                    self.sltp.on_close_order(order, info)
                 return
         quote = self.sltp.markets.quote(order.symbol)
         self.sltp.start_close(

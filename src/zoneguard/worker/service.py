@@ -143,13 +143,23 @@ class WorkerService:
         exchange.on_connection(self.fills.on_connection)
         await exchange.start()
         await self.markets.ensure_account()
-        restored = self.queue.load(self.defaults)
-        for symbol in sorted({order.symbol for order in restored}):
-            await self.markets.ensure_prices(symbol)
-        await self.reconciler.resume(restored)
+        restored, unreadable = self.queue.load()
+        for order_id, problem in unreadable:
+            self.alerter.fire(
+                "resume_failed",
+                f"order {order_id} could not be rebuilt from the journal ({problem}): "
+                "check its position on the exchange by hand",
+                dedup_key=f"resume_failed:{order_id}",
+                order_id=order_id,
+            )
+        # Callbacks already due go out while we reconcile; so does the silent-feed guard.
         self.journal.retry_pending_now(now_ms())
         self._sender_task = asyncio.get_running_loop().create_task(self.sender.run())
         self.sltp.start_watchdog()
+        for symbol in sorted({order.symbol for order in restored}):
+            await self.markets.ensure_prices(symbol)
+        await self.reconciler.resume(restored)
+        self.fills.start()
         if self._freeze_heap_on:
             self._freeze_heap()
         self.ready = True
@@ -454,6 +464,32 @@ class WorkerService:
             "history": self.journal.events(order_id),
         }
 
+    def refused_callbacks(self) -> dict[str, Any]:
+        """Callbacks set aside because the receiver refused them as invalid."""
+        return {
+            "callbacks": [
+                {
+                    "event_id": item.event_id,
+                    "order_id": item.order_id,
+                    "url": item.url,
+                    "status": item.body.get("status"),
+                    "attempts": item.attempts,
+                    "last_error": item.last_error,
+                    "body": item.body,
+                }
+                for item in self.journal.refused_callbacks()
+            ]
+        }
+
+    def retry_callback(self, event_id: str) -> Answer:
+        """Send a set-aside callback again (once its receiver was fixed)."""
+        if not self.journal.retry_refused(event_id, now_ms()):
+            return Answer(
+                404, {"ok": False, "error": f"event_id: {event_id} is not a set-aside callback"}
+            )
+        self.sender.notify()
+        return Answer(202, {"ok": True, "event_id": event_id, "status": "queued"})
+
     def status(self) -> dict[str, Any]:
         health = self.exchange.health()
         pending = self.journal.pending_count()
@@ -472,6 +508,7 @@ class WorkerService:
             },
             "orders": self.orders_status()["counts"],
             "callbacks_pending": pending,
+            "callbacks_refused": self.journal.refused_count(),
             "uptime_s": round(time.time() - self.started_at, 3),
             "exchange": self.exchange.venue,
         }

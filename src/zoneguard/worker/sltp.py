@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from decimal import Decimal
+from typing import Any
 
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
@@ -42,6 +43,9 @@ RECONNECT_AFTER_S = 5.0
 
 CLOSE_CONFIRM_S = 2.0
 """How long to wait for the close's fill push before asking by REST."""
+
+CLOSE_LOOKUP_ATTEMPTS = 5
+"""Failed REST lookups of our close order before going by the position instead."""
 
 REST_PRICE_GAP_S = 0.3
 """Least time between two REST prices of the silent-feed fallback, all symbols together:
@@ -78,10 +82,12 @@ class StopLossTakeProfitMonitor:
         self._rest_asked: dict[Symbol, float] = {}
         self._last_rest_at = float("-inf")
         self._exchange_exits: dict[str, asyncio.Event] = {}
+        self._side_tasks: set[asyncio.Task[object]] = set()
 
     # -- guarding
-    def guard(self, order: WorkerOrder) -> None:
-        """Watch the order's SL/TP from now on (idempotent)."""
+    def guard(self, order: WorkerOrder, *, check_now: bool = True) -> None:
+        """Watch the order's SL/TP from now on (idempotent); ``check_now``: act at once when
+        the last price already crossed a level."""
         plan = order.plan
         triggers = self.index.for_symbol(order.symbol)
         if not triggers.has_guard(order.order_id):
@@ -97,7 +103,7 @@ class StopLossTakeProfitMonitor:
             plan.take_profit,
         )
         quote = self.markets.quote(order.symbol)
-        if quote is not None:  # the level may already be crossed
+        if quote is not None and check_now:  # the level may already be crossed
             self.on_price(order.symbol, quote.last, time.monotonic_ns())
 
     def unguard(self, order: WorkerOrder) -> None:
@@ -123,7 +129,20 @@ class StopLossTakeProfitMonitor:
             self.unguard_id(symbol, hit.position_id)
             if order is None or order.order_id in self._closing:
                 continue
-            self.start_close(order, hit.reason.value, hit.level, price, tick_ns, hit=True)
+            try:
+                self.start_close(order, hit.reason.value, hit.level, price, tick_ns, hit=True)
+            except Exception:
+                # E.g. the journal could not record ``closing``: keep guarding, alert, and
+                # try again shortly rather than leave the position unwatched.
+                log.critical("SLTP close of %s could not start", order.order_id, exc_info=True)
+                self.alerter.fire(
+                    "close_not_started",
+                    f"closing {order.order_id} could not start; retrying",
+                    dedup_key=f"close_not_started:{order.order_id}",
+                    order_id=order.order_id,
+                )
+                self.guard(order, check_now=False)
+                asyncio.get_running_loop().call_later(1.0, self._retry_after_crash, order)
 
     def unguard_id(self, symbol: Symbol, position_id: str) -> None:
         order = self.queue.get(position_id)
@@ -152,7 +171,7 @@ class StopLossTakeProfitMonitor:
         if order.state is OrderState.PARTIALLY_FILLED:
             # Stop the entry's unfilled rest from adding to a position we are closing.
             order.extra["entry_was_working"] = True
-            asyncio.get_running_loop().create_task(self.placement.cancel_entry(order))
+            self._spawn(self.placement.cancel_entry(order), f"cancel the entry of {order.order_id}")
         event = None
         if order.state is not OrderState.CLOSING:
             self._next_close_id(order)
@@ -198,60 +217,96 @@ class StopLossTakeProfitMonitor:
         price = quote.last if quote else Decimal(0)
         self.start_close(order, order.close_reason or "stop_loss", order.close_level, price, 0)
 
+    def resume_close(self, order: WorkerOrder) -> None:
+        """Restart: the close sent before the crash exists on the exchange; wait for its
+        outcome, then settle or close the rest, like any close."""
+        task = asyncio.get_running_loop().create_task(self._close(order, 0, resumed=True))
+        self._closing[order.order_id] = task
+        task.add_done_callback(lambda t: self._close_done(order.order_id, t))
+
     async def _close(
-        self, order: WorkerOrder, tick_ns: int, sent: Awaitable[PlacedOrder] | None = None
+        self,
+        order: WorkerOrder,
+        tick_ns: int,
+        sent: Awaitable[PlacedOrder] | None = None,
+        *,
+        resumed: bool = False,
     ) -> None:
-        """Close until flat; ``sent``: the first attempt, already sent by start_close."""
+        """Close until flat; ``sent``: the first attempt, already sent by start_close;
+        ``resumed``: the first attempt is ``close_order_id``, sent before a restart."""
         failures = 0
         while not order.lifecycle.is_terminal:
-            try:
-                if sent is not None:
-                    attempt, sent = sent, None
-                    placed = await attempt
-                else:
-                    placed = await self.placement.close(order, order.filled_contracts)
-            except PositionNotFound:
-                if await self._settle_if_flat(order):
-                    return
-                held = await self.placement.position_contracts(order.symbol, order.side)
-                order.filled_contracts = held
-                self._retry_state(order)
-                continue
-            except ExchangeError as exc:
-                failures += 1
-                await self._close_refused(order, exc, failures)
-                if await self._settle_if_flat(order):
-                    return
-                await asyncio.sleep(backoff_s(min(failures, 6)))
-                self._retry_state(order)
-                continue
-            if tick_ns:
-                elapsed_ns = time.monotonic_ns() - tick_ns
-                self.metrics.tick_to_close_ack.observe(elapsed_ns / 1e9)
-                order.extra["tick_to_close_ack_us"] = elapsed_ns // 1000
-                tick_ns = 0
-            order.close_order_id = placed.order_id
-            self.queue.link_exchange_id(order, placed.order_id)
-            self.queue.save_facts(order)
-            info = await self._await_close_fill(order)
-            if info.filled_contracts > 0 and info.avg_fill_price is not None:
-                if order.extra.pop("entry_was_working", False):
-                    # The entry's rest may have filled while we closed: close that too. Its
-                    # cancel (sent by start_close) must be final before the position counts.
-                    await self.placement.cancel_entry(order)
-                    remaining = await self.placement.position_contracts(order.symbol, order.side)
-                    if remaining > 0:
-                        order.extra.setdefault("closed_parts", []).append(
-                            [str(info.filled_contracts), str(info.avg_fill_price)]
-                        )
-                        order.filled_contracts = remaining
-                        self._retry_state(order)
-                        continue
-                self._closed(order, self._whole_close_price(order, info), "worker")
-                await self.placement.cancel_leftover_stops(order.symbol, order.side)
+            if resumed:
+                resumed = False
+            else:
+                try:
+                    if sent is not None:
+                        attempt, sent = sent, None
+                        placed = await attempt
+                    else:
+                        placed = await self.placement.close(order, order.filled_contracts)
+                except PositionNotFound:
+                    if await self._settle_if_flat(order):
+                        return
+                    held = await self.placement.position_contracts(order.symbol, order.side)
+                    order.filled_contracts = held
+                    self._retry_state(order)
+                    continue
+                except ExchangeError as exc:
+                    failures += 1
+                    await self._close_refused(order, exc, failures)
+                    if await self._settle_if_flat(order):
+                        return
+                    await asyncio.sleep(backoff_s(min(failures, 6)))
+                    self._retry_state(order)
+                    continue
+                if tick_ns:
+                    elapsed_ns = time.monotonic_ns() - tick_ns
+                    self.metrics.tick_to_close_ack.observe(elapsed_ns / 1e9)
+                    order.extra["tick_to_close_ack_us"] = elapsed_ns // 1000
+                    tick_ns = 0
+                order.close_order_id = placed.order_id
+                self.queue.link_exchange_id(order, placed.order_id)
+                self.queue.save_facts(order)
+            info = await self._await_close_final(order)
+            if await self._settle_close(order, info):
                 return
-            # Cancelled without a fill (should not happen to a market order): try again.
             self._retry_state(order)
+
+    async def _settle_close(self, order: WorkerOrder, info: OrderInfo | None) -> bool:
+        """Our close order is final (``info``; None: its outcome could not be learnt).
+        True when the position is closed and reported; False: close what is left.
+
+        A close that filled everything it was sent for, with no entry rest working, is the
+        whole position. Anything else (a partial fill, an unknown outcome, an entry whose
+        rest may have filled meanwhile) is settled by the position the exchange reports:
+        a position is reported closed only when the exchange shows it flat."""
+        sent_for = order.filled_contracts
+        if info is not None and info.filled_contracts > 0 and info.avg_fill_price is not None:
+            order.extra.setdefault("closed_parts", []).append(
+                [str(info.filled_contracts), str(info.avg_fill_price)]
+            )
+        whole = info is not None and info.filled_contracts >= sent_for
+        if not whole or order.extra.get("entry_was_working"):
+            if order.extra.get("entry_was_working"):
+                # The entry's rest may have filled while we closed: make its cancel final
+                # before the position counts.
+                await self.placement.cancel_entry(order)
+                order.extra.pop("entry_was_working", None)
+            remaining = await self.placement.position_contracts(order.symbol, order.side)
+            if remaining > 0:
+                log.warning(
+                    "SLTP close of %s left %s contracts open: closing them",
+                    order.order_id,
+                    remaining,
+                )
+                order.filled_contracts = remaining
+                return False
+        if not order.extra.get("closed_parts"):
+            return await self._settle_if_flat(order)  # flat, and not by our close
+        self._closed(order, self._closed_parts_price(order), "worker")
+        await self.placement.cancel_leftover_stops(order.symbol, order.side)
+        return True
 
     def _retry_state(self, order: WorkerOrder) -> None:
         """Next close attempt with a fresh client id, journaled before it is sent."""
@@ -262,40 +317,49 @@ class StopLossTakeProfitMonitor:
             self._next_close_id(order)
             self.queue.save_facts(order)
 
-    async def _await_close_fill(self, order: WorkerOrder) -> OrderInfo:
+    async def _await_close_final(self, order: WorkerOrder) -> OrderInfo | None:
+        """Our close's final state: from the order push, else asked by REST every
+        ``CLOSE_CONFIRM_S`` until it is final. None after a few lookups that failed: the
+        caller then goes by the position. A close still working is never taken as over
+        (a second close beside it could close what the first one also closes)."""
         assert order.close_client_id is not None
         assert order.close_order_id is not None
-        future = self._close_fills.get(order.close_client_id)
+        cid = order.close_client_id
+        future = self._close_fills.get(cid)
         if future is None:
             future = asyncio.get_running_loop().create_future()
-            self._close_fills[order.close_client_id] = future
+            self._close_fills[cid] = future
+        lookup_failures = 0
         try:
-            return await asyncio.wait_for(asyncio.shield(future), CLOSE_CONFIRM_S)
-        except TimeoutError:
-            log.warning("SLTP no fill push for close of %s: asking by REST", order.order_id)
-            return await self.placement.get_order(order.symbol, order.close_order_id)
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), CLOSE_CONFIRM_S)
+                except TimeoutError:
+                    pass
+                log.warning("SLTP no final push for close of %s: asking by REST", order.order_id)
+                try:
+                    info = await self.placement.get_order(order.symbol, order.close_order_id)
+                except ExchangeError as exc:
+                    lookup_failures += 1
+                    log.warning("SLTP close of %s not found (%s)", order.order_id, exc)
+                    if lookup_failures >= CLOSE_LOOKUP_ATTEMPTS:
+                        return None
+                    continue
+                if info.status.is_final:
+                    return info
         finally:
-            self._close_fills.pop(order.close_client_id, None)
-
-    def finish_resumed_close(self, order: WorkerOrder, info: OrderInfo) -> None:
-        """Restart: the close we sent before the crash did fill; report it."""
-        self.queue.link_exchange_id(order, info.order_id)
-        if order.state is OrderState.CLOSE_FAILED:
-            self.queue.move(order, OrderState.CLOSING, "close found filled after restart")
-        self._closed(order, self._whole_close_price(order, info), "worker")
+            self._close_fills.pop(cid, None)
 
     @staticmethod
-    def _whole_close_price(order: WorkerOrder, last: OrderInfo) -> Decimal | None:
-        """The close of the whole position when it took several orders (the entry's rest
-        filled while we closed): ``filled_contracts`` becomes all they closed and the price
-        their average, so the ``closed`` callback's PnL covers every contract, not the
-        last order's only."""
-        parts = order.extra.pop("closed_parts", None)
-        if not parts or last.avg_fill_price is None:
-            return last.avg_fill_price
+    def _closed_parts_price(order: WorkerOrder) -> Decimal | None:
+        """The close of the whole position from every order that closed part of it:
+        ``filled_contracts`` becomes all they closed and the price their average, so the
+        ``closed`` callback's PnL covers every contract, not the last order's only."""
+        parts = order.extra.pop("closed_parts", None) or []
         fills = [(Decimal(size), Decimal(price)) for size, price in parts]
-        fills.append((last.filled_contracts, last.avg_fill_price))
         total = sum((size for size, _ in fills), Decimal(0))
+        if total <= 0:
+            return None
         order.filled_contracts = total
         return sum((size * price for size, price in fills), Decimal(0)) / total
 
@@ -396,9 +460,22 @@ class StopLossTakeProfitMonitor:
         if order.state is OrderState.CLOSE_FAILED:
             self.queue.move(order, OrderState.CLOSING, "the exchange closed it")
         self._closed(order, price, "exchange")
-        asyncio.get_running_loop().create_task(
-            self.placement.cancel_leftover_stops(order.symbol, order.side)
+        self._spawn(
+            self.placement.cancel_leftover_stops(order.symbol, order.side),
+            f"cancel leftover stops of {order.order_id}",
         )
+
+    def _spawn(self, coro: Coroutine[Any, Any, object], what: str) -> None:
+        """Run a side task (cancels after a close) with a reference kept and its failure
+        logged: an exception nobody retrieves is an error nobody sees."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._side_tasks.add(task)
+        task.add_done_callback(lambda t: self._side_task_done(t, what))
+
+    def _side_task_done(self, task: asyncio.Task[object], what: str) -> None:
+        self._side_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SLTP could not %s", what, exc_info=task.exception())
 
     def _closed(self, order: WorkerOrder, price: Decimal | None, closed_by: str) -> None:
         if order.lifecycle.is_terminal:
@@ -507,7 +584,9 @@ class StopLossTakeProfitMonitor:
         return [o for o in self.queue if o.state in _MONITORED]
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._watchdog, *self._closing.values()) if t is not None]
+        tasks = [
+            t for t in (self._watchdog, *self._closing.values(), *self._side_tasks) if t is not None
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

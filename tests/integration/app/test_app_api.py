@@ -236,3 +236,27 @@ async def test_ids_that_cannot_exist_are_refused_naming_the_field(
         status, body = await app.http.request(method, path)
         assert status in (404, 422), (path, status, body)
         assert body["fields"][0]["field"] == field, (path, body)
+
+
+async def test_monitor_prices_have_the_bounds_of_a_signal(
+    start_app: AppStarter, database_url: str
+) -> None:
+    app = await start_app(database_url, consume=False)
+    base = {"symbol": "BTCUSDT", "side": "long"}
+    for field, value in [
+        ("stop_loss", "1e9999999"),
+        ("stop_loss", 1e300),
+        ("stop_loss", "1000000000000000"),
+        ("take_profit", "1e-9999999"),
+        ("take_profit", "64000.1234567890123456789"),
+    ]:
+        status, answer = await app.http.post("/api/positions/monitor", {**base, field: value})
+        assert status == 422, (field, value, status)
+        assert [f["field"] for f in answer["fields"]] == [field], answer
+        assert len(orjson.dumps(answer)) < 1000
+    status, answer = await app.http.post(
+        "/api/positions/monitor",
+        {**base, "stop_loss": "999999999999999.123456789012345678", "take_profit": "0.5"},
+    )
+    assert status == 201, answer
+    assert answer["order"]["stop_loss"] == "999999999999999.123456789012345678"  # not rounded

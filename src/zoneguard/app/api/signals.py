@@ -4,11 +4,19 @@ message are written in one transaction (the outbox), so neither exists without t
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +27,7 @@ from zoneguard.app.bus import table
 from zoneguard.app.ids import new_order_id, now_ms
 from zoneguard.app.logs import orders_log
 from zoneguard.app.messages import MonitorPositionMessage, PlaceOrderMessage
+from zoneguard.app.numbers import bounded_price
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import order_view
 from zoneguard.domain.errors import FieldError, PlanValidationError
@@ -32,6 +41,11 @@ class IdempotencyConflict(Exception):
     pass
 
 
+Price = Annotated[Decimal, AfterValidator(bounded_price)]
+"""A signal's bounds (< 1e15, at most 18 decimal places): PostgreSQL would refuse or round
+anything else, and SQLite would store it as megabytes of text."""
+
+
 class MonitorBody(BaseModel):
     """Guard an open position with SL/TP (the worker reads size and entry from the exchange)."""
 
@@ -39,8 +53,8 @@ class MonitorBody(BaseModel):
 
     symbol: str = Field(pattern=r"^[A-Za-z0-9]{2,30}$", examples=["BTCUSDT"])
     side: Literal["long", "short"]
-    stop_loss: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[64000])
-    take_profit: Decimal | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[68000])
+    stop_loss: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[64000])
+    take_profit: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[68000])
     timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
     metadata: dict[str, Any] = Field(default_factory=dict)
 

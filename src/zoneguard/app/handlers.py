@@ -13,7 +13,7 @@ from zoneguard.app import store
 from zoneguard.app.db.engine import Database
 from zoneguard.app.db.models import OrderLifecycle
 from zoneguard.app.ids import now_ms
-from zoneguard.app.logs import orders_log
+from zoneguard.app.logs import escaped, orders_log
 from zoneguard.app.messages import BusMessage, MonitorPositionMessage, PlaceOrderMessage
 from zoneguard.app.rules import TERMINAL, OrderStatus
 from zoneguard.app.store import Event, Facts
@@ -67,7 +67,7 @@ class _RecordingHandler:
         orders_log.error(
             "worker refused %s: %s",
             self.label,
-            exc.message,
+            escaped(exc.message),
             extra={"order_id": order_id, "http_status": exc.status},
         )
         await self._record(

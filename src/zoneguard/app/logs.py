@@ -7,7 +7,8 @@ operator's "something needs a human" list, and the seed calls it "Erreurs unique
 
 Lines read ``<UTC time> <LEVEL> orders <message> key=value ...``; extras passed as
 ``orders_log.info("...", extra={"order_id": ...})`` become the tail, so a line can be
-grepped by order id.
+grepped by order id. Text from outside (a callback's reason, the worker's error) goes
+through :func:`escaped` first: a newline in it must not start a forged line of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ _MARK = "_zoneguard_orders_handler"
 
 orders_log = logging.getLogger(ORDERS_LOGGER)
 """The channel: log order events here, never on the root logger."""
+
+
+def escaped(text: str) -> str:
+    """``text`` on one line, repr-style: backslashes doubled, control and other unprintable
+    characters as ``\\n``, ``\\x00``, ``\\u2028``; other non-ASCII letters kept as they are."""
+    return "".join(
+        char if char.isprintable() and char != "\\" else repr(char)[1:-1] for char in text
+    )
 
 
 class _OnlyLevels(logging.Filter):

@@ -17,7 +17,7 @@ from zoneguard.app.api.app import create_app
 from zoneguard.app.feed import ChangeFeed
 from zoneguard.app.logs import orders_log, setup_orders_logging
 from zoneguard.app.runtime import AppRuntime
-from zoneguard.app.settings import AppSettings
+from zoneguard.app.settings import CALLBACK_PATH, AppSettings
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,25 @@ def uvicorn_server(
     return server
 
 
-async def serve(settings: AppSettings, host: str, port: int, *, consume: bool) -> None:
-    setup_orders_logging(settings.var_dir, console=True)
+def warn_about_open_doors(settings: AppSettings, host: str) -> None:
+    """Say at start-up what anyone who can reach the port may do."""
+    if settings.secret() is None:
+        orders_log.warning(
+            "ZONEGUARD_CALLBACK_SECRET is not set: unsigned callbacks are accepted, so anyone "
+            "who reaches %s can change orders; set the secret the worker signs with",
+            CALLBACK_PATH,
+        )
     if not is_loopback(host):
         orders_log.warning(
             "listening on %s: the app's API has no authentication of its own; "
             "put it behind an authenticating proxy",
             host,
         )
+
+
+async def serve(settings: AppSettings, host: str, port: int, *, consume: bool) -> None:
+    setup_orders_logging(settings.var_dir, console=True)
+    warn_about_open_doors(settings, host)
     runtime = AppRuntime(settings, consume=consume)
     await runtime.start()
     try:
@@ -138,6 +149,7 @@ class AppServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self, *, migrate: bool = True, timeout_s: float = 10.0) -> None:
+        warn_about_open_doors(self.runtime.settings, self.host)
         await self.runtime.start(migrate=migrate)
         server = uvicorn_server(self.runtime, self.host, self.port, server_class=_InProcessServer)
         self._server = server

@@ -386,3 +386,33 @@ async def test_odd_signature_headers_are_a_401_naming_the_header(
     assert status == 401, body
     assert named in body["error"]
     assert (await detail(app, order_id))["status"] == "queued"
+
+
+async def test_newlines_in_a_reason_or_error_stay_on_one_log_line(
+    start_app: AppStarter, tmp_path: Any
+) -> None:
+    from zoneguard.app.logs import setup_orders_logging, shutdown_orders_logging
+
+    log_dir = setup_orders_logging(tmp_path / "logs")
+    try:
+        app = await start_app(sqlite_url(tmp_path), consume=False)
+        order_id = await new_order(app)
+        forged = "refused\n2026-01-01T00:00:00.000Z INFO orders callback closed\r\x00"
+        body = {"order_id": order_id, "status": "failed", "error": forged}
+        assert (await app.http.post("/api/orders/callback", body))[0] == 200
+        (line,) = (log_dir / "orders-error.log").read_text(encoding="utf-8").splitlines()
+        assert "refused\\n2026-01-01T00:00:00.000Z INFO orders callback closed\\r" in line
+    finally:
+        shutdown_orders_logging()
+
+
+async def test_a_missing_callback_secret_is_a_warning_at_start(
+    start_app: AppStarter, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="zoneguard.orders"):
+        await start_app(sqlite_url(tmp_path), consume=False, callback_secret=SECRET)
+        assert not [r for r in caplog.records if "ZONEGUARD_CALLBACK_SECRET" in r.getMessage()]
+        await start_app(sqlite_url(tmp_path), consume=False)
+    (warning,) = [r for r in caplog.records if "ZONEGUARD_CALLBACK_SECRET" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert "unsigned callbacks are accepted" in warning.getMessage()

@@ -59,3 +59,11 @@ def test_setting_up_twice_does_not_double_lines(tmp_path: Path) -> None:
     log_dir = setup_orders_logging(tmp_path)
     orders_log.error("once")
     assert len(lines(log_dir / "orders-error.log")) == 1
+
+
+def test_outside_text_is_escaped_onto_one_line() -> None:
+    from zoneguard.app.logs import escaped
+
+    assert escaped("bad\nFAKE ERROR line\r\x00") == "bad\\nFAKE ERROR line\\r\\x00"
+    assert escaped("a\\nb") == "a\\\\nb"  # a literal backslash-n stays distinguishable
+    assert escaped("prix \u00e9lev\u00e9 \u2028") == "prix \u00e9lev\u00e9 \\u2028"

@@ -22,7 +22,7 @@ from zoneguard.app.callbacks import (
     parse_callback,
 )
 from zoneguard.app.ids import now_ms
-from zoneguard.app.logs import orders_log
+from zoneguard.app.logs import escaped, orders_log
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_problem
 
@@ -61,7 +61,7 @@ def router(runtime: AppRuntime) -> APIRouter:
         try:
             incoming = parse_callback(body, raw)
         except CallbackInvalid as exc:
-            orders_log.warning("callback refused: %s", exc)
+            orders_log.warning("callback refused: %s", escaped(str(exc)))
             return field_errors(422, exc.errors)
         at = now_ms()
         try:
@@ -89,7 +89,7 @@ def _log(incoming: IncomingCallback, outcome: Outcome) -> None:
         "applied": outcome is Outcome.APPLIED,
     }
     detail = facts.error or facts.reason or ""
-    message = f"callback {incoming.status}" + (f": {detail}" if detail else "")
+    message = f"callback {incoming.status}" + (f": {escaped(detail)}" if detail else "")
     if incoming.status in _ERROR_STATUSES:
         orders_log.error(message, extra=extra)
     elif incoming.status in _WARNING_STATUSES:

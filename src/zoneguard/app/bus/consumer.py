@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from zoneguard.app.bus.retry import RetryPolicy
 from zoneguard.app.bus.transport import Delivery, Transport
-from zoneguard.app.logs import orders_log
+from zoneguard.app.logs import escaped, orders_log
 from zoneguard.app.messages import BusMessage, decode_message
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ class Consumer:
                 envelope.message_type,
                 attempt,
                 delay,
-                error,
+                escaped(error),
                 extra={**where, "order_id": getattr(message, "order_id", None)},
             )
             await delivery.retry(delay, error)
@@ -154,7 +154,7 @@ class Consumer:
             "%s moved to the failure queue after %d attempt(s): %s",
             envelope.message_type,
             attempts,
-            error,
+            escaped(error),
             extra={
                 "message_uuid": envelope.message_uuid,
                 "order_id": envelope.body.get("order_id"),

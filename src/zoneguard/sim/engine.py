@@ -1,6 +1,6 @@
 """The matching engine: books, orders, positions, margin, TP/SL and plan triggers. No I/O.
 
-Model (hedge mode, one USDT account):
+Model (one USDT account, hedge mode unless switched to one-way while flat):
 * Each symbol has a last price L; the book shows bid = L - 1 tick and ask = L + 1 tick,
   and mark = index = L.
 * Orders that cross (buy at >= ask, sell at <= bid) and market orders fill at once at the
@@ -10,6 +10,10 @@ Model (hedge mode, one USDT account):
   accepted then cancelled at once (``"cancel"``): BitMart documents neither (PROTOCOL §11).
 * Closing sides 2/3 are reduce-only. A close never exceeds the position: a resting close
   that finds less position fills what is there and the rest is cancelled.
+* One-way mode (PROTOCOL §4, §6.3): one position per symbol. Sides 1/4 are buy/sell: a fill
+  first reduces an opposite position (realising its PnL) and opens with what is left; sides
+  2/3 are the reduce-only buy/sell. The mode changes only while no position, open order or
+  plan order exists (else 40059, PROTOCOL §6.5).
 * Preset TP/SL of an opening order become whole-position TP/SL plan orders when it fills;
   they fire on the last price (mark = last here) as a market close of the whole position.
   When a position goes flat by any means its remaining TP/SL plans and resting closes are
@@ -32,6 +36,7 @@ from decimal import Decimal
 from typing import Literal
 
 from zoneguard.sim import errors as e
+from zoneguard.sim import positions
 from zoneguard.sim.book import Book
 from zoneguard.sim.candles import CandleSeries
 from zoneguard.sim.contracts import SimContract
@@ -40,12 +45,14 @@ from zoneguard.sim.model import (
     ACTION_CANCEL,
     ACTION_FILL,
     ACTION_SUBMIT,
+    HEDGE_MODE,
     LONG,
     MODE_FOK,
     MODE_GTC,
     MODE_IOC,
     MODE_MAKER_ONLY,
     MODES,
+    ONE_WAY_MODE,
     PLAN_STATE_CANCELLED,
     PLAN_STATE_TRIGGERED,
     PRICE_WAY_FALL,
@@ -63,10 +70,12 @@ from zoneguard.sim.model import (
     OrderOrigin,
     PlanOrder,
     Position,
+    PositionMode,
     PriceUpdate,
     closing_side_of,
     is_buy,
     is_opening,
+    opposite_of,
     position_type_of,
 )
 
@@ -200,6 +209,7 @@ class Engine:
         self._order_events: list[OrderEvent] = []
         self._dirty_positions: dict[tuple[str, int], None] = {}
         self._balance_dirty = False
+        self.position_mode: PositionMode = HEDGE_MODE
 
     # ------------------------------------------------------------------ market data
 
@@ -357,6 +367,7 @@ class Engine:
             preset_tp_type=req.preset_tp_type if opening and req.preset_tp is not None else 0,
             preset_sl=req.preset_sl if opening else None,
             preset_sl_type=req.preset_sl_type if opening and req.preset_sl is not None else 0,
+            position_mode=self.position_mode,
         )
         if plan is not None:
             order.plan_order_id = plan.order_id
@@ -504,6 +515,28 @@ class Engine:
         order.preset_sl_type = req.preset_sl_type if req.preset_sl is not None else 0
         order.update_time = self._clock()
         return order
+
+    # ------------------------------------------------------------------ account settings
+
+    def set_position_mode(self, mode: str) -> PositionMode:
+        """``set-position-mode``: account-wide, refused (40059) while anything is open."""
+        if mode not in (HEDGE_MODE, ONE_WAY_MODE):
+            raise SimError(e.INVALID_REQUEST, f"Invalid position_mode {mode!r}")
+        wanted: PositionMode = ONE_WAY_MODE if mode == ONE_WAY_MODE else HEDGE_MODE
+        if wanted == self.position_mode:
+            return wanted
+        busy = (
+            any(position.hold for position in self._positions.values())
+            or self._open_orders
+            or self._active_plans
+        )
+        if busy:
+            raise SimError(
+                e.POSITION_MODE_REFUSED,
+                "Position mode cannot change while positions or open orders exist",
+            )
+        self.position_mode = wanted
+        return wanted
 
     # ------------------------------------------------------------------ leverage
 
@@ -664,6 +697,7 @@ class Engine:
             preset_tp_type=req.preset_tp_type if req.preset_tp is not None else 0,
             preset_sl=req.preset_sl,
             preset_sl_type=req.preset_sl_type if req.preset_sl is not None else 0,
+            position_mode=self.position_mode,
         )
         self._register_plan(plan)
         book.arm(plan, rising)
@@ -707,6 +741,7 @@ class Engine:
             create_time=now,
             update_time=now,
             seq=self._ids.seq(),
+            position_mode=self.position_mode,
         )
         self._register_plan(plan)
         position.plan_ids.add(plan.order_id)
@@ -849,29 +884,31 @@ class Engine:
     def _fill(self, order: Order, qty: int, price: Decimal, exec_type: ExecType) -> None:
         contract = self._books[order.symbol].contract
         now = self._clock()
-        notional = contract.notional(qty, price)
         rate = self.maker_fee_rate if exec_type == "Maker" else self.taker_fee_rate
-        fee = notional * rate
-        position = self._position_for(order)
+        fee = contract.notional(qty, price) * rate
         realised = Decimal(0)
+        touched: list[Position] = []  # the fee goes to the last one
+        opened = 0
+        position = self._position_for(order)
         if is_opening(order.side):
-            if position.hold == 0:
-                self._reopen(position, order, now)
-            held = position.hold + qty
-            position.entry_price = (position.entry_price * position.hold + price * qty) / held
-            position.hold = held
-            position.margin += notional / position.leverage
+            opened = qty
+            netted = self._netted_position(order)
+            if netted is not None:
+                reduced = min(qty, netted.hold)
+                realised = positions.reduce(netted, contract, reduced, price)
+                opened -= reduced
+                touched.append(netted)
+            if opened:
+                if position.hold == 0:
+                    self._reopen(position, order, now)
+                positions.increase(position, contract, opened, price)
+                touched.append(position)
         else:
-            direction = 1 if position.position_type == LONG else -1
-            realised = (price - position.entry_price) * qty * contract.contract_size * direction
-            released = position.margin * qty / position.hold
-            position.margin -= released
-            position.hold -= qty
-            position.close_volume += qty
-            position.close_value += price * qty
-            position.realised_pnl += realised
-        position.fees += fee
-        position.update_time = now
+            realised = positions.reduce(position, contract, qty, price)
+            touched.append(position)
+        touched[-1].fees += fee
+        for changed in touched:
+            changed.update_time = now
         self._wallet += realised - fee
         order.deal_size += qty
         order.deal_value += price * qty
@@ -896,12 +933,21 @@ class Engine:
         self._fills.append(fill)
         order.last_fill = fill
         self._emit(ACTION_FILL, order, fill)
-        self._mark_position(position)
         self._balance_dirty = True
-        if is_opening(order.side):
+        for changed in touched:
+            self._mark_position(changed)
+            if changed.hold == 0:
+                self._on_flat(changed)
+        if opened:
             self._apply_presets(order, position)
-        elif position.hold == 0:
-            self._on_flat(position)
+
+    def _netted_position(self, order: Order) -> Position | None:
+        """One-way mode: the opposite position an opening (buy/sell) order reduces before
+        it opens anything; None in hedge mode, for reduce-only sides, or when flat."""
+        if self.position_mode != ONE_WAY_MODE or not is_opening(order.side):
+            return None
+        opposite = self._positions.get((order.symbol, opposite_of(position_type_of(order.side))))
+        return opposite if opposite is not None and opposite.hold > 0 else None
 
     def _reopen(self, position: Position, order: Order, now: int) -> None:
         position.leverage = order.leverage

@@ -42,6 +42,12 @@ PLAN_STATE_ACTIVE = 1
 PLAN_STATE_TRIGGERED = 2
 PLAN_STATE_CANCELLED = 4
 
+PositionMode = Literal["hedge_mode", "one_way_mode"]
+HEDGE_MODE: PositionMode = "hedge_mode"
+ONE_WAY_MODE: PositionMode = "one_way_mode"
+"""One position per symbol: sides 1/4 buy/sell (netting an opposite position first), 2/3 are
+the reduce-only buy/sell (PROTOCOL §4, §7.1)."""
+
 OrderOrigin = Literal["limit", "market", "take_profit", "stop_loss", "plan_order"]
 """What the websocket order push calls ``type``: how the order came to be."""
 
@@ -57,8 +63,12 @@ def is_opening(side: int) -> bool:
 
 
 def position_type_of(side: int) -> int:
-    """Which hedge-mode position an order side acts on."""
+    """Which position an order side adds to (1/4) or reduces (2/3), in either mode."""
     return LONG if side in (OPEN_LONG, CLOSE_LONG) else SHORT
+
+
+def opposite_of(position_type: int) -> int:
+    return SHORT if position_type == LONG else LONG
 
 
 def closing_side_of(position_type: int) -> int:
@@ -98,6 +108,7 @@ class Order:
     trigger_price_type: int | None = None
     execution_price: Decimal | None = None
     last_fill: Fill | None = None  # every later push of the order repeats it (``last_trade``)
+    position_mode: PositionMode = HEDGE_MODE  # the account's mode when it was placed
 
     @property
     def remaining(self) -> int:
@@ -173,6 +184,7 @@ class PlanOrder:
     preset_tp_type: int = 0
     preset_sl: Decimal | None = None
     preset_sl_type: int = 0
+    position_mode: PositionMode = HEDGE_MODE
 
     @property
     def is_tp_sl(self) -> bool:

@@ -10,7 +10,15 @@ from zoneguard.sim import wire
 from zoneguard.sim.decimals import fmt
 from zoneguard.sim.engine import Engine
 from zoneguard.sim.errors import SimError
-from zoneguard.sim.model import LONG, SHORT, Order, PlanOrder, Position, position_type_of
+from zoneguard.sim.model import (
+    HEDGE_MODE,
+    LONG,
+    SHORT,
+    Order,
+    PlanOrder,
+    Position,
+    position_type_of,
+)
 from zoneguard.sim.params import Params
 from zoneguard.sim.routing import Route, every_2s
 
@@ -44,19 +52,20 @@ def position(engine: Engine, params: Params) -> object:
 
 
 def position_v2(engine: Engine, params: Params) -> object:
-    """Without a symbol: open positions only. With one: both hedge rows, zeros included."""
+    """Without a symbol: open positions only. With one: every row of the symbol, zeros
+    included (hedge mode: long and short; one-way mode: its single ``both`` row)."""
     symbol = _symbol_filter(engine, params)
     now = engine.now_ms()
-    if not symbol:
-        rows = _open_positions(engine, "")
-    else:
+    rows = _open_positions(engine, symbol)
+    if symbol and engine.position_mode == HEDGE_MODE:
         leverage, open_type = engine.leverage_setting(symbol)
-        rows = []
-        for position_type in (LONG, SHORT):
-            existing = engine.position(symbol, position_type)
-            if existing is None or existing.hold == 0:
-                existing = Position(symbol, position_type, leverage, open_type)
-            rows.append(existing)
+        held = {position.position_type: position for position in rows}
+        rows = [
+            held.get(kind) or Position(symbol, kind, leverage, open_type) for kind in (LONG, SHORT)
+        ]
+    elif symbol and not rows:
+        leverage, open_type = engine.leverage_setting(symbol)
+        rows = [Position(symbol, LONG, leverage, open_type)]
     return [wire.position_v2_rest(pos, engine, now) for pos in rows]
 
 
@@ -182,7 +191,7 @@ def trade_fee_rate(engine: Engine, params: Params) -> object:
 
 
 def position_mode(engine: Engine, params: Params) -> object:
-    return {"position_mode": wire.POSITION_MODE}
+    return {"position_mode": engine.position_mode}
 
 
 _PRIVATE = "/contract/private/"

@@ -200,13 +200,8 @@ def submit_plan_order(engine: Engine, params: Params) -> object:
 
 
 def set_position_mode(engine: Engine, params: Params) -> object:
-    """Only hedge mode is simulated; switching to one-way is refused like BitMart refuses
-    a switch it cannot make (40059)."""
-    mode = p.required_text(params, "position_mode")
-    if mode not in ("hedge_mode", "one_way_mode"):
-        raise SimError(e.INVALID_REQUEST, f"Invalid position_mode {mode!r}")
-    if mode != wire.POSITION_MODE:
-        raise SimError(e.POSITION_MODE_REFUSED, "The simulator supports hedge_mode only")
+    """Account-wide; refused with 40059 while positions or open orders exist."""
+    mode = engine.set_position_mode(p.required_text(params, "position_mode"))
     return {"position_mode": mode}
 
 

@@ -18,6 +18,7 @@ from zoneguard.sim.decimals import fmt, fmt_money
 from zoneguard.sim.engine import MAINTENANCE_MARGIN_RATE, Engine
 from zoneguard.sim.model import (
     LONG,
+    ONE_WAY_MODE,
     Balance,
     Fill,
     MarketTrade,
@@ -28,7 +29,6 @@ from zoneguard.sim.model import (
 
 Json = dict[str, Any]
 
-POSITION_MODE = "hedge_mode"
 ACCOUNT = "futures"
 NOT_APPLICABLE = "-"
 FUNDING_RATE = "0.0001"
@@ -251,7 +251,7 @@ def order_rest(order: Order) -> Json:
         "state": order.state,
         "create_time": order.create_time,
         "update_time": order.update_time,
-        "position_mode": POSITION_MODE,
+        "position_mode": order.position_mode,
         "account": ACCOUNT,
         "activation_price": "",
         "callback_rate": "",
@@ -303,7 +303,7 @@ def plan_rest(plan: PlanOrder, whole_position: int = 0) -> Json:
         "open_type": plan.open_type,
         "create_time": plan.create_time,
         "update_time": plan.update_time,
-        "position_mode": POSITION_MODE,
+        "position_mode": plan.position_mode,
         "executive_order_id": _id(plan.executive_order_id),
         "preset_take_profit_price_type": plan.preset_tp_type,
         "preset_stop_loss_price_type": plan.preset_sl_type,
@@ -341,7 +341,7 @@ def position_rest(position: Position, engine: Engine, now_ms: int) -> Json:
         "position_cross": fmt_money(position.margin),
         "maintenance_margin": fmt_money(n["maintenance"]),
         "margin_type": position.open_type.capitalize(),
-        "position_mode": POSITION_MODE,
+        "position_mode": engine.position_mode,
         "close_vol": str(position.close_volume),
         "close_avg_price": fmt_money(position.close_avg_price),
         "open_avg_price": fmt_money(position.entry_price),
@@ -355,14 +355,20 @@ def position_rest(position: Position, engine: Engine, now_ms: int) -> Json:
 
 
 def position_v2_rest(position: Position, engine: Engine, now_ms: int) -> Json:
-    """A row of ``GET /contract/private/position-v2`` (hedge mode: amounts are positive)."""
+    """A row of ``GET /contract/private/position-v2``: hedge mode names the side and the
+    amount is positive; one-way mode says ``both`` and signs the amount (- short)."""
     n = _position_numbers(position, engine)
     max_notional = MAX_NOTIONAL_AT_1X / position.leverage
+    long = position.position_type == LONG
+    if engine.position_mode == ONE_WAY_MODE:
+        side, amount = "both", position.hold if long else -position.hold
+    else:
+        side, amount = ("long" if long else "short"), position.hold
     return {
         "symbol": position.symbol,
         "leverage": fmt(position.leverage),
-        "position_amount": str(position.hold),
-        "position_side": "long" if position.position_type == LONG else "short",
+        "position_amount": str(amount),
+        "position_side": side,
         "entry_price": fmt_money(position.entry_price),
         "mark_price": fmt(n["mark"]),
         "liquidation_price": fmt_money(engine.liquidation_price(position)),
@@ -458,7 +464,7 @@ def order_push(order: Order, action: int, fill: Fill | None) -> Json:
             "activation_price_type": NOT_APPLICABLE,
             "activation_price": NOT_APPLICABLE,
             "callback_rate": NOT_APPLICABLE,
-            "position_mode": POSITION_MODE,
+            "position_mode": order.position_mode,
         },
     }
 
@@ -488,7 +494,7 @@ def position_push(position: Position, engine: Engine) -> Json:
         "liquidate_price": fmt_money(engine.liquidation_price(position)),
         "create_time": position.open_time,
         "update_time": position.update_time,
-        "position_mode": POSITION_MODE,
+        "position_mode": engine.position_mode,
     }
 
 

@@ -428,8 +428,8 @@ class CrashStack:
         self.sim = SimServer(sim_config(**(sim or {})))
         await self.sim.start()
         await self.receiver.start()
+        self.write_orders_config(orders or {})
         config = self.tmp_path / "orders.yaml"
-        config.write_text(orjson.dumps({"orders": orders or {}}).decode(), encoding="utf-8")
         self.worker = WorkerProcess(self.sim, self.receiver, self.tmp_path, config)
         self.session = aiohttp.ClientSession()
         await self.worker.start(self.session)
@@ -486,6 +486,28 @@ class CrashStack:
             raise SimError(sim_errors.SERVICE_UNAVAILABLE, "Service is unavailable")
 
         engine.submit_order = submit_order  # type: ignore[method-assign]
+
+    def kill_on_cancel(self) -> None:
+        """SIGKILL the worker when the simulator receives its next cancel-order, which is
+        refused: the worker died after journaling the cancel, before the exchange had it."""
+        from zoneguard.sim import errors as sim_errors
+        from zoneguard.sim.errors import SimError
+
+        assert self.sim is not None
+        engine = self.sim.engine
+        original = engine.cancel_order
+
+        def cancel_order(*args: Any, **kwargs: Any) -> Any:
+            engine.cancel_order = original  # type: ignore[method-assign]
+            self.kill()
+            raise SimError(sim_errors.SERVICE_UNAVAILABLE, "Service is unavailable")
+
+        engine.cancel_order = cancel_order  # type: ignore[method-assign]
+
+    def write_orders_config(self, orders: dict[str, Any]) -> None:
+        """Replace the worker's ``orders.yaml`` (read at its next start)."""
+        config = self.tmp_path / "orders.yaml"
+        config.write_text(orjson.dumps({"orders": orders}).decode(), encoding="utf-8")
 
     async def close(self) -> None:
         if self.worker is not None:

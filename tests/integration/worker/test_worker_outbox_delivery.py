@@ -328,3 +328,61 @@ async def test_an_unusable_url_backs_off_instead_of_spinning(
     (stuck,) = journal.due_callbacks(10**13, 10)
     assert stuck.order_id == "bad"
     assert stuck.last_error
+
+
+async def test_a_callback_refused_as_invalid_is_set_aside_and_the_next_ones_go_out(
+    journal: Journal, recorder: Recorder, eventually: Eventually
+) -> None:
+    """A receiver that keeps answering 422 to one body must not hold the order's later
+    callbacks (its ``closed``, say) forever: after a few refusals that body is set aside,
+    with an alert, and an operator can send it again once the receiver is fixed."""
+    orders = Orders(journal)
+    url = recorder.base_url + "/api/orders/callback"
+    (refused,) = orders.transition("a", url)
+    later = orders.transition("a", url, callbacks=2)
+    recorder.answer = lambda r: 422 if r.headers[EVENT_ID_HEADER] == refused else 200
+    alerts: list[str] = []
+    alerter = Alerter(None, logging.getLogger("test.alerts"))
+    original_fire = alerter.alert
+
+    async def record_alert(kind: str, message: str, **fields: Any) -> bool:
+        alerts.append(kind)
+        return await original_fire(kind, message, **fields)
+
+    alerter.alert = record_alert  # type: ignore[method-assign]
+    async with running(journal, alerter) as sender:
+        sender.notify()
+        await eventually(lambda: journal.pending_count() == 0)
+        delivered = dedupe(event_ids(recorder.received, "a"))
+        assert delivered == [refused, *later]
+        assert event_ids(recorder.received).count(refused) == 3  # three refusals, then aside
+        assert [item.event_id for item in journal.refused_callbacks()] == [refused]
+        assert journal.refused_count() == 1
+        await eventually(lambda: "callback_refused" in alerts)
+
+        recorder.answer = lambda _r: 200  # the receiver is fixed: send it again by hand
+        assert journal.retry_refused(refused, now_ms())
+        assert not journal.retry_refused(refused, now_ms()), "queued once, not twice"
+        sender.notify()
+        await eventually(lambda: journal.pending_count() == 0)
+    assert event_ids(recorder.received).count(refused) == 4
+    assert journal.refused_count() == 0
+
+
+@pytest.mark.parametrize("status", [401, 403, 429, 500, 503])
+async def test_refusals_a_fix_can_end_are_retried_for_as_long_as_it_takes(
+    journal: Journal, recorder: Recorder, eventually: Eventually, status: int
+) -> None:
+    orders = Orders(journal)
+    url = recorder.base_url + "/api/orders/callback"
+    (first,) = orders.transition("a", url)
+    (second,) = orders.transition("a", url)
+    recorder.answer = lambda _r: status
+    async with running(journal) as sender:
+        sender.notify()
+        await eventually(lambda: len(recorder.received) >= 6)
+        assert set(event_ids(recorder.received)) == {first}, "the next one waits its turn"
+        assert journal.refused_count() == 0
+        recorder.answer = lambda _r: 200
+        await eventually(lambda: journal.pending_count() == 0)
+    assert dedupe(event_ids(recorder.received)) == [first, second]

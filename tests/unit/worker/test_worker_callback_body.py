@@ -124,3 +124,19 @@ def test_backoff_doubles_from_half_a_second_to_a_minute_with_jitter() -> None:
     delays = {backoff_delay_s(3, base_s=0.5, cap_s=60.0, rng=rng) for _ in range(20)}
     assert len(delays) > 10  # jittered, not all retries in lockstep
     assert backoff_delay_s(10_000, base_s=0.5, cap_s=60.0, rng=rng) <= 60.0
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "header"),
+    [
+        ("1700000000000", "sha256=\xe9\xe9"),  # not ASCII: compare_digest would raise
+        ("\xb2", "sha256=00"),  # a digit to isdigit(), not to int()
+        ("9" * 5000, "sha256=00"),  # beyond int()'s digit limit
+        ("", "sha256=00"),
+        ("1700000000000", ""),
+    ],
+)
+def test_a_malformed_signature_is_refused_not_raised(timestamp: str, header: str) -> None:
+    assert not verify_callback(
+        "s3cret", timestamp, b"{}", header, max_age_s=300, now_ms=1_700_000_000_000
+    )

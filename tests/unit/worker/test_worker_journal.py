@@ -421,3 +421,24 @@ def test_retry_pending_now_makes_backed_off_callbacks_due(tmp_path: Path) -> Non
         assert [item.event_id for item in journal.due_callbacks(2000, 10)] == ["e1"]
         journal.mark_delivered("e1", 2100)
         assert journal.retry_pending_now(3000) == 0
+
+
+def test_a_journal_of_the_first_schema_keeps_its_waiting_callbacks_after_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker upgraded in place finds the callbacks its older self had not delivered."""
+    path = tmp_path / "j.sqlite3"
+    monkeypatch.setattr(journal_module, "MIGRATIONS", MIGRATIONS[:1])
+    with Journal.open(path) as old:
+        add(old, "o1")
+        old.record(
+            "o1", event("o1", 2, "placing"), state="placing", callbacks=[callback("o1", "e")]
+        )
+    monkeypatch.setattr(journal_module, "MIGRATIONS", list(MIGRATIONS))
+    with Journal.open(path) as journal:
+        assert journal.schema_version == len(MIGRATIONS)
+        assert [i.event_id for i in journal.due_callbacks(10**13, 10)] == ["e"]
+        journal.mark_refused("e", "HTTP 422", 5)
+        assert journal.due_callbacks(10**13, 10) == []
+        assert [i.event_id for i in journal.refused_callbacks()] == ["e"]
+        assert journal.purge_delivered(10**13) == 0, "set-aside callbacks are kept"

@@ -465,3 +465,35 @@ async def test_secrets_never_reach_the_logs(
     assert "zoneguard.exchange.bitmart" in {r.name.rsplit(".", 1)[0] for r in caplog.records}
     for secret in (KEY, SECRET, MEMO, "another-secret-value"):
         assert secret not in logged
+
+
+@pytest.mark.parametrize("path", ["pooled", "lane"])
+async def test_a_clock_drifted_out_of_the_window_is_measured_again_and_the_order_goes(
+    sim: SimServer, exchange: BitMartExchange, path: str
+) -> None:
+    """30007 (timestamp outside the minute) refuses a signed request before executing it:
+    the client measures the server clock again and sends it once more, instead of calling
+    the key refused and failing every order until a restart."""
+    rest = exchange.rest
+    rest.clock_offset_ms = -120_000  # two minutes behind, as after a long NTP outage
+    request = entry("64000", cid="drift1")
+    if path == "lane":
+        sent = exchange.place_order_now(request)
+        assert sent is not None, "a warm lane connection is expected after start()"
+        placed = await sent
+    else:
+        placed = await exchange.place_order(request)
+    assert placed.order_id.isdigit()
+    assert abs(rest.clock_offset_ms) < 5_000
+    (resting,) = await exchange.open_orders(SYMBOL)
+    assert resting.client_order_id == "drift1"
+
+
+async def test_a_wrong_key_is_still_refused_after_a_clock_check(sim: SimServer) -> None:
+    client = BitMartExchange(settings_for(sim, secret="not-the-secret"))
+    await client.start()
+    try:
+        with pytest.raises(AuthenticationFailed):
+            await client.place_order(entry("64000", cid="badkey1"))
+    finally:
+        await client.close()

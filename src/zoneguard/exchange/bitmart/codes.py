@@ -35,6 +35,10 @@ DEFAULT_RETRY_AFTER_S = 2.0  # BitMart's windows are 2 s for nearly every endpoi
 _RATE_LIMIT_CODES = frozenset({30013, 30017, 40013})
 _UNKNOWN_OUTCOME_CODES = frozenset({30014})
 # 300xx codes that are not about credentials: wrong path, malformed body, retired APIs.
+TIMESTAMP_OUTSIDE_WINDOW = 30007
+"""A signed request whose ``X-BM-TIMESTAMP`` is over a minute off the server's clock: refused
+before anything was executed, so it is safe to send again once the clock is re-measured."""
+
 _NOT_AUTH_300XX: dict[int, type[Rejected]] = {
     30000: InvalidRequest,  # endpoint not found
     30016: MarketUnavailable,  # maintenance: nothing was executed

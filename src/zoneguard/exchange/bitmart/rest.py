@@ -18,11 +18,16 @@ import aiohttp
 import orjson
 
 from zoneguard import __version__
-from zoneguard.exchange.bitmart.codes import unwrap
+from zoneguard.exchange.bitmart.codes import TIMESTAMP_OUTSIDE_WINDOW, unwrap
 from zoneguard.exchange.bitmart.http1 import ConnectionLost, ProtocolError, RawReply
 from zoneguard.exchange.bitmart.lane import OrderLane
 from zoneguard.exchange.bitmart.signing import keyed_headers, signed_headers
-from zoneguard.exchange.errors import InvalidRequest, UnknownOutcome
+from zoneguard.exchange.errors import (
+    AuthenticationFailed,
+    ExchangeError,
+    InvalidRequest,
+    UnknownOutcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +183,9 @@ class BitMartRestClient:
             self._api_key, self._api_secret, self._api_memo, self.now_ms(), payload.decode()
         )
         reply = lane.try_post(path, headers, payload, self._timeout_s)
-        return None if reply is None else self._lane_reply(path, reply)
+        return None if reply is None else self._lane_reply(path, reply, payload)
 
-    async def _lane_reply(self, path: str, reply: asyncio.Future[RawReply]) -> Any:
+    async def _lane_reply(self, path: str, reply: asyncio.Future[RawReply], payload: bytes) -> Any:
         context = f"POST {path}"
         try:
             answer = await reply
@@ -191,7 +196,23 @@ class BitMartRestClient:
         reset = self.gate.observe(path, answer.headers)
         if answer.status == 429:
             self.gate.block(path, reset if reset is not None else 2.0)
-        return unwrap(answer.status, answer.body, context=context, retry_after_s=reset)
+        try:
+            return unwrap(answer.status, answer.body, context=context, retry_after_s=reset)
+        except AuthenticationFailed as exc:
+            if exc.code != TIMESTAMP_OUTSIDE_WINDOW:
+                raise
+            await self._recalibrate(exc)
+            return await self._send("POST", self._base_url, path, None, payload=payload, again=True)
+
+    async def _recalibrate(self, refusal: AuthenticationFailed) -> None:
+        """Our clock drifted out of the server's window: measure it again (the refused
+        request was not executed and goes once more with a fresh timestamp)."""
+        log.warning("bitmart refused our timestamp (%s): measuring the clock again", refusal)
+        try:
+            offset = await self.calibrate_clock()
+        except ExchangeError as exc:
+            raise refusal from exc
+        log.warning("bitmart clock offset now %d ms", offset)
 
     async def _send(
         self,
@@ -202,7 +223,10 @@ class BitMartRestClient:
         *,
         query: Mapping[str, str] | None = None,
         payload: bytes | None = None,
+        again: bool = False,
     ) -> Any:
+        """One request; a signed one refused for its timestamp is sent once more after the
+        clock is measured again (``again``: this is that second try)."""
         await self.gate.wait(path)
         session = self._ensure_session()
         context = f"{method} {path}"
@@ -230,7 +254,13 @@ class BitMartRestClient:
             raise UnknownOutcome(f"{context}: {type(exc).__name__}: {exc}") from exc
         if status == 429:
             self.gate.block(path, reset if reset is not None else 2.0)
-        return unwrap(status, body, context=context, retry_after_s=reset)
+        try:
+            return unwrap(status, body, context=context, retry_after_s=reset)
+        except AuthenticationFailed as exc:
+            if exc.code != TIMESTAMP_OUTSIDE_WINDOW or payload is None or again:
+                raise
+            await self._recalibrate(exc)
+        return await self._send(method, base, path, headers, payload=payload, again=True)
 
     # -- public -------------------------------------------------------------------------
 

@@ -62,9 +62,10 @@ class AppSettings(BaseSettings):
     bus_retry_max_s: float = Field(default=300.0, gt=0, validation_alias="BUS_RETRY_MAX_S")
     bus_poll_interval_s: float = Field(default=1.0, gt=0, validation_alias="BUS_POLL_INTERVAL_S")
     """How often an idle consumer looks at the queue table when no notification woke it."""
-    bus_lease_s: float = Field(default=30.0, gt=0, validation_alias="BUS_LEASE_S")
+    bus_lease_s: float = Field(default=120.0, gt=0, validation_alias="BUS_LEASE_S")
     """A claimed message returns to the queue this long after its consumer stopped renewing
-    the claim (a crashed process)."""
+    the claim (a crashed process). Keep it well above SQLite's 30 s busy timeout: a renewal
+    that waits out a busy database must still land before the lease ends."""
     bus_concurrency: int = Field(default=4, ge=1, le=64, validation_alias="BUS_CONCURRENCY")
 
     @field_validator("ws_worker_base_url", "app_base_url")

@@ -310,3 +310,43 @@ async def test_a_refused_token_parks_the_message_and_leaves_the_order_alone(
         return bool((await order_of(app, order_id))["status"] == "submitted")
 
     await eventually(submitted, what="submitted after the fix")
+
+
+async def test_a_late_ack_from_a_lapsed_claim_does_not_settle_the_reclaimed_message(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    try:
+        await asyncio.to_thread(upgrade, db.engine)
+        await db.run(lambda s: table.enqueue(s, a_message("order-late"), now_ms=0))
+        # Not started: no renewals, as when a process stalls longer than its lease.
+        stalled = DbTransport(db, poll_interval_s=0.05, lease_s=0.2)
+        late = await asyncio.wait_for(stalled.receive(), 2)
+        await asyncio.sleep(0.3)
+        fresh = DbTransport(db, poll_interval_s=0.05, lease_s=30)
+        current = await asyncio.wait_for(fresh.receive(), 2)
+        assert current.envelope.message_uuid == late.envelope.message_uuid
+        await late.ack()
+        await late.retry(0.0, "late")
+        await late.fail(5, "late")
+        await late.release()
+        rows = await db.run(lambda s: s.scalars(select(QueuedMessage)).all())
+        assert [(r.claimed_by, r.attempts, r.last_error) for r in rows] == [(fresh.owner, 0, None)]
+        assert await db.run(lambda s: s.scalars(select(FailedMessage)).all()) == []
+        await current.ack()
+        assert await db.run(table.pending_count) == 0
+    finally:
+        db.dispose()
+
+
+async def test_message_ids_are_never_reused(database_url: str) -> None:
+    db = Database(database_url)
+    try:
+        await asyncio.to_thread(upgrade, db.engine)
+        consumer = DbTransport(db, poll_interval_s=0.05)
+        first_id = await db.run(lambda s: table.enqueue(s, a_message("o-1"), now_ms=0).id)
+        await (await asyncio.wait_for(consumer.receive(), 2)).ack()
+        second_id = await db.run(lambda s: table.enqueue(s, a_message("o-2"), now_ms=0).id)
+        assert second_id > first_id  # SQLite without AUTOINCREMENT hands out max(id) + 1
+    finally:
+        db.dispose()

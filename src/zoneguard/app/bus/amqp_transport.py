@@ -33,6 +33,7 @@ from aio_pika.abc import (
 from sqlalchemy.orm import Session
 
 from zoneguard.app.bus import table
+from zoneguard.app.bus.db_transport import DEFAULT_LEASE_S
 from zoneguard.app.bus.table import Claimed, Envelope
 from zoneguard.app.bus.transport import Waker
 from zoneguard.app.db.engine import Database
@@ -138,7 +139,7 @@ class OutboxRelay:
         link: AmqpLink,
         *,
         poll_interval_s: float = 1.0,
-        lease_s: float = 30.0,
+        lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.db = db
@@ -189,19 +190,24 @@ class OutboxRelay:
         batch: list[Claimed] = await self.db.run(
             lambda s: table.claim_due(s, now_ms=now, lease_ms=lease, owner=owner, limit=RELAY_BATCH)
         )
-        done: list[int] = []
+        done: list[Claimed] = []
         try:
             for item in batch:
                 await self.link.publish(item.envelope)
-                done.append(item.row_id)
+                done.append(item)
         finally:
-            left = [item.row_id for item in batch if item.row_id not in done]
+            left = [item for item in batch if item not in done]
 
             def settle(session: Session) -> None:
-                for row_id in done:
-                    table.remove(session, row_id)
-                for row_id in left:
-                    table.release(session, row_id, owner=owner)
+                for item in done:
+                    if not table.remove(session, item):
+                        log.warning(
+                            "bus relay: %s was published after its claim lapsed; another "
+                            "relay may publish it again (handlers are idempotent)",
+                            item.envelope.message_uuid,
+                        )
+                for item in left:
+                    table.release(session, item)
 
             if batch:
                 await asyncio.shield(self.db.run(settle))

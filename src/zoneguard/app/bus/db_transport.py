@@ -25,40 +25,48 @@ from zoneguard.app.ids import now_ms
 
 log = logging.getLogger(__name__)
 
+DEFAULT_LEASE_S = 120.0
+"""Far longer than any single wait (a renewal may sit out SQLite's 30 s busy timeout) and
+renewed every third of it, so a live consumer never loses its claim; a crashed one's
+messages come back after two minutes."""
+
 
 class DbDelivery:
     def __init__(self, transport: DbTransport, claimed: Claimed) -> None:
         self._transport = transport
-        self._row_id = claimed.row_id
-        self._envelope = claimed.envelope
+        self._claim = claimed
 
     @property
     def envelope(self) -> Envelope:
-        return self._envelope
+        return self._claim.envelope
 
     async def ack(self) -> None:
-        row_id = self._row_id
-        await self._transport.settle(lambda s: table.remove(s, row_id), row_id)
+        claim = self._claim
+        await self._transport.settle(lambda s: table.remove(s, claim), claim, "acknowledged")
 
     async def retry(self, delay_s: float, error: str) -> None:
-        row_id, attempts = self._row_id, self._envelope.attempts + 1
+        claim, attempts = self._claim, self._claim.envelope.attempts + 1
         at = self._transport.clock() + int(delay_s * 1000)
         await self._transport.settle(
-            lambda s: table.reschedule(s, row_id, attempts=attempts, at_ms=at, error=error), row_id
+            lambda s: table.reschedule(s, claim, attempts=attempts, at_ms=at, error=error),
+            claim,
+            "rescheduled",
         )
 
     async def fail(self, attempts: int, error: str) -> None:
-        row_id, envelope, now = self._row_id, self._envelope, self._transport.clock()
+        claim, now = self._claim, self._transport.clock()
 
-        def move(session: Session) -> None:
-            table.add_failed(session, envelope, attempts=attempts, error=error, now_ms=now)
-            table.remove(session, row_id)
+        def move(session: Session) -> bool:
+            if not table.remove(session, claim):
+                return False
+            table.add_failed(session, claim.envelope, attempts=attempts, error=error, now_ms=now)
+            return True
 
-        await self._transport.settle(move, row_id)
+        await self._transport.settle(move, claim, "moved to the failure queue")
 
     async def release(self) -> None:
-        row_id, owner = self._row_id, self._transport.owner
-        await self._transport.settle(lambda s: table.release(s, row_id, owner=owner), row_id)
+        claim = self._claim
+        await self._transport.settle(lambda s: table.release(s, claim), claim, "released")
 
 
 class DbTransport:
@@ -69,7 +77,7 @@ class DbTransport:
         db: Database,
         *,
         poll_interval_s: float = 1.0,
-        lease_s: float = 30.0,
+        lease_s: float = DEFAULT_LEASE_S,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.db = db
@@ -78,7 +86,7 @@ class DbTransport:
         self._poll_interval_s = poll_interval_s
         self._lease_ms = int(lease_s * 1000)
         self._waker = Waker()
-        self._held: set[int] = set()
+        self._held: dict[str, Claimed] = {}  # by claim token
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -99,7 +107,7 @@ class DbTransport:
         while True:
             claimed = await self._claim()
             if claimed:
-                self._held.add(claimed[0].row_id)
+                self._held[claimed[0].token] = claimed[0]
                 return DbDelivery(self, claimed[0])
             next_due = await self.db.run(table.next_due_ms)
             wait_s = self._poll_interval_s
@@ -118,36 +126,45 @@ class DbTransport:
             return await asyncio.shield(claiming)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                ids = [item.row_id for item in await claiming]
-                await self.db.run(lambda s: _release_all(s, ids, owner))
+                lapsed = await claiming
+                await self.db.run(lambda s: _release_all(s, lapsed))
             raise
 
-    async def settle(self, change: Callable[[Session], None], row_id: int) -> None:
+    async def settle(self, change: Callable[[Session], bool], claim: Claimed, what: str) -> None:
+        """Run ``change`` (False: the claim had lapsed, and nothing changed)."""
         try:
-            await self.db.run(change)
+            if not await self.db.run(change):
+                log.warning(
+                    "bus: %s %s not %s: its claim lapsed and another consumer holds it "
+                    "(it may be handled twice; handlers are idempotent)",
+                    claim.envelope.message_type,
+                    claim.envelope.message_uuid,
+                    what,
+                )
         finally:
-            self._held.discard(row_id)
+            self._held.pop(claim.token, None)
 
     async def _renew_forever(self) -> None:
-        """Keep our claims alive while handlers work (a third of the lease at a time)."""
+        """Keep our claims alive while handlers work (a third of the lease at a time, and
+        again after a second when a renewal failed)."""
+        period_s = self._lease_ms / 3000
+        pause_s = period_s
         while True:
-            await asyncio.sleep(self._lease_ms / 3000)
-            held = sorted(self._held)
+            await asyncio.sleep(pause_s)
+            pause_s = period_s
+            held = list(self._held.values())
             if not held:
                 continue
             try:
                 await self.db.run(
-                    partial(
-                        table.renew,
-                        row_ids=held,
-                        owner=self.owner,
-                        until_ms=self.clock() + self._lease_ms,
-                    )
+                    partial(table.renew, claims=held, until_ms=self.clock() + self._lease_ms)
                 )
             except Exception:
                 log.exception("bus: renewing claims failed; retrying")
+                pause_s = min(period_s, 1.0)
 
 
-def _release_all(session: Session, row_ids: Sequence[int], owner: str) -> None:
-    for row_id in row_ids:
-        table.release(session, row_id, owner=owner)
+def _release_all(session: Session, claims: Sequence[Claimed]) -> bool:
+    for claim in claims:
+        table.release(session, claim)
+    return True

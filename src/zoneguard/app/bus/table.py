@@ -5,6 +5,12 @@ the consumer renews it while it works and deletes the row when done. A consumer 
 crashes stops renewing, and the row comes back when the lease runs out, so a message is
 never lost (and may, rarely, be handled twice: every handler is idempotent).
 
+Every claim carries a fresh ``claim_token``, and a claim is settled (deleted, rescheduled,
+released, renewed) only while the row still carries the owner *and* that token: a consumer
+that stalled past its lease cannot delete the row another consumer claimed since. Row ids
+are never reused (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so a stale id never
+names a newer message either.
+
 Claiming uses ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
 consumers never wait on each other nor take the same row; SQLite has one writer at a
 time (``BEGIN IMMEDIATE``), which gives the same guarantee.
@@ -17,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Result, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from zoneguard.app.db.models import FailedMessage, QueuedMessage
@@ -41,6 +47,9 @@ class Envelope:
 class Claimed:
     row_id: int
     envelope: Envelope
+    owner: str
+    token: str
+    """Unique to this claim: settling checks it, so a lapsed claim settles nothing."""
 
 
 def enqueue(
@@ -67,6 +76,7 @@ def enqueue_envelope(session: Session, envelope: Envelope, *, available_ms: int)
         available_ms=available_ms,
         claimed_until_ms=None,
         claimed_by=None,
+        claim_token=None,
         last_error=None,
         created_ms=envelope.created_ms,
     )
@@ -79,6 +89,7 @@ def claim_due(
     session: Session, *, now_ms: int, lease_ms: int, owner: str, limit: int = 1
 ) -> list[Claimed]:
     """Claim up to ``limit`` messages that are due and not claimed by a live consumer."""
+    token = uuid.uuid4().hex
     rows = session.scalars(
         select(QueuedMessage)
         .where(
@@ -96,53 +107,65 @@ def claim_due(
     for row in rows:
         row.claimed_until_ms = now_ms + lease_ms
         row.claimed_by = owner
-        claimed.append(
-            Claimed(
-                row.id,
-                Envelope(
-                    row.message_uuid, row.message_type, row.body, row.attempts, row.created_ms
-                ),
-            )
+        row.claim_token = token
+        envelope = Envelope(
+            row.message_uuid, row.message_type, row.body, row.attempts, row.created_ms
         )
+        claimed.append(Claimed(row.id, envelope, owner, token))
     return claimed
 
 
-def renew(session: Session, row_ids: Sequence[int], *, owner: str, until_ms: int) -> None:
-    if row_ids:
+def _still_ours(claim: Claimed) -> ColumnElement[bool]:
+    return and_(
+        QueuedMessage.id == claim.row_id,
+        QueuedMessage.claimed_by == claim.owner,
+        QueuedMessage.claim_token == claim.token,
+    )
+
+
+def _changed(result: Result[Any]) -> bool:
+    return bool(getattr(result, "rowcount", 0))
+
+
+def renew(session: Session, claims: Sequence[Claimed], *, until_ms: int) -> None:
+    """Extend the leases of ``claims`` that are still ours."""
+    for claim in claims:
         session.execute(
-            update(QueuedMessage)
-            .where(QueuedMessage.id.in_(row_ids), QueuedMessage.claimed_by == owner)
-            .values(claimed_until_ms=until_ms)
+            update(QueuedMessage).where(_still_ours(claim)).values(claimed_until_ms=until_ms)
         )
 
 
-def remove(session: Session, row_id: int) -> None:
-    """Done with it (handled, or relayed to RabbitMQ)."""
-    session.execute(delete(QueuedMessage).where(QueuedMessage.id == row_id))
+def remove(session: Session, claim: Claimed) -> bool:
+    """Done with it (handled, or relayed to RabbitMQ). False, and nothing deleted, when the
+    claim lapsed and another consumer holds the message now."""
+    return _changed(session.execute(delete(QueuedMessage).where(_still_ours(claim))))
 
 
-def reschedule(session: Session, row_id: int, *, attempts: int, at_ms: int, error: str) -> None:
-    """Failed again: try once more at ``at_ms``."""
-    session.execute(
+def reschedule(session: Session, claim: Claimed, *, attempts: int, at_ms: int, error: str) -> bool:
+    """Failed again: try once more at ``at_ms``. False when the claim lapsed (see remove)."""
+    result = session.execute(
         update(QueuedMessage)
-        .where(QueuedMessage.id == row_id)
+        .where(_still_ours(claim))
         .values(
             attempts=attempts,
             available_ms=at_ms,
             claimed_until_ms=None,
             claimed_by=None,
+            claim_token=None,
             last_error=error[:MAX_ERROR_LENGTH],
         )
     )
+    return _changed(result)
 
 
-def release(session: Session, row_id: int, *, owner: str) -> None:
+def release(session: Session, claim: Claimed) -> bool:
     """Give a claimed message back untouched (graceful shutdown)."""
-    session.execute(
+    result = session.execute(
         update(QueuedMessage)
-        .where(QueuedMessage.id == row_id, QueuedMessage.claimed_by == owner)
-        .values(claimed_until_ms=None, claimed_by=None)
+        .where(_still_ours(claim))
+        .values(claimed_until_ms=None, claimed_by=None, claim_token=None)
     )
+    return _changed(result)
 
 
 def add_failed(

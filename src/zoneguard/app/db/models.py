@@ -149,7 +149,11 @@ class QueuedMessage(Base):
     (``amqp://``). Written in the same transaction as the change that causes it."""
 
     __tablename__ = "bus_messages"
-    __table_args__ = (Index("ix_bus_messages_due", "available_ms", "id"),)
+    __table_args__ = (
+        Index("ix_bus_messages_due", "available_ms", "id"),
+        # Ids never come back: a consumer with a lapsed claim must not name a newer message.
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(id_column_type(), primary_key=True, autoincrement=True)
     message_uuid: Mapped[str] = mapped_column(String(36), index=True)
@@ -161,6 +165,8 @@ class QueuedMessage(Base):
     available_ms: Mapped[int] = mapped_column(BigInteger)
     claimed_until_ms: Mapped[int | None] = mapped_column(BigInteger)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    """New with every claim; settling a claim checks it (see ``bus/table.py``)."""
     last_error: Mapped[str | None] = mapped_column(Text)
     created_ms: Mapped[int] = mapped_column(BigInteger)
 
@@ -169,6 +175,7 @@ class FailedMessage(Base):
     """The failure queue: messages that failed every attempt, for an operator to retry."""
 
     __tablename__ = "bus_failed_messages"
+    __table_args__ = ({"sqlite_autoincrement": True},)  # an operator's retry names an id
 
     id: Mapped[int] = mapped_column(id_column_type(), primary_key=True, autoincrement=True)
     message_uuid: Mapped[str] = mapped_column(String(36), index=True)

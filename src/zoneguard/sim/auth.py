@@ -60,6 +60,15 @@ def check_signed(headers: Mapping[str, str], body: bytes, creds: Credentials, no
         raise SimError(e.SIGN_WRONG, "Header X-BM-SIGN is wrong")
 
 
+def check_recv_window(headers: Mapping[str, str], recv_window_ms: int, now_ms: int) -> None:
+    """Endpoints with ``recvWindow`` (transfers) refuse a timestamp older or newer than it,
+    with the code of an expired timestamp (30007). Call after :func:`check_signed`."""
+    if not 0 < recv_window_ms <= TIMESTAMP_WINDOW_MS:
+        raise SimError(e.INVALID_REQUEST, "recvWindow must be in (0, 60000]")
+    if abs(now_ms - int(headers["X-BM-TIMESTAMP"])) > recv_window_ms:
+        raise SimError(e.TIMESTAMP_OUT_OF_WINDOW, "Header X-BM-TIMESTAMP range. Within recvWindow")
+
+
 def check_ws_login(args: object, creds: Credentials, now_ms: int) -> str | None:
     """``access`` frame args ``[key, ts_ms, sign, "web"]``: None if valid, else the reason."""
     if not isinstance(args, list) or len(args) < 3:

@@ -21,6 +21,10 @@ class SimConfig:
     api_memo: str = "sim-memo"
     prices: dict[str, Decimal] = field(default_factory=_default_prices)  # initial last prices
     usdt_balance: Decimal = Decimal(100000)
+    spot_usdt_balance: Decimal = Decimal(100000)
+    """The spot wallet ``/account/v1/transfer-contract`` moves USDT from and to."""
+    claim_usdt: Decimal = Decimal(10000)
+    """What one demo ``POST /contract/private/claim`` adds to the futures wallet."""
     post_only_cross: Literal["reject", "cancel"] = "reject"
     replay_file: Path | None = None
     replay_symbol: str = "BTCUSDT"

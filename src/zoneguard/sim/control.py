@@ -2,7 +2,8 @@
 
 * ``POST /_sim/price {"symbol","price"}``: move a price (pushes, fills, triggers).
 * ``POST /_sim/fill {"symbol","order_id","contracts"}``: partly fill a resting order.
-* ``GET /_sim/state``: orders, positions, plan orders, fills, balances, prices, counters.
+* ``GET /_sim/state``: orders, positions, plan and trail orders, fills, balances (futures and
+  the spot wallet transfers use), prices, counters.
 * ``POST /_sim/faults``: inject failures (see :mod:`zoneguard.sim.faults`).
 * ``POST /_sim/reset``: a fresh account and market. ``GET /_sim/health``.
 """
@@ -159,12 +160,14 @@ class ControlApi:
                     "position_deposit": fmt_money(balance.position_deposit),
                     "unrealized": fmt_money(balance.unrealized),
                     "equity": fmt_money(balance.equity),
+                    "spot": fmt_money(engine.funds.spot_balance),
                 }
             },
             "orders": orders,
             "open_order_ids": [str(order.order_id) for order in engine.open_orders()],
             "positions": positions,
             "plan_orders": [wire.plan_rest(plan) for plan in engine.plans()],
+            "trail_orders": [wire.trail_rest(trail) for trail in engine.trails()],
             "fills": [wire.trade_rest(fill) for fill in engine.fills()],
             "counters": {"requests": dict(state.requests)},
             "connections": self._connection_counts(),

@@ -36,11 +36,22 @@ from decimal import Decimal
 from typing import Literal
 
 from zoneguard.sim import errors as e
-from zoneguard.sim import positions
+from zoneguard.sim import positions, trailing
 from zoneguard.sim.book import Book
 from zoneguard.sim.candles import CandleSeries
 from zoneguard.sim.contracts import SimContract
+from zoneguard.sim.deadman import MIN_TIMEOUT_S, CancelAfterTimers
 from zoneguard.sim.errors import SimError
+from zoneguard.sim.funds import (
+    FLOW_COMMISSION,
+    FLOW_REALIZED_PNL,
+    FLOW_TRANSFER,
+    MAX_TRANSFER,
+    MIN_TRANSFER,
+    TRANSFER_TYPES,
+    Funds,
+    Transfer,
+)
 from zoneguard.sim.model import (
     ACTION_CANCEL,
     ACTION_FILL,
@@ -78,6 +89,7 @@ from zoneguard.sim.model import (
     opposite_of,
     position_type_of,
 )
+from zoneguard.sim.trailing import TrailOrder
 
 DEFAULT_LEVERAGE = Decimal(10)
 DEFAULT_OPEN_TYPE = "cross"
@@ -164,6 +176,28 @@ class PlanRequest:
     preset_sl_type: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class TrailRequest:
+    symbol: str
+    side: int
+    size: int
+    activation_price: Decimal
+    callback_rate: Decimal  # percent
+    activation_price_type: int = 1
+    leverage: Decimal | None = None
+    open_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """``modify-plan-order``: the new execution type, trigger and price of a plan order."""
+
+    type: str
+    trigger_price: Decimal
+    executive_price: Decimal | None
+    price_type: int
+
+
 def tp_sl_rises(position_type: int, kind: str) -> bool:
     """A long's TP and a short's SL fire on a rise; the other two on a fall."""
     return (kind == "take_profit") == (position_type == LONG)
@@ -181,6 +215,8 @@ class Engine:
         post_only_cross: PostOnlyCross = "reject",
         clock: Callable[[], int] = wall_clock_ms,
         ids: IdSource | None = None,
+        spot_balance: Decimal = Decimal(0),
+        claim_amount: Decimal = Decimal(10_000),
     ) -> None:
         self.maker_fee_rate = maker_fee_rate
         self.taker_fee_rate = taker_fee_rate
@@ -210,6 +246,11 @@ class Engine:
         self._dirty_positions: dict[tuple[str, int], None] = {}
         self._balance_dirty = False
         self.position_mode: PositionMode = HEDGE_MODE
+        self._trails: dict[int, TrailOrder] = {}
+        self._active_trails: dict[str, dict[int, TrailOrder]] = {}  # per symbol
+        self._cancel_after = CancelAfterTimers()
+        self.funds = Funds(spot_balance)
+        self.claim_amount = claim_amount
 
     # ------------------------------------------------------------------ market data
 
@@ -271,6 +312,13 @@ class Engine:
             executed = self._fire(plan_id)
             if executed is not None and executed.deal_size > 0:
                 filled.append(executed.order_id)
+        trails = self._active_trails.get(symbol)
+        if trails:
+            last = book.contract.from_ticks(book.last_ticks)
+            for trail in [t for t in trails.values() if trailing.observe(t, last)]:
+                executed = self._fire_trail(trail)
+                if executed is not None and executed.deal_size > 0:
+                    filled.append(executed.order_id)
         return filled
 
     def _fill_resting(self, order_id: int, filled: list[int]) -> None:
@@ -288,6 +336,7 @@ class Engine:
         *,
         origin: OrderOrigin | None = None,
         plan: PlanOrder | None = None,
+        trail: TrailOrder | None = None,
     ) -> Order:
         """Validate and execute a ``submit-order``; raises :class:`SimError` on refusal."""
         book = self.book(req.symbol)
@@ -374,6 +423,11 @@ class Engine:
             order.trigger_price = plan.trigger_price
             order.trigger_price_type = plan.price_type
             order.execution_price = plan.executive_price
+        if trail is not None:
+            order.plan_order_id = trail.order_id
+            order.activation_price = trail.activation_price
+            order.activation_price_type = trail.activation_price_type
+            order.callback_rate = trail.callback_rate
         if opening:
             self._leverage[req.symbol] = (leverage, open_type)
         self._register(order)
@@ -436,6 +490,22 @@ class Engine:
         for order in victims:
             self._cancel(order)
         return [o.order_id for o in victims]
+
+    def cancel_all_after(self, symbol: str, timeout_s: int) -> tuple[int, int]:
+        """``cancel-all-after``: (set time, cancel time) in seconds; cancel time 0 when
+        ``timeout_s`` 0 disarmed the timer."""
+        self.book(symbol)
+        if timeout_s != 0 and timeout_s < MIN_TIMEOUT_S:
+            raise SimError(e.INVALID_REQUEST, f"timeout must be 0 or at least {MIN_TIMEOUT_S}")
+        now = self._clock()
+        return now // 1000, self._cancel_after.arm(symbol, timeout_s, now) // 1000
+
+    def cancel_expired(self) -> list[int]:
+        """Cancel the open orders of every symbol whose ``cancel-all-after`` timer ran out."""
+        cancelled: list[int] = []
+        for symbol in self._cancel_after.expired(self._clock()):
+            cancelled += self.cancel_all(symbol)
+        return cancelled
 
     def modify_limit_order(
         self,
@@ -529,6 +599,7 @@ class Engine:
             any(position.hold for position in self._positions.values())
             or self._open_orders
             or self._active_plans
+            or any(self._active_trails.values())
         )
         if busy:
             raise SimError(
@@ -537,6 +608,38 @@ class Engine:
             )
         self.position_mode = wanted
         return wanted
+
+    def transfer(self, currency: str, amount: Decimal, kind: str) -> Transfer:
+        """``transfer-contract``: move USDT between the spot and the futures wallet."""
+        if currency != "USDT":
+            raise SimError(e.INVALID_REQUEST, f"Unsupported currency {currency!r}")
+        if kind not in TRANSFER_TYPES:
+            raise SimError(e.INVALID_REQUEST, f"Invalid type {kind!r}")
+        if not MIN_TRANSFER <= amount <= MAX_TRANSFER:
+            raise SimError(e.INVALID_REQUEST, f"amount must be between {MIN_TRANSFER} and 1e10")
+        now = self._clock()
+        if kind == "contract_to_spot":
+            if amount > self.balance().available:
+                raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
+            self._wallet -= amount
+            self._balance_dirty = True
+            self.funds.spot_balance += amount
+            self.funds.record("", FLOW_TRANSFER, -amount, now)
+            return self.funds.add_transfer("contract_to_spot", amount, now)
+        if amount > self.funds.spot_balance:
+            raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient spot balance")
+        self.funds.spot_balance -= amount
+        self._wallet += amount
+        self._balance_dirty = True
+        self.funds.record("", FLOW_TRANSFER, amount, now)
+        return self.funds.add_transfer("spot_to_contract", amount, now)
+
+    def claim(self) -> Decimal:
+        """``claim`` (BitMart's demo host): top the futures wallet up by the claim amount."""
+        self._wallet += self.claim_amount
+        self._balance_dirty = True
+        self.funds.record("", FLOW_TRANSFER, self.claim_amount, self._clock())
+        return self.claim_amount
 
     # ------------------------------------------------------------------ leverage
 
@@ -706,6 +809,114 @@ class Engine:
     def cancel_plan(self, symbol: str, order_id: int | None, client_order_id: str | None) -> None:
         plan = self._find_active_plan(symbol, order_id, client_order_id)
         self._cancel_plan(plan)
+
+    def modify_plan(
+        self, symbol: str, order_id: int | None, client_order_id: str | None, change: PlanChange
+    ) -> PlanOrder:
+        """``modify-plan-order``: new type, trigger and price for a waiting plan order."""
+        book = self.book(symbol)
+        contract = book.contract
+        plan = self._find_active_plan(symbol, order_id, client_order_id)
+        if plan.is_tp_sl:
+            raise SimError(e.STATE_NOT_ALLOWED, "A TP/SL order is changed by modify-tp-sl-order")
+        if change.type not in ("limit", "market"):
+            raise SimError(e.INVALID_TYPE, f"Invalid plan order type {change.type!r}")
+        self._check_price_type(change.price_type)
+        self._check_price(contract, change.trigger_price, "trigger_price")
+        executive = Decimal(0)
+        if change.type == "limit":
+            if change.executive_price is None:
+                raise SimError(e.INVALID_REQUEST, "executive_price is required for a limit plan")
+            self._check_price(contract, change.executive_price, "executive_price")
+            executive = change.executive_price
+        ticks = contract.to_ticks(change.trigger_price)
+        rising = plan.price_way == PRICE_WAY_RISE
+        self._refuse_immediate_trigger(book, ticks, rising)
+        book.disarm(plan)
+        plan.type = "limit" if change.type == "limit" else "market"
+        plan.trigger_price, plan.trigger_ticks = change.trigger_price, ticks
+        plan.executive_price = executive
+        plan.price_type = change.price_type
+        plan.update_time = self._clock()
+        book.arm(plan, rising)
+        return plan
+
+    def submit_trail(self, req: TrailRequest) -> TrailOrder:
+        """``submit-trail-order``: a market order sent when the price turns back by
+        ``callback_rate`` percent after reaching ``activation_price``."""
+        contract = self.contract(req.symbol)
+        if req.side not in SIDES:
+            raise SimError(e.INVALID_SIDE, f"Invalid side {req.side}")
+        if not contract.min_volume <= req.size <= contract.market_max_volume:
+            raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
+        self._check_price(contract, req.activation_price, "activation_price")
+        self._check_price_type(req.activation_price_type)
+        if not trailing.MIN_CALLBACK_RATE <= req.callback_rate <= trailing.MAX_CALLBACK_RATE:
+            raise SimError(e.INVALID_REQUEST, "callback_rate must be between 0.1 and 5")
+        leverage, open_type = self.leverage_setting(req.symbol)
+        if is_opening(req.side):
+            leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
+        now = self._clock()
+        trail = TrailOrder(
+            order_id=self._ids.order_id(),
+            symbol=req.symbol,
+            side=req.side,
+            size=req.size,
+            leverage=leverage,
+            open_type=open_type,
+            activation_price=req.activation_price,
+            activation_price_type=req.activation_price_type,
+            callback_rate=req.callback_rate,
+            create_time=now,
+            update_time=now,
+            position_mode=self.position_mode,
+        )
+        trailing.observe(trail, self.last_price(req.symbol))  # activates at once if reached
+        self._trails[trail.order_id] = trail
+        self._active_trails.setdefault(req.symbol, {})[trail.order_id] = trail
+        return trail
+
+    def cancel_trail(self, symbol: str, order_id: int | None) -> list[int]:
+        """``cancel-trail-order``: one trail order, or every one of ``symbol`` without an id."""
+        self.book(symbol)
+        active = self._active_trails.get(symbol, {})
+        if order_id is None:
+            victims = list(active.values())
+        elif order_id in active:
+            victims = [active[order_id]]
+        else:
+            raise SimError(e.ORDER_NOT_EXIST, "Trail order not exist")
+        for trail in victims:
+            self._end_trail(trail, PLAN_STATE_CANCELLED)
+        return [trail.order_id for trail in victims]
+
+    def _end_trail(self, trail: TrailOrder, state: int) -> None:
+        self._active_trails.get(trail.symbol, {}).pop(trail.order_id, None)
+        trail.state = state
+        trail.update_time = self._clock()
+
+    def _fire_trail(self, trail: TrailOrder) -> Order | None:
+        """Send a fired trail's market order; a close is cut to what is held."""
+        self._end_trail(trail, PLAN_STATE_TRIGGERED)
+        size = trail.size
+        if not is_opening(trail.side):
+            position = self._positions.get((trail.symbol, position_type_of(trail.side)))
+            size = min(size, position.hold if position is not None else 0)
+        req = OrderRequest(
+            symbol=trail.symbol,
+            side=trail.side,
+            size=size,
+            type="market",
+            leverage=trail.leverage,
+            open_type=trail.open_type,
+        )
+        try:
+            order = self.submit_order(req, origin="trailing_order", trail=trail)
+        except SimError:
+            trail.state = PLAN_STATE_CANCELLED
+            return None
+        trail.executive_order_id = order.order_id
+        return order
 
     def _add_tp_sl(
         self,
@@ -889,6 +1100,7 @@ class Engine:
         realised = Decimal(0)
         touched: list[Position] = []  # the fee goes to the last one
         opened = 0
+        reduced = 0
         position = self._position_for(order)
         if is_opening(order.side):
             opened = qty
@@ -904,12 +1116,16 @@ class Engine:
                 positions.increase(position, contract, opened, price)
                 touched.append(position)
         else:
+            reduced = qty
             realised = positions.reduce(position, contract, qty, price)
             touched.append(position)
         touched[-1].fees += fee
         for changed in touched:
             changed.update_time = now
         self._wallet += realised - fee
+        if reduced:
+            self.funds.record(order.symbol, FLOW_REALIZED_PNL, realised, now)
+        self.funds.record(order.symbol, FLOW_COMMISSION, -fee, now)
         order.deal_size += qty
         order.deal_value += price * qty
         order.fees += fee
@@ -1073,6 +1289,16 @@ class Engine:
 
     def fills(self) -> list[Fill]:
         return self._fills
+
+    def trail(self, order_id: int) -> TrailOrder | None:
+        return self._trails.get(order_id)
+
+    def trails(self) -> Iterable[TrailOrder]:
+        return self._trails.values()
+
+    def active_trails(self) -> Iterable[TrailOrder]:
+        for per_symbol in self._active_trails.values():
+            yield from per_symbol.values()
 
     def plans(self) -> Iterable[PlanOrder]:
         return self._plans.values()

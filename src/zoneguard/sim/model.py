@@ -48,7 +48,7 @@ ONE_WAY_MODE: PositionMode = "one_way_mode"
 """One position per symbol: sides 1/4 buy/sell (netting an opposite position first), 2/3 are
 the reduce-only buy/sell (PROTOCOL §4, §7.1)."""
 
-OrderOrigin = Literal["limit", "market", "take_profit", "stop_loss", "plan_order"]
+OrderOrigin = Literal["limit", "market", "take_profit", "stop_loss", "plan_order", "trailing_order"]
 """What the websocket order push calls ``type``: how the order came to be."""
 
 ExecType = Literal["Maker", "Taker"]
@@ -109,6 +109,9 @@ class Order:
     execution_price: Decimal | None = None
     last_fill: Fill | None = None  # every later push of the order repeats it (``last_trade``)
     position_mode: PositionMode = HEDGE_MODE  # the account's mode when it was placed
+    activation_price: Decimal | None = None  # set on the order a trailing order sent
+    activation_price_type: int = 0
+    callback_rate: Decimal | None = None
 
     @property
     def remaining(self) -> int:

@@ -16,8 +16,9 @@ import orjson
 from aiohttp import web
 
 from zoneguard.sim import errors as e
-from zoneguard.sim import routes_account, routes_market, routes_trade
-from zoneguard.sim.auth import check_key, check_signed
+from zoneguard.sim import params as p
+from zoneguard.sim import routes_account, routes_funds, routes_market, routes_trade, routes_waiting
+from zoneguard.sim.auth import check_key, check_recv_window, check_signed
 from zoneguard.sim.errors import SimError
 from zoneguard.sim.params import Params, StrictBody
 from zoneguard.sim.ratelimit import RateRule, Verdict
@@ -28,7 +29,10 @@ ROUTES: dict[str, Route] = {
     **routes_market.ROUTES,
     **routes_account.ROUTES,
     **routes_trade.ROUTES,
+    **routes_waiting.ROUTES,
+    **routes_funds.ROUTES,
 }
+DEFAULT_RECV_WINDOW_MS = 5000
 UNKNOWN_PATH_RULE = RateRule(limit=12, keyed_by="IP")
 ACCOUNT_CALLER = "account"  # one simulated account: the UID buckets have one caller
 
@@ -102,6 +106,10 @@ class RestApi:
         state = self._state
         try:
             params = self._params(request, route, body, state.config.strict_types)
+            if route.recv_window:
+                window = p.integer(params, "recvWindow", DEFAULT_RECV_WINDOW_MS)
+                assert window is not None
+                check_recv_window(request.headers, window, state.engine.now_ms())
             if path == routes_trade.SUBMIT_ORDER_PATH:
                 rejection = state.faults.take_rejection(routes_trade.is_reduce_only(params))
                 if rejection is not None:

@@ -21,6 +21,8 @@ from zoneguard.sim.model import (
 )
 from zoneguard.sim.params import Params
 from zoneguard.sim.routing import Route, every_2s
+from zoneguard.sim.trailing import TrailOrder
+from zoneguard.sim.wire import Json
 
 HISTORY_DEFAULT_S = 7 * 86_400
 LIST_LIMIT = 100
@@ -69,20 +71,31 @@ def position_v2(engine: Engine, params: Params) -> object:
     return [wire.position_v2_rest(pos, engine, now) for pos in rows]
 
 
+def position_risk(engine: Engine, params: Params) -> object:
+    symbol = _symbol_filter(engine, params)
+    return [wire.position_risk_rest(pos, engine) for pos in _open_positions(engine, symbol)]
+
+
 def order_detail(engine: Engine, params: Params) -> object:
+    """An order, or a trailing order (listed like one, ``type`` trailing)."""
     symbol = p.required_text(params, "symbol")
     engine.book(symbol)
     order_id = p.order_id(params)
     if order_id is None:
         raise SimError(e.INVALID_REQUEST, "order_id is required")
     order = engine.order(order_id)
-    if order is None or order.symbol != symbol:
-        raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
-    return wire.order_rest(order)
+    if order is not None and order.symbol == symbol:
+        return wire.order_rest(order)
+    trail = engine.trail(order_id)
+    if trail is not None and trail.symbol == symbol:
+        return wire.trail_rest(trail)
+    raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
 
 
-def _newest_first(orders: Iterable[Order]) -> list[Order]:
-    return sorted(orders, key=lambda o: o.order_id, reverse=True)
+def _newest_first(orders: Iterable[Order | TrailOrder]) -> list[Json]:
+    """Order and trailing-order rows, newest first (ids grow with time)."""
+    ranked = sorted(orders, key=lambda o: o.order_id, reverse=True)
+    return [wire.trail_rest(o) if isinstance(o, TrailOrder) else wire.order_rest(o) for o in ranked]
 
 
 def open_orders(engine: Engine, params: Params) -> object:
@@ -96,14 +109,16 @@ def open_orders(engine: Engine, params: Params) -> object:
     limit = p.integer(params, "limit", LIST_LIMIT) or LIST_LIMIT
     if not 1 <= limit <= LIST_LIMIT:
         raise SimError(e.INVALID_REQUEST, "limit must be between 1 and 100")
-    rows = [
+    rows: list[Order | TrailOrder] = [
         o
         for o in engine.open_orders()
         if (not symbol or o.symbol == symbol)
         and (not kind or o.type == kind)
         and (state == "all" or o.deal_size > 0)
     ]
-    return [wire.order_rest(o) for o in _newest_first(rows)[:limit]]
+    if kind in ("", "trailing") and state == "all":
+        rows += [t for t in engine.active_trails() if not symbol or t.symbol == symbol]
+    return _newest_first(rows)[:limit]
 
 
 def _time_window(engine: Engine, params: Params) -> tuple[int, int]:
@@ -126,7 +141,7 @@ def order_history(engine: Engine, params: Params) -> object:
     start, end = _time_window(engine, params)
     order_id = p.order_id(params)
     client_order_id = p.text(params, "client_order_id")
-    rows = [
+    rows: list[Order | TrailOrder] = [
         o
         for o in engine.orders()
         if o.symbol == symbol
@@ -134,7 +149,15 @@ def order_history(engine: Engine, params: Params) -> object:
         and (order_id is None or o.order_id == order_id)
         and (not client_order_id or o.client_order_id == client_order_id)
     ]
-    return [wire.order_rest(o) for o in _newest_first(rows)]
+    if not client_order_id:  # trailing orders carry no client id
+        rows += [
+            t
+            for t in engine.trails()
+            if t.symbol == symbol
+            and start <= t.create_time <= end
+            and (order_id is None or t.order_id == order_id)
+        ]
+    return _newest_first(rows)
 
 
 def trades(engine: Engine, params: Params) -> object:
@@ -200,6 +223,7 @@ ROUTES: dict[str, Route] = {
     _PRIVATE + "assets-detail": Route("GET", "keyed", every_2s(12, "KEY"), assets_detail),
     _PRIVATE + "position": Route("GET", "keyed", every_2s(6, "KEY"), position),
     _PRIVATE + "position-v2": Route("GET", "keyed", every_2s(6, "KEY"), position_v2),
+    _PRIVATE + "position-risk": Route("GET", "keyed", every_2s(24, "KEY"), position_risk),
     _PRIVATE + "order": Route("GET", "keyed", every_2s(50, "KEY"), order_detail),
     _PRIVATE + "get-open-orders": Route("GET", "keyed", every_2s(50, "KEY"), open_orders),
     _PRIVATE + "order-history": Route("GET", "keyed", every_2s(6, "KEY"), order_history),

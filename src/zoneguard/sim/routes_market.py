@@ -12,6 +12,7 @@ from zoneguard.sim.params import Params
 from zoneguard.sim.routing import Route, every_2s
 
 DEPTH_LEVELS = 20
+FUNDING_HISTORY_MAX = 100
 KLINE_MAX_BARS = 500
 
 
@@ -56,6 +57,22 @@ def funding_rate(engine: Engine, params: Params) -> object:
     return wire.funding_rate_rest(symbol, engine.now_ms())
 
 
+def funding_rate_history(engine: Engine, params: Params) -> object:
+    """The constant rate of the simulator at each past settlement, newest first."""
+    symbol = p.required_text(params, "symbol")
+    engine.book(symbol)
+    limit = p.integer(params, "limit", FUNDING_HISTORY_MAX) or FUNDING_HISTORY_MAX
+    if not 1 <= limit <= FUNDING_HISTORY_MAX:
+        raise SimError(e.INVALID_REQUEST, f"limit must be between 1 and {FUNDING_HISTORY_MAX}")
+    return {"list": wire.funding_history_rest(symbol, engine.now_ms(), limit)}
+
+
+def leverage_bracket(engine: Engine, params: Params) -> object:
+    symbol = p.text(params, "symbol")
+    symbols = [symbol] if symbol else engine.symbols
+    return {"rules": [wire.bracket_rule(engine.contract(s)) for s in symbols]}
+
+
 def open_interest(engine: Engine, params: Params) -> object:
     symbol = p.required_text(params, "symbol")
     engine.book(symbol)
@@ -80,6 +97,8 @@ ROUTES: dict[str, Route] = {
     "/contract/public/markprice-kline": Route("GET", "none", _PUBLIC, kline),
     "/contract/public/market-trade": Route("GET", "none", _PUBLIC, market_trade),
     "/contract/public/funding-rate": Route("GET", "none", _PUBLIC, funding_rate),
+    "/contract/public/funding-rate-history": Route("GET", "none", _PUBLIC, funding_rate_history),
+    "/contract/public/leverage-bracket": Route("GET", "none", _PUBLIC, leverage_bracket),
     "/contract/public/open-interest": Route("GET", "none", every_2s(2, "IP"), open_interest),
     "/system/time": Route("GET", "none", _PUBLIC, system_time),
 }

@@ -21,6 +21,8 @@ class Route:
     auth: AuthLevel
     rule: RateRule
     handler: Handler
+    recv_window: bool = False
+    """The body's ``recvWindow`` (default 5000 ms) narrows the timestamp window."""
 
 
 def every_2s(limit: int, keyed_by: Literal["IP", "KEY", "UID"]) -> RateRule:

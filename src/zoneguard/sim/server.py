@@ -23,6 +23,8 @@ from zoneguard.sim.rest import RestApi
 from zoneguard.sim.state import SimState
 
 SHUTDOWN_TIMEOUT_S = 2.0
+CANCEL_AFTER_TICK_S = 0.1
+"""How often expired ``cancel-all-after`` timers are looked for: cancels land this late."""
 
 
 class SimServer:
@@ -88,6 +90,7 @@ class SimServer:
         for interval, job in (
             (self.config.position_push_interval_s, hub.publish_positions),
             (self.config.ticker_refresh_s, hub.refresh_tickers),
+            (CANCEL_AFTER_TICK_S, self._state.cancel_expired),
         ):
             self._tasks.append(asyncio.create_task(self._every(interval, job)))
         if replay is not None:

@@ -45,6 +45,8 @@ class SimState:
             taker_fee_rate=Decimal(config.taker_fee_rate),
             post_only_cross=config.post_only_cross,
             ids=self.ids,
+            spot_balance=Decimal(config.spot_usdt_balance),
+            claim_amount=Decimal(config.claim_usdt),
         )
 
     def reset(self) -> None:
@@ -66,3 +68,8 @@ class SimState:
 
     def publish_account(self) -> None:
         self.hub.publish_account(self.engine.take_events())
+
+    def cancel_expired(self) -> None:
+        """Run out ``cancel-all-after`` timers (the server calls this a few times a second)."""
+        if self.engine.cancel_expired():
+            self.publish_account()

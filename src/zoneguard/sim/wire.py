@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from zoneguard.sim.book import Book
+from zoneguard.sim.brackets import brackets_for, max_notional_at
 from zoneguard.sim.candles import Bar
 from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.decimals import fmt, fmt_money
@@ -19,6 +20,9 @@ from zoneguard.sim.engine import MAINTENANCE_MARGIN_RATE, Engine
 from zoneguard.sim.model import (
     LONG,
     ONE_WAY_MODE,
+    PLAN_STATE_ACTIVE,
+    STATE_FINISHED,
+    STATE_LIVE,
     Balance,
     Fill,
     MarketTrade,
@@ -26,6 +30,7 @@ from zoneguard.sim.model import (
     PlanOrder,
     Position,
 )
+from zoneguard.sim.trailing import TrailOrder
 
 Json = dict[str, Any]
 
@@ -33,7 +38,6 @@ ACCOUNT = "futures"
 NOT_APPLICABLE = "-"
 FUNDING_RATE = "0.0001"
 FUNDING_INTERVAL_MS = 8 * 3_600_000
-MAX_NOTIONAL_AT_1X = Decimal(50_000_000)
 
 
 def _opt(value: Decimal | None) -> str:
@@ -156,6 +160,36 @@ def funding_rate_rest(symbol: str, now_ms: int) -> Json:
     }
 
 
+def funding_history_rest(symbol: str, now_ms: int, limit: int) -> list[Json]:
+    """The last ``limit`` settlements before now (the simulator's rate never changes)."""
+    last = next_funding_time(now_ms) - FUNDING_INTERVAL_MS
+    return [
+        {
+            "symbol": symbol,
+            "funding_rate": FUNDING_RATE,
+            "funding_time": last - i * FUNDING_INTERVAL_MS,
+        }
+        for i in range(limit)
+    ]
+
+
+def bracket_rule(contract: SimContract) -> Json:
+    return {
+        "symbol": contract.symbol,
+        "brackets": [
+            {
+                "bracket": b.bracket,
+                "initial_leverage": b.initial_leverage,
+                "notional_cap": fmt(b.notional_cap),
+                "notional_floor": fmt(b.notional_floor),
+                "maint_margin_ratio": fmt(b.maint_margin_ratio),
+                "cum": fmt(b.cum),
+            }
+            for b in brackets_for(contract.max_leverage)
+        ],
+    }
+
+
 # ---------------------------------------------------------------------- websocket public
 
 
@@ -253,9 +287,9 @@ def order_rest(order: Order) -> Json:
         "update_time": order.update_time,
         "position_mode": order.position_mode,
         "account": ACCOUNT,
-        "activation_price": "",
-        "callback_rate": "",
-        "activation_price_type": 0,
+        "activation_price": _opt(order.activation_price),
+        "callback_rate": _opt(order.callback_rate),
+        "activation_price_type": order.activation_price_type,
         "preset_take_profit_price_type": order.preset_tp_type,
         "preset_stop_loss_price_type": order.preset_sl_type,
         "preset_take_profit_price": _opt(order.preset_tp),
@@ -263,6 +297,39 @@ def order_rest(order: Order) -> Json:
         "trigger_price": _opt(order.trigger_price),
         "execution_price": _opt(order.execution_price),
         "executive_order_id": "",
+    }
+
+
+def trail_rest(trail: TrailOrder) -> Json:
+    """A trailing order as ``get-open-orders``/``order-history`` list it (``type`` trailing):
+    state 2 while it waits, 4 once it fired or was cancelled."""
+    return {
+        "order_id": str(trail.order_id),
+        "client_order_id": "",
+        "symbol": trail.symbol,
+        "side": trail.side,
+        "type": "trailing",
+        "leverage": fmt(trail.leverage),
+        "open_type": trail.open_type,
+        "size": str(trail.size),
+        "price": "0",
+        "deal_avg_price": "0",
+        "deal_size": "0",
+        "state": STATE_LIVE if trail.state == PLAN_STATE_ACTIVE else STATE_FINISHED,
+        "create_time": trail.create_time,
+        "update_time": trail.update_time,
+        "position_mode": trail.position_mode,
+        "account": ACCOUNT,
+        "activation_price": fmt(trail.activation_price),
+        "callback_rate": fmt(trail.callback_rate),
+        "activation_price_type": trail.activation_price_type,
+        "preset_take_profit_price_type": 0,
+        "preset_stop_loss_price_type": 0,
+        "preset_take_profit_price": "",
+        "preset_stop_loss_price": "",
+        "trigger_price": "",
+        "execution_price": "",
+        "executive_order_id": _id(trail.executive_order_id),
     }
 
 
@@ -358,7 +425,7 @@ def position_v2_rest(position: Position, engine: Engine, now_ms: int) -> Json:
     """A row of ``GET /contract/private/position-v2``: hedge mode names the side and the
     amount is positive; one-way mode says ``both`` and signs the amount (- short)."""
     n = _position_numbers(position, engine)
-    max_notional = MAX_NOTIONAL_AT_1X / position.leverage
+    max_notional = max_notional_at(position.leverage)
     long = position.position_type == LONG
     if engine.position_mode == ONE_WAY_MODE:
         side, amount = "both", position.hold if long else -position.hold
@@ -377,7 +444,7 @@ def position_v2_rest(position: Position, engine: Engine, now_ms: int) -> Json:
         "maintenance_margin": fmt_money(n["maintenance"]),
         "position_value": fmt_money(n["current_value"]),
         "open_type": position.open_type,
-        "max_notional_value": fmt(max_notional.quantize(Decimal(1))),
+        "max_notional_value": fmt(max_notional),
         "timestamp": now_ms,
         "current_fee": fmt_money(position.fees),
         "open_timestamp": position.open_time,
@@ -392,9 +459,32 @@ def position_v2_rest(position: Position, engine: Engine, now_ms: int) -> Json:
     }
 
 
+def position_risk_rest(position: Position, engine: Engine) -> Json:
+    """A row of ``GET /contract/private/position-risk``; one-way mode signs the amount."""
+    n = _position_numbers(position, engine)
+    long = position.position_type == LONG
+    signed = engine.position_mode == ONE_WAY_MODE and not long
+    isolated = position.open_type == "isolated"
+    return {
+        "symbol": position.symbol,
+        "position_amt": str(-position.hold if signed else position.hold),
+        "mark_price": fmt(n["mark"]),
+        "unrealized_profit": fmt_money(n["unrealized"]),
+        "liquidation_price": fmt_money(engine.liquidation_price(position)),
+        "leverage": fmt(position.leverage),
+        "max_notional_value": fmt(max_notional_at(position.leverage)),
+        "margin_type": position.open_type.capitalize(),
+        "isolated_margin": fmt_money(position.margin) if isolated else "0",
+        "position_side": "Long" if long else "Short",
+        "notional": fmt_money(n["current_value"]),
+        "update_time": position.update_time,
+        "account": ACCOUNT,
+    }
+
+
 def max_value_at(leverage: Decimal) -> str:
     """``submit-leverage``'s ``max_value``: the largest position notional at a leverage."""
-    return fmt((MAX_NOTIONAL_AT_1X / leverage).quantize(Decimal(1)))
+    return fmt(max_notional_at(leverage))
 
 
 def assets_rest(balance: Balance) -> list[Json]:
@@ -431,7 +521,8 @@ def order_push(order: Order, action: int, fill: Fill | None) -> Json:
     ``last_trade`` is this push's fill, else the order's latest one (BitMart's cancel push
     of a partly filled order still carries it); null only before the first fill.
     """
-    from_trigger = order.plan_order_id is not None
+    from_trigger = order.plan_order_id is not None and order.trigger_price is not None
+    from_trail = order.activation_price is not None
     last_fill = fill or order.last_fill
     return {
         "action": action,
@@ -461,9 +552,9 @@ def order_push(order: Order, action: int, fill: Fill | None) -> Json:
             "execution_price": fmt(order.execution_price)
             if from_trigger and order.execution_price is not None
             else NOT_APPLICABLE,
-            "activation_price_type": NOT_APPLICABLE,
-            "activation_price": NOT_APPLICABLE,
-            "callback_rate": NOT_APPLICABLE,
+            "activation_price_type": order.activation_price_type if from_trail else NOT_APPLICABLE,
+            "activation_price": _opt(order.activation_price) if from_trail else NOT_APPLICABLE,
+            "callback_rate": _opt(order.callback_rate) if from_trail else NOT_APPLICABLE,
             "position_mode": order.position_mode,
         },
     }

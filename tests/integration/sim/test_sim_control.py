@@ -62,6 +62,7 @@ async def test_state_reports_orders_positions_plans_and_counters(wire: Wire) -> 
     assert (plan["type"], plan["trigger_price"]) == ("take_profit", "66000")
     assert state["last_prices"]["BTCUSDT"] == "64000"
     assert state["balances"]["USDT"]["position_deposit"] == "32"
+    assert (state["balances"]["USDT"]["spot"], state["trail_orders"]) == ("100000", [])
     assert len(state["fills"]) == 1
     assert state["replay"] is None
 

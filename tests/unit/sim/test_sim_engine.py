@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from zoneguard.sim.contracts import KNOWN_CONTRACTS
-from zoneguard.sim.engine import Engine, OrderRequest, PlanRequest, TpSlRequest
+from zoneguard.sim.engine import Engine, OrderRequest, PlanChange, PlanRequest, TpSlRequest
 from zoneguard.sim.errors import MAKER_ONLY_WOULD_CROSS_MESSAGE, SimError
 from zoneguard.sim.model import (
     ACTION_CANCEL,
@@ -31,7 +31,9 @@ class FakeClock:
         return self.now
 
 
-def make_engine(post_only_cross: str = "reject", balance: str = "100000") -> Engine:
+def make_engine(
+    post_only_cross: str = "reject", balance: str = "100000", clock: FakeClock | None = None
+) -> Engine:
     return Engine(
         {BTC: KNOWN_CONTRACTS[BTC], "ETHUSDT": KNOWN_CONTRACTS["ETHUSDT"]},
         {BTC: D("65000"), "ETHUSDT": D("3000")},
@@ -39,7 +41,7 @@ def make_engine(post_only_cross: str = "reject", balance: str = "100000") -> Eng
         maker_fee_rate=D("0.0002"),
         taker_fee_rate=D("0.0006"),
         post_only_cross=post_only_cross,  # type: ignore[arg-type]
-        clock=FakeClock(),
+        clock=clock or FakeClock(),
     )
 
 
@@ -467,3 +469,37 @@ def test_order_and_plan_ids_exceed_the_doubles_exact_range() -> None:
     move(engine, "64000")
     (plan,) = engine.active_plans()
     assert order.order_id > 2**53 and plan.order_id > order.order_id
+
+
+def test_modify_plan_changes_type_trigger_and_price_type() -> None:
+    engine = make_engine()
+    plan = engine.submit_plan(
+        PlanRequest(
+            symbol=BTC,
+            side=1,
+            type="limit",
+            size=2,
+            trigger_price=D("66000"),
+            price_way=1,
+            executive_price=D("66000"),
+            leverage=D(10),
+        )
+    )
+    no_price = PlanChange("limit", D("66500"), None, 1)
+    assert error_code(lambda: engine.modify_plan(BTC, plan.order_id, None, no_price)) == 40011
+    reached = PlanChange("market", D("64000"), None, 1)
+    assert error_code(lambda: engine.modify_plan(BTC, plan.order_id, None, reached)) == 40011
+    engine.modify_plan(BTC, plan.order_id, None, PlanChange("market", D("66500"), None, 2))
+    assert (plan.type, plan.trigger_price, plan.executive_price, plan.price_type) == (
+        "market",
+        D("66500"),
+        D(0),
+        2,
+    )
+    assert move(engine, "66000") == []
+    assert len(move(engine, "66500")) == 1
+    engine.submit_order(limit(1, "64000", preset_sl=D("63000")))
+    move(engine, "64000")
+    stop = next(p for p in engine.active_plans() if p.is_tp_sl)
+    change = PlanChange("market", D("62000"), None, 1)
+    assert error_code(lambda: engine.modify_plan(BTC, stop.order_id, None, change)) == 40036

@@ -3,9 +3,9 @@
 One task per app process reads what changed from the database and fans it out to every
 open stream. It wakes at once when this process commits a change (:meth:`notify`) and
 otherwise looks every ``interval_s``, which also catches changes made by a separate
-``zoneguard app consume`` process. Rows are re-read over a short overlap window and sent
-again only when their ``version`` moved, so a row committed a little out of clock order
-is not missed and none is sent twice.
+``zoneguard app consume`` process. It follows the database's change sequence, handed out
+in commit order (``db/changes.py``), not anybody's clock: a commit that waited, or a
+process whose clock is off, is never skipped, and each change goes out once.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from zoneguard.app import store
 from zoneguard.app.bus.transport import Waker
+from zoneguard.app.db.changes import last_change_seq
 from zoneguard.app.db.engine import Database
 from zoneguard.app.ids import now_ms
 from zoneguard.app.views import order_view, position_view
 
 log = logging.getLogger(__name__)
 
-OVERLAP_MS = 5_000
 SUBSCRIBER_BACKLOG = 1_000
 KEEPALIVE_S = 15.0
 
@@ -44,8 +44,8 @@ class ChangeFeed:
         self._interval_s = interval_s
         self._waker = Waker()
         self._subscribers: set[asyncio.Queue[Change | None]] = set()
-        self._seen: dict[tuple[str, str], tuple[int, int]] = {}  # key -> (version, updated_ms)
-        self._cursor_ms = 0
+        self._cursor = 0
+        """The last change sequence value already sent."""
         self._task: asyncio.Task[None] | None = None
 
     def notify(self) -> None:
@@ -53,7 +53,7 @@ class ChangeFeed:
 
     async def start(self) -> None:
         self._waker.bind()
-        self._cursor_ms = self.clock()
+        self._cursor = await self.db.run(last_change_seq)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -93,30 +93,18 @@ class ChangeFeed:
 
     async def poll_once(self) -> int:
         """Read and fan out what changed; returns how many changes went out."""
-        since = self._cursor_ms - OVERLAP_MS
+        after = self._cursor
 
-        def read(session: Session) -> list[tuple[str, str, int, int, dict[str, Any]]]:
-            orders, positions = store.changed_since(session, since)
-            rows = [("order", o.id, o.version, o.updated_ms, order_view(o)) for o in orders]
-            rows += [
-                ("position", p.id, p.version, p.updated_ms, position_view(p)) for p in positions
-            ]
-            return rows
+        def read(session: Session) -> tuple[int, list[Change]]:
+            changes = store.changed_after(session, after)
+            rows: list[Change] = [("order", order_view(o)) for o in changes.orders]
+            rows += [("position", position_view(p)) for p in changes.positions]
+            return changes.upto, rows
 
-        sent = 0
-        for kind, row_id, version, updated_ms, view in await self.db.run(read):
-            self._cursor_ms = max(self._cursor_ms, updated_ms)
-            key = (kind, row_id)
-            known = self._seen.get(key)
-            if known is not None and known[0] >= version:
-                continue
-            self._seen[key] = (version, updated_ms)
-            self._publish((kind, view))
-            sent += 1
-        horizon = self._cursor_ms - 2 * OVERLAP_MS
-        for key in [k for k, (_, at) in self._seen.items() if at < horizon]:
-            del self._seen[key]
-        return sent
+        self._cursor, rows = await self.db.run(read)
+        for change in rows:
+            self._publish(change)
+        return len(rows)
 
     def _publish(self, change: Change) -> None:
         for queue in list(self._subscribers):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from zoneguard.app.db.changes import last_change_seq
 from zoneguard.app.db.models import OrderLifecycle, OrderTransition, Position
 from zoneguard.app.rules import (
     OrderStatus,
@@ -299,16 +300,30 @@ def list_positions(session: Session, *, status: str | None, limit: int) -> Seque
     return session.scalars(query.limit(limit)).all()
 
 
-def changed_since(
-    session: Session, since_ms: int
-) -> tuple[Sequence[OrderLifecycle], Sequence[Position]]:
-    """Rows updated at or after ``since_ms`` (for the live feed)."""
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """What changed after one change sequence value, up to ``upto`` (see ``db/changes.py``)."""
+
+    upto: int
+    orders: Sequence[OrderLifecycle]
+    positions: Sequence[Position]
+
+
+def changed_after(session: Session, after_seq: int) -> Changes:
+    """Rows changed by transactions numbered ``after_seq + 1 .. upto``. ``upto`` is read
+    first: every transaction up to it has committed, so the two reads below see all of
+    them even on PostgreSQL, where each statement takes its own snapshot."""
+    upto = last_change_seq(session)
+    if upto <= after_seq:
+        return Changes(after_seq, (), ())
     orders = session.scalars(
         select(OrderLifecycle)
-        .where(OrderLifecycle.updated_ms >= since_ms)
-        .order_by(OrderLifecycle.updated_ms)
+        .where(OrderLifecycle.change_seq > after_seq, OrderLifecycle.change_seq <= upto)
+        .order_by(OrderLifecycle.change_seq)
     ).all()
     positions = session.scalars(
-        select(Position).where(Position.updated_ms >= since_ms).order_by(Position.updated_ms)
+        select(Position)
+        .where(Position.change_seq > after_seq, Position.change_seq <= upto)
+        .order_by(Position.change_seq)
     ).all()
-    return orders, positions
+    return Changes(upto, orders, positions)

@@ -24,6 +24,8 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
+from zoneguard.app.db import changes
+
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -92,6 +94,7 @@ class Database:
         self.url = url
         self.engine = create_app_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        changes.install(self._sessions)
 
     @property
     def dialect(self) -> str:

@@ -67,7 +67,9 @@ class OrderLifecycle(Base):
     created_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     updated_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer)
-    """Bumped by every change: the live feed sends a row again only when it moved."""
+    """Bumped by every change."""
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True, server_default="0")
+    """The :class:`ChangeCounter` value of the transaction that last changed the row."""
 
     transitions: Mapped[list[OrderTransition]] = relationship(
         back_populates="order", order_by="OrderTransition.seq", cascade="all, delete-orphan"
@@ -129,6 +131,16 @@ class Position(Base):
     closed_ms: Mapped[int | None] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     version: Mapped[int] = mapped_column(Integer)
+    change_seq: Mapped[int] = mapped_column(BigInteger, index=True, server_default="0")
+
+
+class ChangeCounter(Base):
+    """One row: the last change sequence handed out (see ``db/changes.py``)."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class CallbackEvent(Base):

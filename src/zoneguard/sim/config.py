@@ -35,6 +35,8 @@ class SimConfig:
     position_push_interval_s: float = 10.0
     maker_fee_rate: Decimal = Decimal("0.0002")
     taker_fee_rate: Decimal = Decimal("0.0006")
+    funding_push_interval_s: float = 60.0
+    """``futures/fundingRate`` pushes this often, as BitMart's "every minute" (0: never)."""
     ticker_refresh_s: float = 1.0
     """Re-push subscribed tickers this often even without a trade, as BitMart does (0: never)."""
     strict_types: bool = True

@@ -90,6 +90,7 @@ class SimServer:
         for interval, job in (
             (self.config.position_push_interval_s, hub.publish_positions),
             (self.config.ticker_refresh_s, hub.refresh_tickers),
+            (self.config.funding_push_interval_s, hub.publish_funding),
             (CANCEL_AFTER_TICK_S, self._state.cancel_expired),
         ):
             self._tasks.append(asyncio.create_task(self._every(interval, job)))

@@ -8,9 +8,35 @@ from typing import Literal
 
 from zoneguard.sim.candles import TIMEFRAME_SECONDS
 
-TopicKind = Literal["ticker_all", "ticker", "kline", "depth", "trade", "order", "position", "asset"]
+TopicKind = Literal[
+    "ticker_all",
+    "ticker",
+    "kline",
+    "mark_kline",
+    "depth",
+    "depth_all",
+    "depth_increase",
+    "bookticker",
+    "funding",
+    "trade",
+    "order",
+    "position",
+    "asset",
+]
 
 DEPTH_LEVELS = (5, 20, 50)
+DEPTH_SPEEDS = ("", "@100ms", "@200ms")
+"""The book channels take an optional speed, 100 or 200 ms (BitMart's docs); others refuse."""
+DEPTH_CHANNELS: dict[str, TopicKind] = {
+    "futures/depthAll": "depth_all",
+    "futures/depthIncrease": "depth_increase",
+    "futures/depth": "depth",
+}
+"""Longest prefix first: ``futures/depth`` is a prefix of the other two."""
+KLINE_CHANNELS: dict[str, TopicKind] = {
+    "futures/klineBin": "kline",
+    "futures/markPriceKlineBin": "mark_kline",  # mark = last in the simulator: same bars
+}
 PRIVATE_KINDS = frozenset({"order", "position", "asset"})
 ASSET_CURRENCIES = ("USDT", "BTC", "ETH")
 
@@ -72,14 +98,25 @@ def parse_topic(name: str, symbols: Container[str]) -> Topic | str:
         return Topic(name, "ticker", symbol=argument)
     if channel == "futures/trade":
         return Topic(name, "trade", symbol=argument)
-    if channel.startswith("futures/klineBin"):
-        timeframe = channel.removeprefix("futures/klineBin")
-        if timeframe not in TIMEFRAME_SECONDS:
-            return f"unknown kline interval {timeframe!r}"
-        return Topic(name, "kline", symbol=argument, timeframe=timeframe)
-    if channel.startswith("futures/depth"):
-        levels = channel.removeprefix("futures/depth")
-        if not levels.isdigit() or int(levels) not in DEPTH_LEVELS:
-            return f"unknown depth channel {channel!r}"
-        return Topic(name, "depth", symbol=argument, levels=int(levels))
+    if channel == "futures/bookticker":
+        return Topic(name, "bookticker", symbol=argument)
+    if channel == "futures/fundingRate":
+        return Topic(name, "funding", symbol=argument)
+    for prefix, kind in KLINE_CHANNELS.items():
+        if channel.startswith(prefix):
+            timeframe = channel.removeprefix(prefix)
+            if timeframe not in TIMEFRAME_SECONDS:
+                return f"unknown kline interval {timeframe!r}"
+            return Topic(name, kind, symbol=argument, timeframe=timeframe)
+    for prefix, kind in DEPTH_CHANNELS.items():
+        if channel.startswith(prefix):
+            return _depth_topic(name, kind, channel.removeprefix(prefix), argument)
     return f"unknown topic {name!r}"
+
+
+def _depth_topic(name: str, kind: TopicKind, levels: str, symbol: str) -> Topic | str:
+    if not levels.isdigit() or int(levels) not in DEPTH_LEVELS:
+        return f"unknown depth channel {name!r}"
+    if name.removeprefix(strip_throttle(name)) not in DEPTH_SPEEDS:
+        return f"unsupported speed in {name!r}: use @100ms or @200ms"
+    return Topic(name, kind, symbol=symbol, levels=int(levels))

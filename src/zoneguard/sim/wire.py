@@ -16,6 +16,7 @@ from zoneguard.sim.brackets import brackets_for, max_notional_at
 from zoneguard.sim.candles import Bar
 from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.decimals import fmt, fmt_money
+from zoneguard.sim.depth_stream import DepthView
 from zoneguard.sim.engine import MAINTENANCE_MARGIN_RATE, Engine
 from zoneguard.sim.model import (
     LONG,
@@ -38,6 +39,8 @@ ACCOUNT = "futures"
 NOT_APPLICABLE = "-"
 FUNDING_RATE = "0.0001"
 FUNDING_INTERVAL_MS = 8 * 3_600_000
+FUNDING_UPPER_LIMIT = "0.0375"
+FUNDING_LOWER_LIMIT = "-0.0375"
 
 
 def _opt(value: Decimal | None) -> str:
@@ -155,8 +158,8 @@ def funding_rate_rest(symbol: str, now_ms: int) -> Json:
         "rate_value": FUNDING_RATE,
         "expected_rate": FUNDING_RATE,
         "funding_time": next_funding_time(now_ms),
-        "funding_upper_limit": "0.0375",
-        "funding_lower_limit": "-0.0375",
+        "funding_upper_limit": FUNDING_UPPER_LIMIT,
+        "funding_lower_limit": FUNDING_LOWER_LIMIT,
     }
 
 
@@ -234,11 +237,65 @@ def depth_push(contract: SimContract, way: int, levels: list[tuple[int, int]], n
     return {
         "symbol": contract.symbol,
         "way": way,
-        "depths": [
-            {"price": fmt(contract.from_ticks(ticks)), "vol": str(volume)}
-            for ticks, volume in levels
-        ],
+        "depths": _levels(contract, levels),
         "ms_t": now_ms,
+    }
+
+
+def _levels(contract: SimContract, levels: list[tuple[int, int]]) -> list[Json]:
+    return [{"price": fmt(contract.from_ticks(ticks)), "vol": str(vol)} for ticks, vol in levels]
+
+
+def depth_all_push(
+    contract: SimContract, bids: list[tuple[int, int]], asks: list[tuple[int, int]], now_ms: int
+) -> Json:
+    """``futures/depthAll{N}``: both sides whole in every push."""
+    return {
+        "symbol": contract.symbol,
+        "asks": _levels(contract, asks),
+        "bids": _levels(contract, bids),
+        "ms_t": now_ms,
+    }
+
+
+def depth_increase_push(contract: SimContract, view: DepthView, kind: str, now_ms: int) -> Json:
+    """``futures/depthIncrease{N}``: ``type`` snapshot (whole book) or update (changes)."""
+    return {
+        "symbol": contract.symbol,
+        "asks": _levels(contract, view.asks),
+        "bids": _levels(contract, view.bids),
+        "ms_t": now_ms,
+        "version": view.version,
+        "type": kind,
+    }
+
+
+def bookticker_push(book: Book, now_ms: int) -> Json:
+    contract = book.contract
+    bids, asks = book.depth(1)
+    bid_ticks, bid_vol = bids[0] if bids else (0, 0)
+    return {
+        "symbol": contract.symbol,
+        "best_bid_price": fmt(contract.from_ticks(bid_ticks)),
+        "best_bid_vol": str(bid_vol),
+        "best_ask_price": fmt(contract.from_ticks(asks[0][0])),
+        "best_ask_vol": str(asks[0][1]),
+        "ms_t": now_ms,
+    }
+
+
+def funding_push(symbol: str, now_ms: int) -> Json:
+    """``futures/fundingRate``: the coming settlement and the one after (constant rate)."""
+    coming = next_funding_time(now_ms)
+    return {
+        "symbol": symbol,
+        "fundingRate": FUNDING_RATE,
+        "fundingTime": coming,
+        "nextFundingRate": FUNDING_RATE,
+        "nextFundingTime": coming + FUNDING_INTERVAL_MS,
+        "funding_upper_limit": FUNDING_UPPER_LIMIT,
+        "funding_lower_limit": FUNDING_LOWER_LIMIT,
+        "ts": now_ms,
     }
 
 

@@ -10,6 +10,8 @@ Connection rules (PROTOCOL §8): ``{"action":"ping"}`` -> ``{"group":"System","d
 and websocket ping frames get pong frames; a connection silent for ``idle_timeout_s`` is
 dropped, and so is one that has not subscribed (public) or logged in (private) within
 ``lifeless_timeout_s``. A failed login is answered, then the connection is closed.
+``{"action":"request","args":[topic]}`` answers one snapshot of an incremental-depth or
+funding-rate topic at once, without subscribing (BitMart's documented recovery path).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from zoneguard.sim.auth import Credentials, check_ws_login
 from zoneguard.sim.engine import Engine
 from zoneguard.sim.faults import FaultState
 from zoneguard.sim.model import AccountEvents, PriceUpdate
+from zoneguard.sim.public_feed import DepthStreams, PublicFrames
+from zoneguard.sim.public_feed import frame as push_frame
 from zoneguard.sim.topics import Topic, parse_topic
 
 PONG = orjson.dumps({"group": "System", "data": "pong"})
@@ -37,6 +41,7 @@ LOGIN_OK = orjson.dumps({"action": "access", "success": True})
 MAX_BACKLOG = 10_000
 """Frames a slow reader may fall behind by before it is disconnected, like a venue would."""
 CLOSE_TIMEOUT_S = 1.0
+REQUESTABLE = frozenset({"depth_increase", "funding"})
 
 DropTarget = Literal["public", "private", "all"]
 
@@ -134,10 +139,6 @@ def _ack(action: str, topic: str, error: str | None) -> bytes:
     return orjson.dumps(frame)
 
 
-def _push(group: str, data: object) -> bytes:
-    return orjson.dumps({"group": group, "data": data})
-
-
 class Hub:
     """Every websocket connection, who listens to what, and the publishing side."""
 
@@ -158,6 +159,7 @@ class Hub:
         self._subscribers: dict[str, set[Connection]] = {}
         self._symbol_topics: dict[str, dict[str, Topic]] = {}  # public, per symbol
         self._all_tickers: dict[str, Topic] = {}  # "futures/ticker" (+ throttled variants)
+        self._depth_streams = DepthStreams()
 
     # ------------------------------------------------------------------ connections
 
@@ -246,6 +248,9 @@ class Hub:
             conn.send(PONG)
         elif action == "access":
             self._login(conn, args)
+        elif action == "request":
+            for topic in args if isinstance(args, list) else [args]:
+                self._request(conn, topic)
         elif action in ("subscribe", "unsubscribe"):
             if not isinstance(args, list) or not args:
                 conn.send(
@@ -318,6 +323,19 @@ class Hub:
             for frame in self._snapshot(parsed):
                 conn.send(frame)
 
+    def _request(self, conn: Connection, raw: object) -> None:
+        """``request``: one snapshot now, without subscribing (documented for incremental
+        depth and the funding rate)."""
+        name = raw if isinstance(raw, str) else str(raw)
+        parsed = parse_topic(name, self._engine().symbols)
+        if isinstance(parsed, str):
+            conn.send(_ack("request", name, parsed))
+        elif parsed.kind not in REQUESTABLE or conn.private:
+            conn.send(_ack("request", name, "request serves depthIncrease and fundingRate"))
+        else:
+            for frame in self._snapshot(parsed):
+                conn.send(frame)
+
     def _unsubscribe(self, conn: Connection, name: str) -> None:
         topic = conn.topics.pop(name, None)
         if topic is None:
@@ -344,11 +362,12 @@ class Hub:
         engine = self._engine()
         if topic.kind == "ticker_all":
             return [
-                _push(topic.group, wire.ticker_push(engine.book(s), engine)) for s in engine.symbols
+                push_frame(topic.group, wire.ticker_push(engine.book(s), engine))
+                for s in engine.symbols
             ]
         if topic.kind == "trade":
             return []
-        return _PublicBuilder(engine, topic.symbol, None).frames(topic)
+        return PublicFrames(engine, topic.symbol, None, self._depth_streams).frames(topic)
 
     def publish_market(self, update: PriceUpdate) -> None:
         """Ticker, kline, depth and trade pushes for one price change."""
@@ -357,7 +376,7 @@ class Hub:
         topics = self._symbol_topics.get(update.symbol)
         if not topics and not self._all_tickers:
             return
-        builder = _PublicBuilder(self._engine(), update.symbol, update)
+        builder = PublicFrames(self._engine(), update.symbol, update, self._depth_streams)
         for topic in self._with_all_tickers(topics):
             frames = builder.frames(topic)
             for conn in self._subscribers.get(topic.name, ()):
@@ -373,8 +392,24 @@ class Hub:
             topics = [t for t in self._symbol_topics.get(symbol, {}).values() if t.kind == "ticker"]
             if not topics and not self._all_tickers:
                 continue
-            builder = _PublicBuilder(engine, symbol, None)
+            builder = PublicFrames(engine, symbol, None, self._depth_streams)
             for topic in [*topics, *self._all_tickers.values()]:
+                frames = builder.frames(topic)
+                for conn in self._subscribers.get(topic.name, ()):
+                    for frame in frames:
+                        conn.send(frame)
+
+    def publish_funding(self) -> None:
+        """The funding-rate channel's periodic push (BitMart: every minute)."""
+        if self._faults.stall_feed:
+            return
+        engine = self._engine()
+        for symbol, topics in list(self._symbol_topics.items()):
+            funding = [t for t in topics.values() if t.kind == "funding"]
+            if not funding:
+                continue
+            builder = PublicFrames(engine, symbol, None, self._depth_streams)
+            for topic in funding:
                 frames = builder.frames(topic)
                 for conn in self._subscribers.get(topic.name, ()):
                     for frame in frames:
@@ -394,7 +429,7 @@ class Hub:
         order_listeners = self._subscribers.get("futures/order")
         if order_listeners:
             for event in events.orders:
-                frame = _push(
+                frame = push_frame(
                     "futures/order", [wire.order_push(event.order, event.action, event.fill)]
                 )
                 for conn in order_listeners:
@@ -405,7 +440,7 @@ class Hub:
             for name in ("futures/asset:USDT",):
                 listeners = self._subscribers.get(name)
                 if listeners:
-                    frame = _push(name, wire.asset_push("USDT", events.balance))
+                    frame = push_frame(name, wire.asset_push("USDT", events.balance))
                     for conn in listeners:
                         conn.send(frame)
 
@@ -420,46 +455,6 @@ class Hub:
         listeners = self._subscribers.get("futures/position")
         if not listeners:
             return
-        frame = _push("futures/position", [wire.position_push(p, engine) for p in positions])
+        frame = push_frame("futures/position", [wire.position_push(p, engine) for p in positions])
         for conn in listeners:
             conn.send(frame)
-
-
-class _PublicBuilder:
-    """Builds each public push body at most once per price change."""
-
-    def __init__(self, engine: Engine, symbol: str, update: PriceUpdate | None) -> None:
-        self._engine = engine
-        self._symbol = symbol
-        self._update = update
-        self._book = engine.book(symbol)
-        self._ticker: dict[str, Any] | None = None
-        self._depth: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-    def frames(self, topic: Topic) -> list[bytes]:
-        if topic.kind in ("ticker", "ticker_all"):
-            if self._ticker is None:
-                self._ticker = wire.ticker_push(self._book, self._engine)
-            return [_push(topic.group, self._ticker)]
-        if topic.kind == "kline":
-            bar = self._engine.candles(self._symbol).live_bar(topic.timeframe)
-            return [] if bar is None else [_push(topic.group, wire.kline_push(self._symbol, bar))]
-        if topic.kind == "depth":
-            bids, asks = self._depth_sides(topic.levels)
-            return [_push(topic.group, bids), _push(topic.group, asks)]
-        if topic.kind == "trade" and self._update is not None:
-            return [_push(topic.group, wire.trade_push(self._update.trade))]
-        return []
-
-    def _depth_sides(self, levels: int) -> tuple[dict[str, Any], dict[str, Any]]:
-        cached = self._depth.get(levels)
-        if cached is None:
-            bids, asks = self._book.depth(levels)
-            now = self._update.time if self._update is not None else self._engine.now_ms()
-            contract = self._book.contract
-            cached = (
-                wire.depth_push(contract, 1, bids, now),
-                wire.depth_push(contract, 2, asks, now),
-            )
-            self._depth[levels] = cached
-        return cached

@@ -43,6 +43,10 @@ FUNDING_UPPER_LIMIT = "0.0375"
 FUNDING_LOWER_LIMIT = "-0.0375"
 
 
+PUSH_PRICE_TYPES = {1: "last_price", 2: "fair_price"}
+"""The order push's ``trigger_price_type`` for the request's 1 (last) / 2 (fair) enum."""
+
+
 def _opt(value: Decimal | None) -> str:
     return "" if value is None else fmt(value)
 
@@ -603,7 +607,9 @@ def order_push(order: Order, action: int, fill: Fill | None) -> Json:
             "trigger_price": fmt(order.trigger_price)
             if from_trigger and order.trigger_price is not None
             else NOT_APPLICABLE,
-            "trigger_price_type": order.trigger_price_type  # an int enum (PROTOCOL §1/§4)
+            # Text in the push, like its "-" placeholder in BitMart's sample and the names its
+            # docs give (the request fields take the 1/2 enum).
+            "trigger_price_type": PUSH_PRICE_TYPES.get(order.trigger_price_type, NOT_APPLICABLE)
             if from_trigger and order.trigger_price_type is not None
             else NOT_APPLICABLE,
             "execution_price": fmt(order.execution_price)

@@ -198,6 +198,7 @@ class OrderQueue:
         self._by_exchange_id: dict[str, str] = {}
         self._position_owner: dict[tuple[Symbol, Side], str] = {}
         self._by_state: dict[OrderState, dict[str, WorkerOrder]] = {s: {} for s in OrderState}
+        self._live_by_side: dict[tuple[Symbol, Side], str] = {}
         self.on_callback_enqueued: list[Any] = []
 
     # -- lookup
@@ -212,6 +213,11 @@ class OrderQueue:
 
     def by_exchange_id(self, exchange_order_id: str) -> WorkerOrder | None:
         order_id = self._by_exchange_id.get(exchange_order_id)
+        return None if order_id is None else self._orders.get(order_id)
+
+    def live_on_side(self, symbol: Symbol, side: Side) -> WorkerOrder | None:
+        """The unfinished order on ``symbol``/``side``, if any (there is at most one)."""
+        order_id = self._live_by_side.get((symbol, side))
         return None if order_id is None else self._orders.get(order_id)
 
     def position_owner(self, symbol: Symbol, side: Side) -> WorkerOrder | None:
@@ -301,6 +307,8 @@ class OrderQueue:
             self.log_move(event)
         if to in TERMINAL_STATES:
             self.release_position(order)
+            if self._live_by_side.get((order.symbol, order.side)) == order.order_id:
+                del self._live_by_side[(order.symbol, order.side)]
         if items:
             for listener in self.on_callback_enqueued:
                 listener()
@@ -364,6 +372,8 @@ class OrderQueue:
         """Drop a terminal order from memory (the journal keeps it)."""
         self._orders.pop(order.order_id, None)
         self._by_state[order.state].pop(order.order_id, None)
+        if self._live_by_side.get((order.symbol, order.side)) == order.order_id:
+            del self._live_by_side[(order.symbol, order.side)]
         for cid in (order.entry_client_id, order.close_client_id):
             if cid:
                 self._by_client_id.pop(cid, None)
@@ -373,6 +383,8 @@ class OrderQueue:
         self.release_position(order)
 
     def _index_links(self, order: WorkerOrder) -> None:
+        if not order.lifecycle.is_terminal:
+            self._live_by_side[(order.symbol, order.side)] = order.order_id
         for cid in order.extra.get("client_ids", []):
             self._by_client_id[cid] = order.order_id
         for cid in (order.entry_client_id, order.close_client_id):

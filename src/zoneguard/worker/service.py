@@ -295,24 +295,20 @@ class WorkerService:
     def _side_busy(self, plan: OrderPlan) -> Answer | None:
         """One live order per symbol and side: the exchange keeps one position per symbol and
         side, and two orders sharing it would close each other's contracts."""
-        for order in self.queue:
-            if (
-                order.symbol == plan.symbol
-                and order.side is plan.side
-                and not order.lifecycle.is_terminal
-            ):
-                return Answer(
-                    409,
-                    {
-                        "ok": False,
-                        "error": (
-                            f"side: {plan.symbol} {plan.side.value} already has order "
-                            f"{order.order_id} ({order.state.value}); one live order per symbol "
-                            "and side (cancel it first)"
-                        ),
-                        "fields": [{"field": "side", "message": "busy"}],
-                    },
-                )
+        order = self.queue.live_on_side(plan.symbol, plan.side)
+        if order is not None:
+            return Answer(
+                409,
+                {
+                    "ok": False,
+                    "error": (
+                        f"side: {plan.symbol} {plan.side.value} already has order "
+                        f"{order.order_id} ({order.state.value}); one live order per symbol "
+                        "and side (cancel it first)"
+                    ),
+                    "fields": [{"field": "side", "message": "busy"}],
+                },
+            )
         return None
 
     @staticmethod

@@ -217,7 +217,10 @@ class Engine:
         ids: IdSource | None = None,
         spot_balance: Decimal = Decimal(0),
         claim_amount: Decimal = Decimal(10_000),
+        liquidity: Callable[[bool], int | None] = lambda reduce_only: None,
     ) -> None:
+        """``liquidity(reduce_only)``: contracts a taking order may fill (None: all of it);
+        the fault injection's thin book."""
         self.maker_fee_rate = maker_fee_rate
         self.taker_fee_rate = taker_fee_rate
         self.post_only_cross: PostOnlyCross = post_only_cross
@@ -251,6 +254,7 @@ class Engine:
         self._cancel_after = CancelAfterTimers()
         self.funds = Funds(spot_balance)
         self.claim_amount = claim_amount
+        self._liquidity = liquidity
 
     # ------------------------------------------------------------------ market data
 
@@ -1087,6 +1091,9 @@ class Engine:
         qty = order.remaining
         if not is_opening(order.side):
             qty = min(qty, self._position_for(order).hold)
+        available = self._liquidity(not is_opening(order.side))
+        if available is not None:
+            qty = min(qty, available)
         if qty > 0:
             self._fill(order, qty, price, exec_type)
         if order.is_open:

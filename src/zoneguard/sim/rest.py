@@ -53,6 +53,31 @@ def error_reply(err: SimError, verdict: Verdict) -> web.Response:
     return reply(err.http_status, envelope(err.code, err.message, None), verdict)
 
 
+LOOKUP_PATHS = frozenset(
+    {
+        "/contract/private/order",
+        "/contract/private/get-open-orders",
+        "/contract/private/order-history",
+    }
+)
+"""Order reads that the ``lookup_lag_ms`` fault makes lag behind the writes."""
+
+
+def hide_young_orders(data: object, created_before_ms: int) -> object:
+    """The lookup's answer as a lagging read would give it: orders created after
+    ``created_before_ms`` are not there yet (one order: "Order not exist")."""
+    if isinstance(data, list):
+        return [row for row in data if _created(row) <= created_before_ms]
+    if _created(data) > created_before_ms:
+        raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
+    return data
+
+
+def _created(row: object) -> int:
+    created = row.get("create_time") if isinstance(row, dict) else None
+    return int(created) if isinstance(created, int | str) and str(created).isdigit() else 0
+
+
 class RestApi:
     def __init__(self, state: SimState) -> None:
         self._state = state
@@ -114,7 +139,13 @@ class RestApi:
                 rejection = state.faults.take_rejection(routes_trade.is_reduce_only(params))
                 if rejection is not None:
                     raise rejection
+            elif path == routes_trade.CANCEL_ORDER_PATH:
+                refusal = state.faults.take_cancel_rejection()
+                if refusal is not None:
+                    raise refusal
             data = route.handler(state.engine, params)
+            if state.faults.lookup_lag_ms and path in LOOKUP_PATHS:
+                data = hide_young_orders(data, state.engine.now_ms() - state.faults.lookup_lag_ms)
         except SimError as err:
             return error_reply(err, verdict), False
         finally:

@@ -16,6 +16,7 @@ from zoneguard.sim.params import Params
 from zoneguard.sim.routing import Route, every_2s
 
 SUBMIT_ORDER_PATH = "/contract/private/submit-order"
+CANCEL_ORDER_PATH = "/contract/private/cancel-order"
 
 
 def _client_id(params: Params) -> str:

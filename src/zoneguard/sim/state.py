@@ -47,6 +47,7 @@ class SimState:
             ids=self.ids,
             spot_balance=Decimal(config.spot_usdt_balance),
             claim_amount=Decimal(config.claim_usdt),
+            liquidity=self.faults.take_liquidity,
         )
 
     def reset(self) -> None:

@@ -429,6 +429,8 @@ class Hub:
         order_listeners = self._subscribers.get("futures/order")
         if order_listeners:
             for event in events.orders:
+                if self._faults.take_dropped_order_push():
+                    continue
                 frame = push_frame(
                     "futures/order", [wire.order_push(event.order, event.action, event.fill)]
                 )

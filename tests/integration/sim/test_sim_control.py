@@ -143,12 +143,75 @@ async def test_order_response_delay_and_rest_delay(wire: Wire) -> None:
     assert loop.time() - started < 0.1
 
 
+async def test_thin_book_fills_part_of_a_taking_order_and_cancels_the_rest(wire: Wire) -> None:
+    await wire.order(side=1, type="market", size=10)
+    status, _ = await wire.control(
+        "/_sim/faults", {"thin_book": {"count": 1, "contracts": 3, "reduce_only": True}}
+    )
+    assert status == 200
+    close = await wire.order(side=3, type="market", size=10, client_order_id="thin1")
+    detail = await wire.keyed(
+        "/contract/private/order", symbol="BTCUSDT", order_id=str(close.data["order_id"])
+    )
+    assert (detail.data["state"], detail.data["deal_size"], detail.data["size"]) == (4, "3", "10")
+    (position,) = [p for p in (await wire.state())["positions"] if p["symbol"] == "BTCUSDT"]
+    assert position["current_amount"] == "7"
+    again = await wire.order(side=3, type="market", size=7)  # used up: the book is deep again
+    assert again.code == 1000
+    assert (await wire.state())["positions"][0]["current_amount"] == "0"
+
+
+async def test_lookup_lag_hides_young_orders_from_every_order_read(wire: Wire) -> None:
+    await wire.control("/_sim/faults", {"lookup_lag_ms": 60_000})
+    placed = await wire.order(side=1, price="60000", size=1, client_order_id="young1")
+    assert placed.code == 1000
+    detail = await wire.keyed(
+        "/contract/private/order", symbol="BTCUSDT", order_id=str(placed.data["order_id"])
+    )
+    assert detail.code == 40035
+    history = await wire.keyed(
+        "/contract/private/order-history", symbol="BTCUSDT", client_order_id="young1"
+    )
+    opened = await wire.keyed("/contract/private/get-open-orders", symbol="BTCUSDT")
+    assert (history.data, opened.data) == ([], [])
+    again = await wire.order(side=1, price="60000", size=1, client_order_id="young1")
+    assert again.code == 40050, "the write side knows it"
+    await wire.control("/_sim/faults", {"lookup_lag_ms": 0})
+    history = await wire.keyed(
+        "/contract/private/order-history", symbol="BTCUSDT", client_order_id="young1"
+    )
+    assert len(history.data) == 1
+
+
+async def test_dropped_order_pushes_and_refused_cancels(wire: Wire) -> None:
+    async with await wire.ws(private=True) as ws:
+        await wire.login(ws)
+        await subscribe(ws, "futures/order")
+        await wire.control("/_sim/faults", {"drop_order_pushes": 1})
+        first = await wire.order(side=1, price="60000", size=1)
+        assert await drain(ws) == []
+        await wire.order(side=1, price="60001", size=1)
+        (push,) = await drain(ws)
+        assert push["group"] == "futures/order"
+    await wire.control("/_sim/faults", {"reject_cancels": {"count": 1, "code": 30014}})
+    body = {"symbol": "BTCUSDT", "order_id": str(first.data["order_id"])}
+    refused = await wire.signed("/contract/private/cancel-order", body)
+    assert (refused.status, refused.code) == (503, 30014)
+    assert len((await wire.state())["open_order_ids"]) == 2
+    done = await wire.signed("/contract/private/cancel-order", body)
+    assert done.code == 1000
+
+
 async def test_bad_fault_specs_are_400(wire: Wire) -> None:
     for bad in (
         {"order_response": {"mode": "explode"}},
         {"reject_orders": {"count": -1}},
         {"drop_ws": "some"},
         {"stall_feed": "yes"},
+        {"thin_book": {"count": 1}},
+        {"lookup_lag_ms": -5},
+        {"drop_order_pushes": "all"},
+        {"reject_cancels": []},
     ):
         status, body = await wire.control("/_sim/faults", bad)
         assert status == 400, bad

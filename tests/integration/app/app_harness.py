@@ -79,8 +79,24 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"{base}{separator}options=-csearch_path%3D{schema}"
     finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        drop_schema(base, schema)
+
+
+def drop_schema(base: str, schema: str) -> None:
+    """Drop the test's schema. pytest tears ``start_app`` down after this fixture when the
+    test names it first, so the app may still be polling: a deadlock with its reads is
+    retried (PostgreSQL cancels one side; the app's side only logs)."""
+    import psycopg
+
+    for attempt in range(20):
+        try:
+            with psycopg.connect(base, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+            return
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
+            if attempt == 19:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -50,8 +50,7 @@ def fill(order_id: str, at_ms: int) -> Any:
 async def feed(database_url: str) -> Any:
     db = Database(database_url)
     await asyncio.to_thread(upgrade, db.engine)
-    feed = ChangeFeed(db, interval_s=3600)  # polled by hand below
-    await feed.start()
+    feed = ChangeFeed(db)  # not started: polled by hand below, never by its own task
     try:
         yield feed
     finally:

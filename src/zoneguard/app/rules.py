@@ -5,6 +5,13 @@ handler's own "submitted" can race a fast "placed". So a status only moves *forw
 this ranking; news that would move it back (a late ``placed`` after ``closed``) is kept
 as a transition that was not applied. ``closed`` outranks everything: once a position is
 closed, nothing reopens it.
+
+Who says it matters too (:func:`applies`). The worker knows what happened on the
+exchange; the app only concludes things: the bus handler that the worker refused an order,
+an operator's cancel that the worker never had it. Such a conclusion may end an order only
+while the worker has reported nothing of it (``queued``/``submitted``), and it gives way to
+any later word from the worker: the refusal may have been of a redelivery the worker had
+already taken, or the cancel may have crossed the order on its way to the worker.
 """
 
 from __future__ import annotations
@@ -53,6 +60,12 @@ _RANK: dict[OrderStatus, int] = {
     _S.CLOSED: 6,
 }
 TERMINAL: frozenset[OrderStatus] = frozenset({_S.TIMEOUT, _S.FAILED, _S.CANCELLED, _S.CLOSED})
+UNREPORTED: frozenset[OrderStatus] = frozenset({_S.QUEUED, _S.SUBMITTED})
+"""The worker has said nothing of the order yet (beyond accepting it)."""
+
+APP_SOURCES: frozenset[str] = frozenset({"bus", "api"})
+"""Sources of the app's own conclusions (the bus handler, an operator action)."""
+WORKER_SOURCE = "callback"
 
 _POSITION_RANK = {PositionStatus.OPEN: 0, PositionStatus.CLOSE_FAILED: 1, PositionStatus.CLOSED: 2}
 
@@ -69,3 +82,15 @@ def moves_forward(current: OrderStatus, new: OrderStatus) -> bool:
 
 def position_moves_forward(current: PositionStatus, new: PositionStatus) -> bool:
     return new is current or _POSITION_RANK[new] > _POSITION_RANK[current]
+
+
+def applies(
+    current: OrderStatus, current_source: str | None, new: OrderStatus, new_source: str
+) -> bool:
+    """Whether news of ``new`` from ``new_source`` is applied to an order that is in
+    ``current``, set by ``current_source`` (see the module's docstring)."""
+    if new_source in APP_SOURCES and new in TERMINAL:
+        return current in UNREPORTED
+    if new_source == WORKER_SOURCE and current in TERMINAL and current_source in APP_SOURCES:
+        return True
+    return moves_forward(current, new)

@@ -7,17 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from zoneguard.app.db.changes import last_change_seq
 from zoneguard.app.db.models import OrderLifecycle, OrderTransition, Position
 from zoneguard.app.rules import (
+    APP_SOURCES,
     OrderStatus,
     PositionStatus,
-    moves_forward,
+    applies,
     position_moves_forward,
 )
 from zoneguard.domain.plan import OrderPlan
@@ -92,6 +95,7 @@ def create_order(
         id=order_id,
         origin=origin,
         status=status.value,
+        status_source=origin,
         symbol=plan.symbol if plan else symbol,
         side=plan.side.value if plan else side,
         entry_zone_min=plan.entry_zone_min if plan else None,
@@ -108,19 +112,57 @@ def create_order(
         version=1,
     )
     session.add(order)
-    session.add(
-        OrderTransition(
-            order_id=order_id,
-            seq=0,
-            event=first_event,
-            source=origin,
-            from_status=None,
-            to_status=status.value,
-            applied=True,
-            at_ms=at_ms,
-            data={},
-        )
+    session.add(_first_transition(order_id, first_event, origin, status, at_ms))
+    return order
+
+
+def _first_transition(
+    order_id: str, event: str, origin: str, status: OrderStatus, at_ms: int
+) -> OrderTransition:
+    return OrderTransition(
+        order_id=order_id,
+        seq=0,
+        event=event,
+        source=origin,
+        from_status=None,
+        to_status=status.value,
+        applied=True,
+        at_ms=at_ms,
+        data={},
     )
+
+
+def lock_or_discover(
+    session: Session, order_id: str, *, at_ms: int, symbol: str | None, side: str | None
+) -> OrderLifecycle:
+    """The order, row-locked; first created (``origin = external``, ``submitted``) when the
+    app never made it. The insert skips an id that exists: two first callbacks for one
+    unknown order at once both get here, one creates it, the other waits for that commit
+    (PostgreSQL) and then locks what it made, instead of a unique-key 500."""
+    order = lock_order(session, order_id)
+    if order is not None:
+        return order
+    origin, status = "external", OrderStatus.SUBMITTED
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values: dict[str, Any] = {
+        "id": order_id,
+        "origin": origin,
+        "status": status.value,
+        "status_source": origin,
+        "symbol": symbol,
+        "side": side,
+        "metadata": {},
+        "created_ms": at_ms,
+        "updated_ms": at_ms,
+        "version": 1,
+    }
+    table = cast(Table, OrderLifecycle.__table__)
+    statement = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    if session.execute(statement).first() is not None:  # rowcount is -1 with psycopg
+        session.add(_first_transition(order_id, "discovered", origin, status, at_ms))
+    order = lock_order(session, order_id)
+    if order is None:  # pragma: no cover - the row exists, one way or the other
+        raise LookupError(order_id)
     return order
 
 
@@ -164,16 +206,24 @@ def lock_order(session: Session, order_id: str) -> OrderLifecycle | None:
 def record(session: Session, order: OrderLifecycle, event: Event) -> OrderTransition:
     """Apply ``event`` to ``order`` and its position, and record it as a transition.
 
-    The status moves only forward (:func:`~zoneguard.app.rules.moves_forward`); facts from
-    an applied event overwrite, facts from a stale one only fill gaps.
+    The status moves as :func:`~zoneguard.app.rules.applies` says; facts from an applied
+    event overwrite, facts from a stale one only fill gaps (the worker's; a stale conclusion
+    of the app's own says nothing about the order). ``closed`` clears the current error: it
+    stays in the transition that reported it.
     """
     current = OrderStatus(order.status)
-    applied = event.status is not None and moves_forward(current, event.status)
+    applied = event.status is not None and applies(
+        current, order.status_source, event.status, event.source
+    )
     if applied and event.status is not None:
         order.status = event.status.value
+        order.status_source = event.source
+        if event.status is OrderStatus.CLOSED and event.facts.error is None:
+            order.error = order.error_code = None
+    fills_gaps = applied or event.source not in APP_SOURCES
     for name in _ORDER_FACTS:
         value = getattr(event.facts, name)
-        if value is not None and (applied or getattr(order, name) is None):
+        if value is not None and (applied or (fills_gaps and getattr(order, name) is None)):
             setattr(order, name, value)
     if event.status is None and event.facts.error is not None:
         order.error = event.facts.error
@@ -250,6 +300,8 @@ def _update_position(session: Session, order: OrderLifecycle, event: Event) -> N
         put("fees", facts.fees)
         put("close_order_id", facts.close_order_id)
         put("close_reason", facts.reason)
+        if moved and facts.error is None:
+            position.error = None  # the failed attempts stay in the order's transitions
         if moved and position.closed_ms is None:
             position.closed_ms = event.at_ms
     elif target is PositionStatus.CLOSE_FAILED:

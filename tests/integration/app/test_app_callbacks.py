@@ -296,11 +296,17 @@ async def test_close_failed_then_closed(start_app: AppStarter, tmp_path: Any) ->
     assert order["status"] == "close_failed"
     assert order["position"]["status"] == "close_failed"
     assert order["position"]["error"] == "exchange busy"
+    assert order["error"] == "exchange busy"
     await send(app, "closed", {**closed(order_id), "reason": "stop_loss", "close_price": 63990.0})
     order = await detail(app, order_id)
     assert order["status"] == "closed"
     assert order["position"]["status"] == "closed"
     assert order["position"]["close_reason"] == "stop_loss"
+    # Over: no current error, and the failed attempt stays in the history.
+    assert (order["error"], order["error_code"], order["position"]["error"]) == (None, None, None)
+    (attempt,) = [t for t in order["transitions"] if t["event"] == "close_failed"]
+    assert attempt["error"] == "exchange busy"
+    assert attempt["data"]["error_code"] == 30030
 
 
 async def test_a_callback_for_an_order_the_app_never_made_creates_it(
@@ -416,3 +422,76 @@ async def test_a_missing_callback_secret_is_a_warning_at_start(
     (warning,) = [r for r in caplog.records if "ZONEGUARD_CALLBACK_SECRET" in r.getMessage()]
     assert warning.levelname == "WARNING"
     assert "unsigned callbacks are accepted" in warning.getMessage()
+
+
+async def test_bodies_the_database_would_refuse_are_stored_or_named_never_a_500(
+    start_app: AppStarter, database_url: str
+) -> None:
+    app = await start_app(database_url, consume=False)
+    order_id = await new_order(app)
+
+    async def post(fields: dict[str, Any]) -> tuple[int, Any]:
+        body = {"order_id": order_id, "event_id": uuid.uuid4().hex, **fields}
+        answer: tuple[int, Any] = await app.http.post("/api/orders/callback", raw=encode_json(body))
+        return answer
+
+    refused: list[tuple[dict[str, Any], str]] = [
+        ({"status": "placed", "timestamp": "2026-05-09T07:35:25.123Z" + "0" * 20}, "timestamp"),
+        ({"status": "failed", "error_code": 2**40}, "error_code"),
+        ({"status": "failed", "error_code": 2**64 - 1}, "error_code"),
+        ({"status": "placed", "exchange_order_id": "98\x0076"}, "exchange_order_id"),
+        ({"status": "placed", "order_id": "or\x00der"}, "order_id"),
+        ({"status": "placed", "event_id": "e\x00v"}, "event_id"),
+        ({"status": "placed", "entry_price": "1e-9999999"}, "entry_price"),
+        ({"status": "placed", "entry_price": "1e25"}, "entry_price"),
+        ({"status": "placed", "entry_price": "1" * 101}, "entry_price"),
+    ]
+    for fields, field in refused:
+        status, answer = await post(fields)
+        assert status == 422, (fields, status, answer)
+        assert [f["field"] for f in answer["fields"]] == [field], answer
+    assert (await detail(app, order_id))["status"] == "queued"
+
+    status, _ = await post({"status": "placed", "entry_price": "65000.1234567890123456789"})
+    assert status == 200
+    assert (await detail(app, order_id))["entry_price"] == "65000.123456789012345679"
+    await post({"status": "filled", "quantity": "0.01"})
+    long_reason = "stop_loss hit after a gap; " * 10
+    failure = {"status": "close_failed", "reason": long_reason, "error": "busy\x00" + "x" * 9000}
+    assert (await post(failure))[0] == 200
+    order = await detail(app, order_id)
+    assert order["position"]["close_reason"] == long_reason  # whole: more than 32 characters
+    error = order["position"]["error"]
+    assert error.startswith("busyxxx") and error.endswith(" [cut]") and len(error) == 4000
+    assert (await post({"status": "closed", "reason": long_reason}))[0] == 200
+    assert (await detail(app, order_id))["position"]["close_reason"] == long_reason
+
+
+async def test_a_callback_for_an_unknown_order_keeps_a_clean_symbol(
+    start_app: AppStarter, database_url: str
+) -> None:
+    app = await start_app(database_url, consume=False)
+    body = {"order_id": "ext-1", "status": "placed", "symbol": "BTC\x00USDT\n", "side": "long"}
+    assert (await app.http.post("/api/orders/callback", body))[0] == 200
+    assert (await detail(app, "ext-1"))["symbol"] == "BTCUSDT"
+
+
+async def test_first_callbacks_for_an_unknown_order_at_once_all_land(
+    start_app: AppStarter, database_url: str
+) -> None:
+    app = await start_app(database_url, consume=False)
+    order_ids = [f"ext-race-{n}" for n in range(4)]
+    bodies = [
+        {"order_id": order_id, "status": status, "event_id": f"{order_id}-{status}"}
+        for order_id in order_ids
+        for status in ("placed", "filled", "timeout", "cancelled")
+    ]
+    answers = await asyncio.gather(
+        *(app.http.post("/api/orders/callback", raw=encode_json(body)) for body in bodies)
+    )
+    assert [status for status, _ in answers] == [200] * len(bodies), answers
+    for order_id in order_ids:
+        order = await detail(app, order_id)
+        assert order["origin"] == "external"
+        events = sorted(t["event"] for t in order["transitions"])
+        assert events == ["cancelled", "discovered", "filled", "placed", "timeout"]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from zoneguard.app import store
 from zoneguard.app.db.engine import Database
 from zoneguard.app.db.migrate import current_revision, head_revision, upgrade
-from zoneguard.app.db.models import Base, OrderLifecycle
+from zoneguard.app.db.models import Base, OrderLifecycle, Position, QueuedMessage
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -67,5 +67,45 @@ def test_decimals_come_back_exactly(database_url: str) -> None:
         )
         assert read == values
         assert [str(v) for v in read] == ["1E-18", "123456789012345.123456789", "65250"]
+    finally:
+        db.dispose()
+
+
+def test_upgrading_a_database_in_use_keeps_its_rows(database_url: str) -> None:
+    """Later migrations rebuild some tables on SQLite; none may lose (or cascade-delete)
+    a row on the way."""
+    db = Database(database_url)
+    try:
+        upgrade(db.engine, "0001")
+        with db.engine.begin() as connection:
+            for statement in (
+                "INSERT INTO order_lifecycles (id, origin, status, metadata, created_ms,"
+                " updated_ms, version) VALUES ('o-1', 'signal', 'filled', '{}', 1, 2, 3)",
+                "INSERT INTO order_transitions (order_id, seq, event, source, to_status,"
+                " applied, at_ms, data) VALUES ('o-1', 0, 'queued', 'signal', 'queued',"
+                " true, 1, '{}')",
+                "INSERT INTO positions (id, status, close_reason, opened_ms, updated_ms,"
+                " version) VALUES ('o-1', 'open', 'stop_loss', 1, 2, 1)",
+                "INSERT INTO bus_messages (id, message_uuid, message_type, body, attempts,"
+                " available_ms, created_ms) VALUES (7, 'u-7', 'PlaceOrderMessage', '{}', 0, 0, 0)",
+            ):
+                connection.exec_driver_sql(statement)
+        assert upgrade(db.engine) == head_revision()
+
+        def read(session: Session) -> tuple[object, ...]:
+            order = session.get_one(OrderLifecycle, "o-1")
+            position = session.get_one(Position, "o-1")
+            message = session.get_one(QueuedMessage, 7)
+            return (
+                (order.status, order.version, len(order.transitions), order.change_seq),
+                (position.status, position.close_reason),
+                (message.message_uuid, message.claim_token),
+            )
+
+        assert db.call(read) == (
+            ("filled", 3, 1, 0),
+            ("open", "stop_loss"),
+            ("u-7", None),
+        )
     finally:
         db.dispose()

@@ -13,14 +13,8 @@ from fastapi.responses import JSONResponse
 
 from zoneguard.app.api.docs import CallbackBody, body_doc
 from zoneguard.app.api.errors import field_errors, parse_json_object, plain_error
-from zoneguard.app.callbacks import (
-    CallbackInvalid,
-    DuplicateEvent,
-    IncomingCallback,
-    Outcome,
-    apply_callback,
-    parse_callback,
-)
+from zoneguard.app.callback_body import CallbackInvalid, IncomingCallback, parse_callback
+from zoneguard.app.callbacks import DuplicateEvent, Outcome, apply_callback
 from zoneguard.app.ids import now_ms
 from zoneguard.app.logs import escaped, orders_log
 from zoneguard.app.runtime import AppRuntime

@@ -44,6 +44,9 @@ class OrderLifecycle(Base):
     """``signal`` (POST /api/signals), ``monitor`` (POST /api/positions/monitor) or
     ``external`` (first heard of in a callback)."""
     status: Mapped[str] = mapped_column(String(32), index=True)
+    status_source: Mapped[str | None] = mapped_column(String(16))
+    """Who set ``status``: the origin, ``bus``, ``api`` or ``callback`` (see ``rules.py``:
+    the app's own conclusions give way to the worker's word)."""
     symbol: Mapped[str | None] = mapped_column(String(32))
     side: Mapped[str | None] = mapped_column(String(8))
     entry_zone_min: Mapped[Decimal | None]
@@ -124,7 +127,7 @@ class Position(Base):
     exit_price: Mapped[Decimal | None]
     realized_pnl: Mapped[Decimal | None]
     fees: Mapped[Decimal | None]
-    close_reason: Mapped[str | None] = mapped_column(String(32))
+    close_reason: Mapped[str | None] = mapped_column(Text)
     close_order_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     opened_ms: Mapped[int] = mapped_column(BigInteger)

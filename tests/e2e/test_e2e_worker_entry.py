@@ -290,3 +290,37 @@ async def test_refused_key_fails_the_order_and_alerts(stack: Stack) -> None:
     assert failed["error_code"] == 30005
     await eventually(lambda: "ALERT auth_refused" in stack.app_log.read_text(), 5, "the auth alert")
     assert opening_orders(await client.sim_state()) == []
+
+
+async def test_a_maker_only_entry_the_exchange_cancels_unfilled_is_placed_again(
+    stack: Stack,
+) -> None:
+    """The simulator's default, as BitMart may do it: a maker-only order that would take is
+    accepted, then cancelled unfilled. The worker waits for the zone again and places a new
+    attempt (a new client id: the old one is over), which then fills and is guarded."""
+    client = await stack.start()
+    assert stack.sim is not None
+    engine = stack.sim.engine
+    original = engine.submit_order
+    moves = {"left": 1}
+
+    def submit_order(req: Any, **kwargs: Any) -> Any:
+        if not kwargs and req.side == 1 and moves["left"]:
+            moves["left"] -= 1
+            engine.set_price("BTCUSDT", Decimal("65300"))  # the market fell under the bid
+        return original(req, **kwargs)
+
+    engine.submit_order = submit_order  # type: ignore[method-assign]
+    status, body = await client.post("/api/place-order", order(id="pc-1"))
+    assert status == 200, body
+    await client.price("BTCUSDT", 65400)
+
+    await eventually(lambda: stack.receiver.statuses("pc-1").count("placed") == 2, 8, "2 placed")
+    first, second = opening_orders(await client.sim_state())
+    assert (first["state"], first["deal_size"]) == (4, "0"), "accepted, cancelled unfilled"
+    assert first["client_order_id"] != second["client_order_id"]
+    await client.prices("BTCUSDT", 65200, 65100)
+    await stack.receiver.wait_for("pc-1", "filled")
+    await client.price("BTCUSDT", 63950)
+    closed = await stack.receiver.wait_for("pc-1", "closed")
+    assert closed["reason"] == "stop_loss"

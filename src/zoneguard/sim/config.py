@@ -25,7 +25,10 @@ class SimConfig:
     """The spot wallet ``/account/v1/transfer-contract`` moves USDT from and to."""
     claim_usdt: Decimal = Decimal(10000)
     """What one demo ``POST /contract/private/claim`` adds to the futures wallet."""
-    post_only_cross: Literal["reject", "cancel"] = "reject"
+    post_only_cross: Literal["reject", "cancel"] = "cancel"
+    """A maker-only order that would take liquidity: "cancel" accepts it then cancels it
+    unfilled (state 4, order push action 3), the behaviour PROTOCOL.md suggests; "reject"
+    refuses it with 40011 (BitMart never documented which one it does)."""
     replay_file: Path | None = None
     replay_symbol: str = "BTCUSDT"
     replay_speed: float = 60.0  # historical minutes per real minute

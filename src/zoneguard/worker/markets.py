@@ -42,10 +42,14 @@ class Markets:
         if quote is None:
             quote = self.quotes[tick.symbol] = Quote(tick.last, tick.bid, tick.ask, now)
         else:
+            # A side of the book this update does not carry (a kline carries neither) is kept
+            # only while the price stands still: after a move it belongs to the old price,
+            # and a post-only entry priced from it could sit across the market and cross.
+            moved = tick.last != quote.last
             quote.last = tick.last
-            if tick.bid is not None:
+            if tick.bid is not None or moved:
                 quote.bid = tick.bid
-            if tick.ask is not None:
+            if tick.ask is not None or moved:
                 quote.ask = tick.ask
             quote.at_monotonic = now
         return quote

@@ -180,7 +180,6 @@ async def test_submit_order_answers_an_int_id_and_queries_answer_strings(wire: W
         ({"side": 1, "price": "60000", "size": 1, "symbol": "NOPEUSDT"}, 40034),
         ({"side": 3, "type": "market", "size": 1}, 40021),
         ({"side": 1, "price": "60000", "size": 400000}, 40027),
-        ({"side": 1, "price": "65000.1", "size": 1, "mode": 4}, 40011),
         ({"price": "60000", "size": 1}, 40011),
     ],
 )
@@ -246,9 +245,14 @@ async def test_close_size_above_position_is_40020(wire: Wire) -> None:
     assert_envelope(await wire.order(side=3, type="market", size=3), 1000, 200)
 
 
-async def test_maker_only_crossing_message_names_maker(wire: Wire) -> None:
-    reply = await wire.order(side=1, price="65000.1", size=1, mode=4)
-    assert "maker" in reply.body["message"].lower()
+async def test_maker_only_crossing_in_reject_mode_is_40011_naming_maker(start_sim: Any) -> None:
+    server: SimServer = await start_sim(post_only_cross="reject")
+    async with aiohttp.ClientSession() as session:
+        wire = Wire(session, server)
+        reply = await wire.order(side=1, price="65000.1", size=1, mode=4)
+        assert_envelope(reply, 40011, 400)
+        assert "maker" in reply.body["message"].lower()
+        assert (await wire.state())["orders"] == []
 
 
 async def test_maker_only_crossing_in_cancel_mode(start_sim: Any) -> None:

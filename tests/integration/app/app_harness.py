@@ -152,6 +152,8 @@ class FakeWorker:
     replies: list[tuple[int, Any]] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     delay_s: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)
+    """Per request path ending (``"/cancel"``), instead of ``delay_s``."""
     _runner: web.AppRunner | None = None
 
     @property
@@ -178,8 +180,11 @@ class FakeWorker:
         raw = await request.read()
         body = orjson.loads(raw) if raw else None
         self.requests.append((request.method, request.path_qs, dict(request.headers), body))
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        delay = next((d for end, d in self.delays.items() if request.path.endswith(end)), None)
+        if delay is None:
+            delay = self.delay_s
+        if delay:
+            await asyncio.sleep(delay)
         status, reply = self.replies.pop(0) if self.replies else (200, None)
         if reply is None:
             reply = {"ok": True, "order_id": (body or {}).get("id"), "status": "waiting_zone"}

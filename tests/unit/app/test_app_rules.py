@@ -50,3 +50,23 @@ def test_positions_never_reopen() -> None:
     assert position_moves_forward(P.CLOSE_FAILED, P.CLOSED)
     assert not position_moves_forward(P.CLOSED, P.OPEN)
     assert not position_moves_forward(P.CLOSED, P.CLOSE_FAILED)
+
+
+def test_the_apps_own_conclusions_end_only_unreported_orders() -> None:
+    from zoneguard.app.rules import applies
+
+    for current in OrderStatus:
+        for verdict in (S.FAILED, S.CANCELLED):
+            expected = current in (S.QUEUED, S.SUBMITTED)
+            assert applies(current, "signal", verdict, "bus") == expected, (current, verdict)
+            assert applies(current, "callback", verdict, "api") == expected
+
+
+def test_the_workers_word_overrides_the_apps_conclusion() -> None:
+    from zoneguard.app.rules import applies
+
+    for concluded in (S.FAILED, S.CANCELLED):
+        for news in (S.PLACED, S.FILLED, S.CLOSE_FAILED, S.TIMEOUT, S.CLOSED):
+            assert applies(concluded, "bus", news, "callback")
+            assert not applies(concluded, "callback", news, "callback") or news is S.CLOSED
+        assert not applies(concluded, "api", S.SUBMITTED, "bus")  # the app's own: no

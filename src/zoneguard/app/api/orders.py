@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from zoneguard.app import store
 from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.cancel import cancel_unsent
 from zoneguard.app.db.models import OrderLifecycle
 from zoneguard.app.feed import sse_stream
-from zoneguard.app.ids import order_id_problem, printable_problem
+from zoneguard.app.ids import now_ms, order_id_problem, printable_problem
+from zoneguard.app.logs import orders_log
 from zoneguard.app.rules import OrderStatus, PositionStatus
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import order_view, position_view, transition_view
@@ -121,7 +123,50 @@ async def _worker_action(runtime: AppRuntime, order_id: str, action: str) -> JSO
         else:
             answer = await runtime.client.close_position(order_id)
     except WorkerRejected as exc:
+        if action == "cancel" and exc.unknown_order:
+            return await _cancel_unsent(runtime, order_id, exc)
         return plain_error(exc.status, f"worker: {exc.message}")
     except WorkerUnavailable as exc:
         return plain_error(503, f"worker unavailable: {exc}")
     return JSONResponse(answer, status_code=202)
+
+
+async def _cancel_unsent(runtime: AppRuntime, order_id: str, exc: WorkerRejected) -> JSONResponse:
+    """The worker does not know the order: cancel it here, so its message is never sent
+    (``cancel.py``), and ask the worker again if it had accepted the order meanwhile."""
+    at = now_ms()
+
+    def write(session: Session) -> tuple[dict[str, Any], bool] | None:
+        unsent = cancel_unsent(session, order_id, at_ms=at)
+        return None if unsent is None else (order_view(unsent.order), unsent.ask_again)
+
+    done = await runtime.db.run(write)
+    if done is None:  # the worker reported on it before: its 404 is news to look into
+        return plain_error(exc.status, f"worker: {exc.message}")
+    view, ask_again = done
+    runtime.changed()
+    orders_log.info("cancelled in the app: the worker never had it", extra={"order_id": order_id})
+    body: dict[str, Any] = {
+        "ok": True,
+        "order_id": order_id,
+        "status": "cancelled",
+        "cancelled_by": "app",
+        "order": view,
+    }
+    if ask_again:
+        try:
+            body["worker"] = await runtime.client.cancel(order_id)
+        except WorkerRejected as again:
+            body["worker"] = {"status": again.status, "error": again.message}
+        except WorkerUnavailable as down:
+            return plain_error(
+                503,
+                f"cancelled in the app, but the worker, which had accepted the order, could "
+                f"not be asked again ({down}): send the cancel again",
+            )
+        orders_log.warning(
+            "asked the worker once more to cancel an order it had accepted: %s",
+            body["worker"].get("status"),
+            extra={"order_id": order_id},
+        )
+    return JSONResponse(body)

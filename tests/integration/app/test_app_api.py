@@ -155,6 +155,10 @@ async def test_bad_monitor_requests_name_the_field(start_app: AppStarter, tmp_pa
         ({"symbol": "BTCUSDT", "side": "flat", "stop_loss": 1}, "side"),
         ({"symbol": "BTCUSDT", "side": "long", "stop_loss": -1}, "stop_loss"),
         ({"symbol": "BTCUSDT", "side": "long", "stop_loss": 1, "quantity": 2}, "quantity"),
+        (
+            {"symbol": "BTCUSDT", "side": "long", "stop_loss": 1, "metadata": {"a": "x" * 17000}},
+            "metadata",
+        ),
     ]:
         status, answer = await app.http.post("/api/positions/monitor", body)
         assert status == 422, body

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -31,7 +32,13 @@ from zoneguard.app.numbers import bounded_price
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import order_view
 from zoneguard.domain.errors import FieldError, PlanValidationError
-from zoneguard.domain.plan import MAX_TIMEOUT_SECONDS, OrderPlan, PlanDefaults, parse_plan
+from zoneguard.domain.plan import (
+    MAX_METADATA_BYTES,
+    MAX_TIMEOUT_SECONDS,
+    OrderPlan,
+    PlanDefaults,
+    parse_plan,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SET_BY_THE_APP = ("id", "callback_url")
@@ -62,6 +69,15 @@ class MonitorBody(BaseModel):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("metadata")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """A signal's bound: the worker refuses more, which would fail the order later."""
+        size = len(orjson.dumps(value))
+        if size > MAX_METADATA_BYTES:
+            raise ValueError(f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}")
+        return value
 
     @model_validator(mode="after")
     def _some_exit(self) -> MonitorBody:

@@ -84,6 +84,12 @@ def test_upgrading_a_database_in_use_keeps_its_rows(database_url: str) -> None:
                 "INSERT INTO order_transitions (order_id, seq, event, source, to_status,"
                 " applied, at_ms, data) VALUES ('o-1', 0, 'queued', 'signal', 'queued',"
                 " true, 1, '{}')",
+                "INSERT INTO order_transitions (order_id, seq, event, source, to_status,"
+                " applied, at_ms, data) VALUES ('o-1', 1, 'filled', 'callback', 'filled',"
+                " true, 2, '{}')",
+                "INSERT INTO order_transitions (order_id, seq, event, source, to_status,"
+                " applied, at_ms, data) VALUES ('o-1', 2, 'failed', 'bus', 'filled',"
+                " false, 3, '{}')",
                 "INSERT INTO positions (id, status, close_reason, opened_ms, updated_ms,"
                 " version) VALUES ('o-1', 'open', 'stop_loss', 1, 2, 1)",
                 "INSERT INTO bus_messages (id, message_uuid, message_type, body, attempts,"
@@ -97,13 +103,13 @@ def test_upgrading_a_database_in_use_keeps_its_rows(database_url: str) -> None:
             position = session.get_one(Position, "o-1")
             message = session.get_one(QueuedMessage, 7)
             return (
-                (order.status, order.version, len(order.transitions), order.change_seq),
+                (order.status, order.status_source, len(order.transitions), order.change_seq),
                 (position.status, position.close_reason),
                 (message.message_uuid, message.claim_token),
             )
 
         assert db.call(read) == (
-            ("filled", 3, 1, 0),
+            ("filled", "callback", 3, 0),  # who set the status: the last applied news
             ("open", "stop_loss"),
             ("u-7", None),
         )

@@ -27,23 +27,29 @@ class SignalBody(BaseModel):
 
 
 class CallbackBody(BaseModel):
-    """What the worker POSTs (the seed's bodies plus ``event_id`` and ``timestamp``)."""
+    """What the worker POSTs (the seed's bodies plus ``event_id`` and ``timestamp``). Read
+    by ``zoneguard.app.callback_body``: ids and the timestamp are refused with a 422 naming
+    the field when too long or holding control characters; ``reason`` and ``error`` are
+    kept (NUL removed, cut at 4000 characters); numbers below 1e20, rounded to 18 places."""
 
     status: str = Field(
         examples=["placed"],
         description="placed, filled, failed, timeout, cancelled, closed or close_failed",
     )
-    order_id: str | None = Field(default=None, examples=["order-123"])
-    position_id: str | None = Field(default=None, description="closed / close_failed")
-    event_id: str | None = Field(default=None, description="deduplication key")
-    timestamp: str | None = None
-    exchange_order_id: str | None = None
-    close_order_id: str | None = None
-    entry_price: float | None = None
-    close_price: float | None = None
-    quantity: float | None = None
-    reason: str | None = None
-    error: str | None = None
+    order_id: str | None = Field(default=None, max_length=64, examples=["order-123"])
+    position_id: str | None = Field(
+        default=None, max_length=64, description="closed / close_failed"
+    )
+    event_id: str | None = Field(default=None, max_length=128, description="deduplication key")
+    timestamp: str | None = Field(default=None, max_length=40, description="ISO-8601 UTC")
+    exchange_order_id: str | None = Field(default=None, max_length=64)
+    close_order_id: str | None = Field(default=None, max_length=64)
+    entry_price: float | str | None = None
+    close_price: float | str | None = None
+    quantity: float | str | None = None
+    reason: str | None = Field(default=None, description="free text, kept (cut at 4000)")
+    error: str | None = Field(default=None, description="free text, kept (cut at 4000)")
+    error_code: int | None = Field(default=None, ge=-(2**31), lt=2**31)
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:

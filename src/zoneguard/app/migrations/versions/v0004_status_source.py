@@ -23,8 +23,19 @@ branch_labels = None
 depends_on = None
 
 
+_BACKFILL = """
+UPDATE order_lifecycles SET status_source = (
+    SELECT t.source FROM order_transitions t
+    WHERE t.order_id = order_lifecycles.id AND t.applied
+    ORDER BY t.seq DESC LIMIT 1
+)
+"""
+"""Orders the bus failed before this fix then take the worker's later news as well."""
+
+
 def upgrade() -> None:
     op.add_column("order_lifecycles", sa.Column("status_source", sa.String(16), nullable=True))
+    op.execute(_BACKFILL)
     with op.batch_alter_table("positions") as batch:
         batch.alter_column("close_reason", type_=sa.Text(), existing_type=sa.String(32))
 

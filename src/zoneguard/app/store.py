@@ -18,6 +18,7 @@ from zoneguard.app.db.changes import last_change_seq
 from zoneguard.app.db.models import OrderLifecycle, OrderTransition, Position
 from zoneguard.app.rules import (
     APP_SOURCES,
+    TERMINAL,
     OrderStatus,
     PositionStatus,
     applies,
@@ -208,18 +209,20 @@ def record(session: Session, order: OrderLifecycle, event: Event) -> OrderTransi
 
     The status moves as :func:`~zoneguard.app.rules.applies` says; facts from an applied
     event overwrite, facts from a stale one only fill gaps (the worker's; a stale conclusion
-    of the app's own says nothing about the order). ``closed`` clears the current error: it
-    stays in the transition that reported it.
+    of the app's own says nothing about the order). ``closed``, and the worker's word over
+    the app's own conclusion, clear the current error: it stays in the transition that
+    reported it.
     """
     current = OrderStatus(order.status)
+    concluded_here = current in TERMINAL and order.status_source in APP_SOURCES
     applied = event.status is not None and applies(
         current, order.status_source, event.status, event.source
     )
     if applied and event.status is not None:
         order.status = event.status.value
         order.status_source = event.source
-        if event.status is OrderStatus.CLOSED and event.facts.error is None:
-            order.error = order.error_code = None
+        if concluded_here or event.status is OrderStatus.CLOSED:
+            order.error = order.error_code = None  # the event's own error is set below
     fills_gaps = applied or event.source not in APP_SOURCES
     for name in _ORDER_FACTS:
         value = getattr(event.facts, name)

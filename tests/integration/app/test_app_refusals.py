@@ -131,7 +131,9 @@ async def test_the_workers_word_overrides_the_apps_conclusion(
     # Whatever the refusal said, the worker reports the order placed: believe the worker.
     await callback(app, order_id, "placed", exchange_order_id="7")
     order = await order_of(app, order_id)
-    assert (order["status"], order["exchange_order_id"]) == ("placed", "7")
+    assert (order["status"], order["exchange_order_id"], order["error"]) == ("placed", "7", None)
+    refusal = next(t for t in order["transitions"] if t["event"] == "failed")
+    assert "quantity: too small" in refusal["error"]  # kept in the history
 
 
 async def test_cancelling_an_order_the_worker_never_had_keeps_it_off_the_worker(

@@ -6,14 +6,24 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import Stack
+from e2e_harness import CrashStack, Stack
 
-__all__ = ["Stack", "stack"]
+__all__ = ["Stack", "crash", "stack"]
 
 
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     built = Stack(tmp_path)
+    try:
+        yield built
+    finally:
+        await built.close()
+
+
+@pytest.fixture
+async def crash(tmp_path: Path) -> AsyncIterator[CrashStack]:
+    """Sim and receiver here, the worker as a child process that can be SIGKILLed."""
+    built = CrashStack(tmp_path)
     try:
         yield built
     finally:

@@ -4,8 +4,6 @@ worker or by the exchange's preset), and ``closed`` is reported once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,15 +32,6 @@ REFUSE_CLOSES = {"reject_orders": {"count": 1000, "reduce_only": True, "code": 4
 
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def crash(tmp_path: Path) -> AsyncIterator[CrashStack]:
-    stack = CrashStack(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 def closes(state: dict[str, Any]) -> list[dict[str, Any]]:

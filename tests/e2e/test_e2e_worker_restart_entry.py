@@ -5,8 +5,6 @@ the order is placed (and guarded once filled), and each callback is one event.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,15 +29,6 @@ BETWEEN_SL_AND_PRESET = 63950  # under the SL (64000), above the exchange preset
 UNDER_PRESET_SL = 63800
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def crash(tmp_path: Path) -> AsyncIterator[CrashStack]:
-    stack = CrashStack(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 def entries(state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from e2e_harness import (
@@ -25,15 +23,6 @@ ORDER_ID = str(SEED_ORDER["id"])
 SYMBOL = str(SEED_ORDER["symbol"])
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def crash(tmp_path: Path) -> AsyncIterator[CrashStack]:
-    stack = CrashStack(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 async def test_a_second_worker_on_a_journal_in_use_is_refused_in_one_line(

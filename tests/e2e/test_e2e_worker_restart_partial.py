@@ -7,9 +7,7 @@ of exactly what is held, each callback one event."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,15 +33,6 @@ PART = 4
 """Contracts of the 10-contract entry filled before the kill."""
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def crash(tmp_path: Path) -> AsyncIterator[CrashStack]:
-    stack = CrashStack(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 def statuses(crash: CrashStack) -> list[str]:

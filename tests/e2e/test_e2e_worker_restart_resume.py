@@ -10,9 +10,7 @@ whatever changed meanwhile, and what an operator asked for before a crash still 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from e2e_harness import (
@@ -38,15 +36,6 @@ SYMBOL = str(SEED_ORDER["symbol"])
 BETWEEN_SL_AND_PRESET = 63950  # under the SL (64000), above the exchange preset (63872)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-async def crash(tmp_path: Path) -> AsyncIterator[CrashStack]:
-    stack = CrashStack(tmp_path)
-    try:
-        yield stack
-    finally:
-        await stack.close()
 
 
 async def open_seed_position(crash: CrashStack) -> Client:

@@ -67,6 +67,8 @@ class _Keep(Enum):
 KEEP: Final = _Keep.KEEP
 
 _BEFORE_ANY_PRICE = Decimal("-Infinity")
+_NOTHING_BELOW = Decimal("-Infinity")  # no finite price is at or under it
+_NOTHING_ABOVE = Decimal("Infinity")  # no finite price is at or over it
 
 
 class SymbolTriggers:
@@ -74,9 +76,13 @@ class SymbolTriggers:
 
     __slots__ = (
         "_above",
+        "_above_edge",
         "_at_or_above",
+        "_at_or_above_edge",
         "_at_or_below",
+        "_at_or_below_edge",
         "_below",
+        "_below_edge",
         "_guards",
         "_inside",
         "_last",
@@ -92,6 +98,12 @@ class SymbolTriggers:
         self._guards: dict[str, Guard] = {}
         self._at_or_below = SortedList()  # (level, position_id, reason): fires at price <= level
         self._at_or_above = SortedList()  # (level, position_id, reason): fires at price >= level
+        # The nearest key of each sorted list, kept apart: a quiet update then costs a few
+        # plain comparisons instead of indexing into the lists (several times slower).
+        self._above_edge = _NOTHING_ABOVE  # lowest ``low`` in ``_above``
+        self._below_edge = _NOTHING_BELOW  # highest ``high`` in ``_below``
+        self._at_or_below_edge = _NOTHING_BELOW  # highest level in ``_at_or_below``
+        self._at_or_above_edge = _NOTHING_ABOVE  # lowest level in ``_at_or_above``
 
     # ----------------------------------------------------------------- entries
 
@@ -111,6 +123,7 @@ class SymbolTriggers:
             self._below.add((zone_high, order_id))
         else:
             self._inside[order_id] = zone
+        self._entry_edges()
 
     def remove_entry(self, order_id: str) -> bool:
         """Stop watching ``order_id``; False if it was not watched."""
@@ -123,7 +136,13 @@ class SymbolTriggers:
                 self._above.remove((low, order_id))
             else:
                 self._below.remove((high, order_id))
+            self._entry_edges()
         return True
+
+    def _entry_edges(self) -> None:
+        above, below = self._above, self._below
+        self._above_edge = above[0][0] if above else _NOTHING_ABOVE
+        self._below_edge = below[-1][0] if below else _NOTHING_BELOW
 
     def entries_at(self, price: Decimal) -> list[str]:
         """Ids of the entries whose zone contains ``price``; they stay in the index."""
@@ -131,12 +150,14 @@ class SymbolTriggers:
             raise ValueError(f"price must be a finite number, got {price}")
         last = self._last
         if price > last:
-            self._rise_to(price)
+            if self._inside or self._above_edge <= price:
+                self._rise_to(price)
             self._last = price
         elif price < last:
-            self._fall_to(price)
+            if self._inside or self._below_edge >= price:
+                self._fall_to(price)
             self._last = price
-        return list(self._inside)
+        return list(self._inside) if self._inside else []
 
     def _rise_to(self, price: Decimal) -> None:
         inside = self._inside
@@ -153,6 +174,7 @@ class SymbolTriggers:
                 inside[order_id] = zone
             else:  # jumped over the whole zone
                 below.add((zone[1], order_id))
+        self._entry_edges()
 
     def _fall_to(self, price: Decimal) -> None:
         inside = self._inside
@@ -169,6 +191,7 @@ class SymbolTriggers:
                 inside[order_id] = zone
             else:  # jumped over the whole zone
                 above.add((zone[0], order_id))
+        self._entry_edges()
 
     def has_entry(self, order_id: str) -> bool:
         return order_id in self._zones
@@ -199,6 +222,7 @@ class SymbolTriggers:
         self._guards[position_id] = Guard(side, stop_loss, take_profit)
         for item, fires_below in self._levels(position_id, side, stop_loss, take_profit):
             (self._at_or_below if fires_below else self._at_or_above).add(item)
+        self._guard_edges()
 
     def update_guard(
         self,
@@ -222,19 +246,25 @@ class SymbolTriggers:
         levels = self._levels(position_id, guard.side, guard.stop_loss, guard.take_profit)
         for item, fires_below in levels:
             (self._at_or_below if fires_below else self._at_or_above).remove(item)
+        self._guard_edges()
         return True
+
+    def _guard_edges(self) -> None:
+        below, above = self._at_or_below, self._at_or_above
+        self._at_or_below_edge = below[-1][0] if below else _NOTHING_BELOW
+        self._at_or_above_edge = above[0][0] if above else _NOTHING_ABOVE
 
     def guards_at(self, price: Decimal) -> list[GuardHit]:
         """One hit per position whose SL or TP ``price`` crosses (SL wins a tie); stop-loss
         hits come first. Nothing is removed."""
         if not price.is_finite():
             raise ValueError(f"price must be a finite number, got {price}")
-        at_or_below = self._at_or_below
-        at_or_above = self._at_or_above
-        crosses_below = bool(at_or_below) and at_or_below[-1][0] >= price
-        crosses_above = bool(at_or_above) and at_or_above[0][0] <= price
+        crosses_below = self._at_or_below_edge >= price
+        crosses_above = self._at_or_above_edge <= price
         if not (crosses_below or crosses_above):
             return []
+        at_or_below = self._at_or_below
+        at_or_above = self._at_or_above
         stops: dict[str, GuardHit] = {}
         profits: dict[str, GuardHit] = {}
         if crosses_below:

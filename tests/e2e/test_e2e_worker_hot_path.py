@@ -1,6 +1,7 @@
 """The price-to-order hot path over real sockets: the order leaves on the warm order lane
-inside the price handler, after its ``placing``/``closing`` row is journaled and before
-the log lines about it are written."""
+inside the price handler, after its client id is noted in the intent log, before its
+``placing``/``closing`` row is journaled (right after, in the same step) and before the
+log lines about it are written."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from e2e_harness import CLOSE_SIDES, SEED_ORDER, Client, Stack
 
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
+from zoneguard.worker.intents import IntentLog
 
 ORDER_ID = SEED_ORDER["id"]
 
@@ -66,11 +68,12 @@ async def test_entry_and_stop_are_journaled_then_sent_on_the_lane_then_logged(
 
     def check(body: dict[str, Any]) -> None:
         closing = body["side"] in CLOSE_SIDES
-        state, facts = journaled(tmp_path, ORDER_ID)
-        expected_cid = facts["close_client_id" if closing else "entry_client_id"]
+        state, _facts = journaled(tmp_path, ORDER_ID)
+        (noted, *_) = reversed(IntentLog(tmp_path / "intents.log").read())
+        assert (noted.order_id, noted.kind) == (ORDER_ID, "close" if closing else "entry")
         log = stack.app_log.read_text() if stack.app_log.exists() else ""
         marker = "SLTP stop_loss hit" if closing else "entered zone"
-        at_send.append((state, str(body["client_order_id"]), expected_cid, marker in log))
+        at_send.append((state, str(body["client_order_id"]), noted.client_order_id, marker in log))
 
     through_lane = spy_on_sends(exchange, check)
     status, body = await client.post("/api/place-order", SEED_ORDER)
@@ -83,14 +86,19 @@ async def test_entry_and_stop_are_journaled_then_sent_on_the_lane_then_logged(
     await stack.receiver.wait_for(ORDER_ID, "closed")
 
     assert [body["side"] in CLOSE_SIDES for body in through_lane] == [False, True]
-    (entry_state, entry_cid, entry_journaled_cid, entry_logged), close = at_send
-    assert entry_state == "placing", "the entry left before its placing row was journaled"
-    assert entry_cid == entry_journaled_cid, "the client id it carries is the journaled one"
+    (entry_state, entry_cid, entry_noted_cid, entry_logged), close = at_send
+    assert entry_state == "waiting_zone", "the entry waited for its journal commit"
+    assert entry_cid == entry_noted_cid, "the client id it carries was noted first"
     assert not entry_logged, "the entry waited for its log lines"
-    close_state, close_cid, close_journaled_cid, close_logged = close
-    assert close_state == "closing"
-    assert close_cid == close_journaled_cid
+    close_state, close_cid, close_noted_cid, close_logged = close
+    assert close_state == "open"
+    assert close_cid == close_noted_cid
     assert not close_logged
+    _status, detail = await client.get(f"/api/orders/{ORDER_ID}")
+    moves = [(e["to_state"], e["reason"]) for e in detail["history"]]
+    assert ("placing", "price entered the zone") in moves and ("closing", "stop_loss") in moves
+    facts = detail["facts"]
+    assert (facts["entry_client_id"], facts["close_client_id"]) == (entry_cid, close_cid)
     log = stack.app_log.read_text()
     assert "entered zone" in log and "SLTP stop_loss hit" in log  # written, just after
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from e2e_harness import (
     CLOSE_SIDES,
+    ENTRY_SIDES,
     SEED_ORDER,
     Client,
     CrashStack,
@@ -26,10 +27,12 @@ from e2e_harness import (
     sim_orders,
 )
 
-from zoneguard.domain.market import OrderType
+from zoneguard.domain.client_ids import client_order_id_for
+from zoneguard.domain.market import OrderType, TimeInForce
 from zoneguard.domain.values import Side
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.port import OrderRequest
+from zoneguard.worker.intents import Intent, IntentLog
 
 ORDER_ID = str(SEED_ORDER["id"])
 SYMBOL = str(SEED_ORDER["symbol"])
@@ -129,3 +132,48 @@ async def test_a_cancel_killed_before_the_exchange_had_it_is_done_after_restart(
     state = await client.sim_state()
     assert open_contracts(state, SYMBOL) == 0
     assert filled(sim_orders(state, sides=CLOSE_SIDES, symbol=SYMBOL)) == []
+
+
+async def test_an_entry_sent_in_the_instant_before_its_journal_commit_is_adopted(
+    crash: CrashStack,
+) -> None:
+    """The hot path notes the client id, sends, then commits: a crash between the last two
+    leaves the order ``waiting_zone`` in the journal with the request live on the exchange.
+    The restart must find it under that client id, not place a second one."""
+    client = await crash.start()
+    status, body = await client.post("/api/place-order", SEED_ORDER)
+    assert status == 200, body
+    crash.kill()
+    assert journal_state(crash.tmp_path, ORDER_ID) == "waiting_zone"
+    cid = client_order_id_for(ORDER_ID, "entry1")
+    # What the killed worker had done: its note, and its post-only entry on the exchange.
+    note = IntentLog(crash.tmp_path / "intents.log")
+    note.note(Intent(ORDER_ID, "entry", 1, cid, "price entered the zone", 1))
+    note.close()
+    assert crash.sim is not None
+    sender = BitMartExchange(sim_exchange_settings(crash.sim))
+    await sender.start()
+    try:
+        sent = await sender.place_order(
+            OrderRequest(
+                symbol=SYMBOL,
+                position_side=Side.LONG,
+                reduce_only=False,
+                order_type=OrderType.LIMIT,
+                contracts=Decimal(10),
+                price=Decimal(65400),
+                time_in_force=TimeInForce.POST_ONLY,
+                leverage=Decimal(10),
+                client_order_id=cid,
+            )
+        )
+    finally:
+        await sender.close()
+
+    await crash.restart()  # the price (66000) is outside the zone: only the note tells
+    placed = await crash.receiver.wait_for(ORDER_ID, "placed")
+    assert str(placed["exchange_order_id"]) == sent.order_id
+    await client.price(SYMBOL, 65300)
+    await crash.receiver.wait_for(ORDER_ID, "filled")
+    entries = sim_orders(await client.sim_state(), sides=ENTRY_SIDES, symbol=SYMBOL)
+    assert [o["client_order_id"] for o in entries] == [cid]

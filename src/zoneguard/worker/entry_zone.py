@@ -153,16 +153,22 @@ class EntryZoneMonitor:
             self.queue.save_facts(order)
 
     def _trigger(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
-        # Journal first (the client id of this attempt is durable before it can exist on
-        # the exchange), then send, then everything that can wait.
+        # The client id of this attempt is noted (one append) before it can exist on the
+        # exchange; the request goes out; the journal commit follows in the same step
+        # (see zoneguard.worker.intents); then everything that can wait.
         self._next_client_id(order)
-        event = self.queue.move(
-            order, OrderState.PLACING, "price entered the zone", log_now=False, price=str(price)
+        assert order.entry_client_id is not None
+        self.queue.note_sending(
+            order, "entry", order.entry_attempt, order.entry_client_id, "price entered the zone"
+        )
+        sent = self._send_first(order)
+        event = self.queue.move_sent(
+            order, OrderState.PLACING, "price entered the zone", price=str(price)
         )
         self.queue.claim_position(order)
-        sent = self._send_first(order)
         self._spawn(self._place(order, tick_ns, sent))
-        self.queue.log_move(event)
+        if event is not None:
+            self.queue.log_move(event)
         log.info("order %s: %s %s entered zone -> placing", order.order_id, order.symbol, price)
 
     def _send_first(self, order: WorkerOrder) -> Awaitable[PlacedOrder] | None:

@@ -23,6 +23,7 @@ from zoneguard.domain.lifecycle import (
 )
 from zoneguard.domain.plan import OrderPlan, restore_plan
 from zoneguard.domain.values import Side, Symbol
+from zoneguard.worker.intents import Intent, IntentKind, IntentLog
 from zoneguard.worker.journal import Journal, OutboxItem, hash_payload
 from zoneguard.worker.outbox import build_callback_body
 
@@ -82,6 +83,9 @@ class WorkerOrder:
     timed_out: bool = False
     last_error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    preset_levels: tuple[Decimal | None, Decimal | None] | None = None
+    """The exchange-side (stop, take) for the entry, derived from the plan once (not a fact:
+    recomputed after a restart)."""
 
     @property
     def order_id(self) -> str:
@@ -191,8 +195,9 @@ class Callback:
 class OrderQueue:
     """Orders by id, by client order id and by exchange position; journal-backed."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, intents: IntentLog | None = None) -> None:
         self.journal = journal
+        self.intents = intents or IntentLog(journal.path.with_name("intents.log"))
         self._orders: dict[str, WorkerOrder] = {}
         self._by_client_id: dict[str, str] = {}
         self._by_exchange_id: dict[str, str] = {}
@@ -314,6 +319,31 @@ class OrderQueue:
                 listener()
         return event
 
+    def note_sending(
+        self, order: WorkerOrder, kind: IntentKind, attempt: int, client_order_id: str, reason: str
+    ) -> None:
+        """The hot path's write-ahead line, before a request goes out ahead of its journal
+        commit (see :mod:`zoneguard.worker.intents`)."""
+        self.intents.note(Intent(order.order_id, kind, attempt, client_order_id, reason, now_ms()))
+
+    def move_sent(
+        self, order: WorkerOrder, to: OrderState, reason: str, *, price: str
+    ) -> LifecycleEvent | None:
+        """Journal the move of an order whose request is already on the wire. A failure
+        cannot unsend it: the intent line is kept for the next start and the operator is
+        told (CRITICAL); None then, the order staying where it was in memory."""
+        try:
+            event = self.move(order, to, reason, log_now=False, price=price)
+        except Exception:
+            self.intents.hold()
+            log.critical(
+                "order %s: sent, but the journal refused the move to %s", order.order_id, to.value,
+                exc_info=True,
+            )  # fmt: skip
+            return None
+        self.intents.journaled()
+        return event
+
     @staticmethod
     def log_move(event: LifecycleEvent) -> None:
         log.info(
@@ -349,7 +379,41 @@ class OrderQueue:
             self._by_state[order.state][order.order_id] = order
             self._index_links(order)
             restored.append(order)
+        self._fold_intents()
         return restored, unreadable
+
+    def _fold_intents(self) -> None:
+        """Requests sent just before a crash whose journal commit never happened: journal
+        them now (``placing``/``closing`` with their client id), so reconciliation asks the
+        exchange about them instead of sending a second one under a new id."""
+        for intent in self.intents.read():
+            order = self._orders.get(intent.order_id)
+            if order is None:
+                continue
+            if intent.kind == "entry":
+                if order.state is OrderState.WAITING_ZONE and order.entry_attempt < intent.attempt:
+                    order.entry_attempt = intent.attempt
+                    order.entry_client_id = intent.client_order_id
+                    order.entry_order_id = None
+                    order.entry_limit_price = None
+                    self._remember_client_id(order, intent.client_order_id)
+                    self.claim_position(order)
+                    self.move(order, OrderState.PLACING, "sent just before a crash (intent log)")
+            elif order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED) and (
+                order.close_attempt < intent.attempt
+            ):
+                if order.state is OrderState.PARTIALLY_FILLED:
+                    order.extra["entry_was_working"] = True
+                order.close_attempt = intent.attempt
+                order.close_client_id = intent.client_order_id
+                order.close_reason = intent.reason
+                self._remember_client_id(order, intent.client_order_id)
+                self.move(order, OrderState.CLOSING, f"{intent.reason} (intent log)")
+        self.intents.clear()
+
+    def _remember_client_id(self, order: WorkerOrder, client_order_id: str) -> None:
+        self.link_client_id(order, client_order_id)
+        order.extra.setdefault("client_ids", []).append(client_order_id)
 
     def _rebuild(
         self, order_id: str, payload: Mapping[str, Any], data: Mapping[str, Any]

@@ -188,6 +188,7 @@ class WorkerService:
             await asyncio.gather(self._sender_task, return_exceptions=True)
         await self.exchange.close()
         await self.alerter.close()
+        self.queue.intents.close()
         self.journal.close()
         log.info("worker stopped cleanly")
 
@@ -244,6 +245,7 @@ class WorkerService:
             if busy is not None:
                 return busy
             order = self._new_order(plan, contracts, spec.contract_size)
+            self.placement.backstop_levels(order, spec)  # now, not on the trigger path
             lifecycle_event = order.lifecycle.history[0]
             try:
                 self.queue.add(order, lifecycle_event)

@@ -164,19 +164,22 @@ class StopLossTakeProfitMonitor:
         *,
         hit: bool = False,
     ) -> None:
-        """Journal ``closing``, send the close (at once when the exchange can), then log;
-        ``hit``: the price crossed ``level`` (the line says so)."""
+        """Note the close's client id, send it (at once when the exchange can), journal
+        ``closing``, then log; ``hit``: the price crossed ``level`` (the line says so)."""
         order.close_reason = reason
         order.close_level = level
         if order.state is OrderState.PARTIALLY_FILLED:
             # Stop the entry's unfilled rest from adding to a position we are closing.
             order.extra["entry_was_working"] = True
             self._spawn(self.placement.cancel_entry(order), f"cancel the entry of {order.order_id}")
-        event = None
-        if order.state is not OrderState.CLOSING:
+        moving = order.state is not OrderState.CLOSING
+        if moving:
+            # Noted (one append) before the close can exist on the exchange; the journal
+            # commit follows the send (see zoneguard.worker.intents).
             self._next_close_id(order)
-            event = self.queue.move(
-                order, OrderState.CLOSING, reason, log_now=False, price=str(price)
+            assert order.close_client_id is not None
+            self.queue.note_sending(
+                order, "close", order.close_attempt, order.close_client_id, reason
             )
         try:
             sent: Awaitable[PlacedOrder] | None = self.placement.start_close(
@@ -185,6 +188,11 @@ class StopLossTakeProfitMonitor:
         except Exception:  # _close sends it again, same client id: never doubled
             log.exception("SLTP close of %s not sent at once", order.order_id)
             sent = None
+        event = (
+            self.queue.move_sent(order, OrderState.CLOSING, reason, price=str(price))
+            if moving
+            else None
+        )
         task = asyncio.get_running_loop().create_task(self._close(order, tick_ns, sent))
         self._closing[order.order_id] = task
         task.add_done_callback(lambda t: self._close_done(order.order_id, t))

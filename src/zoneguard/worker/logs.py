@@ -167,7 +167,19 @@ def setup_worker_logging(var_dir: Path, level: str | int = "INFO") -> Path:
         setattr(handler, _OUR_HANDLER, True)
         root.addHandler(handler)
     root.setLevel(numeric)
+    skip_unused_record_fields()
     return log_path
+
+
+def skip_unused_record_fields() -> None:
+    """Stop the logging module from gathering what our line never prints: the caller's
+    file and line (a stack walk per record), thread, process and multiprocessing names
+    (the logging HOWTO's "Optimization" switches). Each record after a trigger then costs
+    the event loop a few microseconds less, before the next price is read."""
+    logging._srcfile = None  # the documented switch, private name and all
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def shutdown_worker_logging() -> None:

@@ -97,6 +97,14 @@ class OrderPlacementService:
     ) -> tuple[Decimal | None, Decimal | None]:
         """Preset (stop_loss, take_profit) for the exchange: ``offset_percent`` beyond the
         signal's levels, rounded to the tick away from the entry."""
+        if order.preset_levels is not None:  # fixed by the plan: computed once per order
+            return order.preset_levels
+        order.preset_levels = self._backstop_levels(order, spec)
+        return order.preset_levels
+
+    def _backstop_levels(
+        self, order: WorkerOrder, spec: ContractSpec
+    ) -> tuple[Decimal | None, Decimal | None]:
         plan = order.plan
         if not self.backstop.enabled:
             return None, None

@@ -26,7 +26,6 @@ from __future__ import annotations
 import cProfile
 import functools
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -97,16 +96,27 @@ def install() -> None:
 
     _wrap_before(service.WorkerService, "on_price", "on_price")
 
-    move = order_queue.OrderQueue.move
-    acting = (OrderState.PLACING, OrderState.CLOSING)
+    if hasattr(order_queue.OrderQueue, "note_sending"):
+        # The client id is noted, the order sent, and only then the move journaled.
+        note = order_queue.OrderQueue.note_sending
 
-    def _move(self: Any, order: Any, to: Any, reason: str, **kwargs: Any) -> Any:
-        event = move(self, order, to, reason, **kwargs)
-        if to in acting:
+        def _note(self: Any, *args: Any, **kwargs: Any) -> Any:
+            noted = note(self, *args, **kwargs)
             _stamp("journaled")
-        return event
+            return noted
 
-    order_queue.OrderQueue.move = _move  # type: ignore[method-assign]
+        order_queue.OrderQueue.note_sending = _note  # type: ignore[method-assign]
+    else:  # older trees journal the move before sending
+        move = order_queue.OrderQueue.move
+        acting = (OrderState.PLACING, OrderState.CLOSING)
+
+        def _move(self: Any, order: Any, to: Any, reason: str, **kwargs: Any) -> Any:
+            event = move(self, order, to, reason, **kwargs)
+            if to in acting:
+                _stamp("journaled")
+            return event
+
+        order_queue.OrderQueue.move = _move  # type: ignore[method-assign]
 
     place = adapter.BitMartExchange.place_order
 
@@ -144,16 +154,6 @@ def install() -> None:
     original_new_session = rest.new_session
     adapter.new_session = traced_session  # type: ignore[assignment]
 
-    # uvicorn catches SIGTERM, stops serving, then raises the signal again, which ends
-    # the process before any ``finally`` or atexit: write the stamps just before that.
-    raise_signal = signal.raise_signal
-
-    def _raise_signal(signum: int) -> None:
-        dump()
-        raise_signal(signum)
-
-    signal.raise_signal = _raise_signal
-
 
 def dump() -> None:
     out = os.environ.get("ZONEGUARD_PROBE_OUT")
@@ -168,7 +168,10 @@ def main() -> None:
     from zoneguard.cli import main as cli_main
 
     sys.argv = ["zoneguard", *sys.argv[1:]]
-    cli_main()
+    try:
+        cli_main()  # SIGTERM ends it through the worker's own shutdown, then sys.exit
+    finally:
+        dump()
 
 
 if __name__ == "__main__":

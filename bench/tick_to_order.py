@@ -78,6 +78,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from zoneguard.eventloop import run
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.engine import OrderRequest
 from zoneguard.sim.model import Order, OrderOrigin, PlanOrder
@@ -491,7 +492,7 @@ def main() -> None:
 
     started = time.monotonic()
     load_before = os.getloadavg()[0]
-    results, steps = asyncio.run(
+    results, steps = run(
         bench(args.triggers, progress, probe=args.breakdown, idle_s=args.idle_ms / 1000)
     )
     print(

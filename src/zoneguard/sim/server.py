@@ -15,6 +15,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from zoneguard.eventloop import run
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.control import ControlApi
 from zoneguard.sim.engine import Engine
@@ -150,7 +151,7 @@ class SimServer:
 
 def run_sim(config: SimConfig) -> None:
     """Serve until Ctrl-C or SIGTERM (blocking; for the CLI)."""
-    asyncio.run(_serve_until_signalled(config))
+    run(_serve_until_signalled(config))
 
 
 async def _serve_until_signalled(config: SimConfig) -> None:

@@ -24,9 +24,10 @@ def register(app: typer.Typer) -> None:
         """The WS-Worker: entry zones, SL/TP guard and callbacks, on BitMart or `zoneguard sim`."""
         if not config.exists() and config != DEFAULT_CONFIG:
             raise typer.BadParameter(f"{config} does not exist", param_hint="--config")
+        from zoneguard.eventloop import run
         from zoneguard.worker.config import ConfigError
         from zoneguard.worker.journal import JournalLocked
-        from zoneguard.worker.runner import run, serve
+        from zoneguard.worker.runner import serve
 
         try:
             run(serve(host, port, config if config.exists() else None, var_dir, live=live))

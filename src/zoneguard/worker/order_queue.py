@@ -204,6 +204,7 @@ class OrderQueue:
         self._position_owner: dict[tuple[Symbol, Side], str] = {}
         self._by_state: dict[OrderState, dict[str, WorkerOrder]] = {s: {} for s in OrderState}
         self._live_by_side: dict[tuple[Symbol, Side], str] = {}
+        self._finished: dict[str, int] = {}  # order_id -> when it finished, oldest first
         self.on_callback_enqueued: list[Any] = []
 
     # -- lookup
@@ -311,6 +312,7 @@ class OrderQueue:
         if log_now:
             self.log_move(event)
         if to in TERMINAL_STATES:
+            self._finished[order.order_id] = at_ms
             self.release_position(order)
             if self._live_by_side.get((order.symbol, order.side)) == order.order_id:
                 del self._live_by_side[(order.symbol, order.side)]
@@ -432,19 +434,37 @@ class OrderQueue:
         order.restore_facts(data)
         return order
 
-    def forget_finished(self, order: WorkerOrder) -> None:
-        """Drop a terminal order from memory (the journal keeps it)."""
-        self._orders.pop(order.order_id, None)
-        self._by_state[order.state].pop(order.order_id, None)
-        if self._live_by_side.get((order.symbol, order.side)) == order.order_id:
-            del self._live_by_side[(order.symbol, order.side)]
-        for cid in (order.entry_client_id, order.close_client_id):
-            if cid:
-                self._by_client_id.pop(cid, None)
-        for xid in (order.entry_order_id, order.close_order_id):
-            if xid:
-                self._by_exchange_id.pop(xid, None)
-        self.release_position(order)
+    def forget_finished_before(self, cutoff_ms: int) -> int:
+        """Drop from memory the orders that finished before ``cutoff_ms`` (the journal keeps
+        them); returns how many. A finished order stays a while, so late pushes about it
+        are still recognised, then goes: a worker running for months must not carry every
+        order it ever had, nor walk them."""
+        gone: set[str] = set()
+        for order_id, finished_ms in list(self._finished.items()):
+            if finished_ms >= cutoff_ms:
+                break
+            del self._finished[order_id]
+            order = self._orders.pop(order_id, None)
+            if order is not None:
+                self._by_state[order.state].pop(order_id, None)
+                gone.add(order_id)
+        if gone:
+            self._by_client_id = {
+                cid: oid for cid, oid in self._by_client_id.items() if oid not in gone
+            }
+            self._by_exchange_id = {
+                xid: oid for xid, oid in self._by_exchange_id.items() if oid not in gone
+            }
+        return len(gone)
+
+    def rebuild_stored(self, order_id: str) -> WorkerOrder | None:
+        """A journaled order as it stands there (one no longer held in memory)."""
+        stored = self.journal.get_order(order_id)
+        if stored is None:
+            return None
+        order = self._rebuild(order_id, stored.payload, stored.data)
+        order.created_ms = stored.created_ms
+        return order
 
     def _index_links(self, order: WorkerOrder) -> None:
         if not order.lifecycle.is_terminal:

@@ -41,6 +41,10 @@ JOURNAL_FILE = "worker.db"
 JOURNAL_CHECKPOINT_S = 0.5
 """How often the journal's background thread checkpoints (no fsync inside a commit)."""
 
+FORGET_FINISHED_AFTER_S = 600
+"""How long a finished order stays in memory (late pushes about it are still matched)."""
+SWEEP_INTERVAL_S = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -129,6 +133,7 @@ class WorkerService:
         self.ready = False
         self.started_at = time.time()
         self._sender_task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._submit_lock = asyncio.Lock()
         self._freeze_heap_on = freeze_heap
 
@@ -155,6 +160,7 @@ class WorkerService:
         # Callbacks already due go out while we reconcile; so does the silent-feed guard.
         self.journal.retry_pending_now(now_ms())
         self._sender_task = asyncio.get_running_loop().create_task(self.sender.run())
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_finished())
         self.sltp.start_watchdog()
         for symbol in sorted({order.symbol for order in restored}):
             await self.markets.ensure_prices(symbol)
@@ -164,6 +170,15 @@ class WorkerService:
             self._freeze_heap()
         self.ready = True
         log.info("worker ready: %d orders resumed", len(restored))
+
+    async def _sweep_finished(self) -> None:
+        """Let go of orders finished ``FORGET_FINISHED_AFTER_S`` ago, once a minute."""
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            try:
+                self.queue.forget_finished_before(now_ms() - FORGET_FINISHED_AFTER_S * 1000)
+            except Exception:
+                log.exception("forgetting finished orders failed; trying again later")
 
     def _freeze_heap(self) -> None:
         """Move what start-up built (the resumed orders, imported modules, the index) out of
@@ -180,6 +195,9 @@ class WorkerService:
 
     async def stop(self) -> None:
         self.ready = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.entry.stop()
         await self.sltp.stop()
         await self.fills.stop()
@@ -454,7 +472,7 @@ class WorkerService:
         stored = self.journal.get_order(order_id)
         if stored is None:
             return None
-        order = self.queue.get(order_id)
+        order = self.queue.get(order_id) or self.queue.rebuild_stored(order_id)
         return {
             "order": order.summary() if order else {"id": order_id, "state": stored.state},
             "payload": stored.payload,

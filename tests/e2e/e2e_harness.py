@@ -563,3 +563,19 @@ def journal_state(var_dir: Path, order_id: str) -> str | None:
     finally:
         db.close()
     return None if row is None else str(row[0])
+
+
+def sending_recorded(var_dir: Path, order_id: str, kind: str) -> bool:
+    """Whether a worker killed as its request left had recorded it: ``placing``/``closing``
+    in the journal, or, killed before that commit, the intent log's line (the note comes
+    before the send, the commit right after: either may be the last thing done)."""
+    from zoneguard.worker.intents import IntentLog
+
+    acting = {"entry": "placing", "close": "closing"}[kind]
+    if journal_state(var_dir, order_id) == acting:
+        return True
+    log = IntentLog(var_dir / "intents.log")
+    try:
+        return any(i.order_id == order_id and i.kind == kind for i in log.read())
+    finally:
+        log.close()

@@ -18,6 +18,7 @@ from e2e_harness import (
     filled,
     journal_state,
     open_contracts,
+    sending_recorded,
     sim_orders,
 )
 
@@ -149,7 +150,7 @@ async def test_killed_while_closing_closes_exactly_once(crash: CrashStack, lands
     crash.kill_on_submit(lambda req: req.side in CLOSE_SIDES, execute=lands)
     await client.price(SYMBOL, BETWEEN_SL_AND_PRESET)
     await eventually(lambda: not crash.alive, 5, "the worker killed at its close")
-    assert journal_state(crash.tmp_path, ORDER_ID) == "closing"
+    assert sending_recorded(crash.tmp_path, ORDER_ID, "close")
     assert len(closes(await client.sim_state())) == (1 if lands else 0)
 
     await crash.restart()

@@ -18,6 +18,7 @@ from e2e_harness import (
     filled,
     journal_state,
     open_contracts,
+    sending_recorded,
     sim_orders,
 )
 
@@ -78,7 +79,7 @@ async def test_entry_accepted_but_unheard_is_adopted_not_sent_again(crash: Crash
     await client.price(SYMBOL, IN_ZONE)
     await eventually(lambda: not crash.alive, 5, "the worker killed at submit")
     (landed,) = entries(await client.sim_state())
-    assert journal_state(crash.tmp_path, ORDER_ID) == "placing"
+    assert sending_recorded(crash.tmp_path, ORDER_ID, "entry")
     assert crash.receiver.of(ORDER_ID) == []
 
     await crash.restart()
@@ -98,7 +99,7 @@ async def test_entry_that_never_reached_the_exchange_is_placed_after_restart(
     await client.price(SYMBOL, IN_ZONE)
     await eventually(lambda: not crash.alive, 5, "the worker killed at submit")
     assert entries(await client.sim_state()) == []
-    assert journal_state(crash.tmp_path, ORDER_ID) == "placing"
+    assert sending_recorded(crash.tmp_path, ORDER_ID, "entry")
 
     await crash.restart()
     placed = await crash.receiver.wait_for(ORDER_ID, "placed")

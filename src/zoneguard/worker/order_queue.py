@@ -47,6 +47,10 @@ GUARDED_STATES = frozenset(
 """States with contracts on the exchange: the seed's ``monitored_positions``."""
 
 
+_CLOSE_FROM = frozenset({OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CLOSE_FAILED})
+"""States a close is sent from (start_close): an intent line finds the order in one of them."""
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -401,9 +405,7 @@ class OrderQueue:
                     self._remember_client_id(order, intent.client_order_id)
                     self.claim_position(order)
                     self.move(order, OrderState.PLACING, "sent just before a crash (intent log)")
-            elif order.state in (OrderState.OPEN, OrderState.PARTIALLY_FILLED) and (
-                order.close_attempt < intent.attempt
-            ):
+            elif order.state in _CLOSE_FROM and order.close_attempt < intent.attempt:
                 if order.state is OrderState.PARTIALLY_FILLED:
                     order.extra["entry_was_working"] = True
                 order.close_attempt = intent.attempt

@@ -148,3 +148,26 @@ def test_a_line_cut_short_by_a_crash_is_skipped(tmp_path: Path) -> None:
         2,
         "take_profit",
     )
+
+
+def test_a_retried_close_after_close_failed_comes_back_closing_under_its_new_id(
+    tmp_path: Path,
+) -> None:
+    queue = opened(tmp_path)
+    order = accepted(queue)
+    order.filled_contracts = Decimal(10)
+    order.close_attempt, order.close_client_id = 1, client_order_id_for("o1", "close1")
+    for state in (OrderState.PLACING, OrderState.PLACED, OrderState.OPEN):
+        queue.move(order, state, "test")
+    queue.move(order, OrderState.CLOSING, "stop_loss")
+    queue.move(order, OrderState.CLOSE_FAILED, "close refused")
+    retry = client_order_id_for("o1", "close2")
+    queue.note_sending(order, "close", 2, retry, "stop_loss")
+    crash(queue)
+
+    (restored,), _ = opened(tmp_path).load()
+    assert (restored.state, restored.close_attempt, restored.close_client_id) == (
+        OrderState.CLOSING,
+        2,
+        retry,
+    )

@@ -28,10 +28,8 @@ and pushes them, so the engine never waits on a socket.
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
@@ -39,6 +37,14 @@ from zoneguard.sim import errors as e
 from zoneguard.sim import positions, trailing
 from zoneguard.sim.book import Book
 from zoneguard.sim.candles import CandleSeries
+from zoneguard.sim.checks import (
+    CLIENT_ORDER_ID_MAX,
+    check_client_order_id,
+    check_presets,
+    check_price,
+    check_price_type,
+    refuse_immediate_trigger,
+)
 from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.deadman import MIN_TIMEOUT_S, CancelAfterTimers
 from zoneguard.sim.errors import SimError
@@ -52,6 +58,7 @@ from zoneguard.sim.funds import (
     Funds,
     Transfer,
 )
+from zoneguard.sim.ids import FIRST_ORDER_ID, IdSource
 from zoneguard.sim.model import (
     ACTION_CANCEL,
     ACTION_FILL,
@@ -89,113 +96,43 @@ from zoneguard.sim.model import (
     opposite_of,
     position_type_of,
 )
+from zoneguard.sim.order_requests import (
+    OrderRequest,
+    PlanChange,
+    PlanRequest,
+    TpSlRequest,
+    TrailRequest,
+)
 from zoneguard.sim.trailing import TrailOrder
+
+__all__ = [  # the names other modules have always imported from here
+    "CLIENT_ORDER_ID_MAX",
+    "DEFAULT_LEVERAGE",
+    "DEFAULT_OPEN_TYPE",
+    "FIRST_ORDER_ID",
+    "MAINTENANCE_MARGIN_RATE",
+    "OPEN_TYPES",
+    "Engine",
+    "IdSource",
+    "OrderRequest",
+    "PlanChange",
+    "PlanRequest",
+    "PostOnlyCross",
+    "TpSlRequest",
+    "TrailRequest",
+    "tp_sl_rises",
+    "wall_clock_ms",
+]
 
 DEFAULT_LEVERAGE = Decimal(10)
 DEFAULT_OPEN_TYPE = "cross"
 OPEN_TYPES = ("cross", "isolated")
 MAINTENANCE_MARGIN_RATE = Decimal("0.004")
-CLIENT_ORDER_ID_MAX = 32
 PostOnlyCross = Literal["reject", "cancel"]
 
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-FIRST_ORDER_ID = 23_456_789_012_345_678
-"""Above 2**53 like BitMart's own ids (PROTOCOL §7.1): a client that reads ids as doubles
-breaks here exactly as it would on the exchange."""
-
-
-class IdSource:
-    """Order ids (large ints like BitMart's) and trade ids, unique for a server's life."""
-
-    def __init__(self, first_order_id: int = FIRST_ORDER_ID, first_trade_id: int = 1_400_000_000):
-        self._orders = itertools.count(first_order_id + 1)
-        self._trades = itertools.count(first_trade_id + 1)
-        self._seq = itertools.count(1)
-
-    def order_id(self) -> int:
-        return next(self._orders)
-
-    def trade_id(self) -> int:
-        return next(self._trades)
-
-    def seq(self) -> int:
-        return next(self._seq)
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    symbol: str
-    side: int
-    size: int
-    type: str = "limit"
-    price: Decimal | None = None
-    mode: int = MODE_GTC
-    leverage: Decimal | None = None
-    open_type: str | None = None
-    client_order_id: str = ""
-    preset_tp: Decimal | None = None
-    preset_tp_type: int = 1
-    preset_sl: Decimal | None = None
-    preset_sl_type: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class TpSlRequest:
-    symbol: str
-    side: int
-    type: str
-    trigger_price: Decimal
-    executive_price: Decimal = Decimal(0)
-    price_type: int = 1
-    size: int | None = None
-    plan_category: int = 2
-    client_order_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PlanRequest:
-    symbol: str
-    side: int
-    type: str
-    size: int
-    trigger_price: Decimal
-    price_way: int
-    executive_price: Decimal = Decimal(0)
-    price_type: int = 1
-    mode: int = MODE_GTC
-    leverage: Decimal | None = None
-    open_type: str | None = None
-    client_order_id: str = ""
-    preset_tp: Decimal | None = None
-    preset_tp_type: int = 1
-    preset_sl: Decimal | None = None
-    preset_sl_type: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class TrailRequest:
-    symbol: str
-    side: int
-    size: int
-    activation_price: Decimal
-    callback_rate: Decimal  # percent
-    activation_price_type: int = 1
-    leverage: Decimal | None = None
-    open_type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PlanChange:
-    """``modify-plan-order``: the new execution type, trigger and price of a plan order."""
-
-    type: str
-    trigger_price: Decimal
-    executive_price: Decimal | None
-    price_type: int
 
 
 def tp_sl_rises(position_type: int, kind: str) -> bool:
@@ -369,19 +306,19 @@ class Engine:
         else:
             if req.price is None:
                 raise SimError(e.INVALID_REQUEST, "price is required for a limit order")
-            self._check_price(contract, req.price, "price")
+            check_price(contract, req.price, "price")
             price = req.price
             price_ticks = contract.to_ticks(price)
             crossing = price_ticks >= book.ask_ticks if buy else price_ticks <= book.bid_ticks
             reference_ticks = (
                 (book.ask_ticks if buy else book.bid_ticks) if crossing else price_ticks
             )
-        self._check_client_order_id(req.client_order_id, self._order_by_client_id)
+        check_client_order_id(req.client_order_id, self._order_by_client_id)
         reference = contract.from_ticks(reference_ticks)
 
         if is_opening(req.side):
             leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
-            self._check_presets(contract, req, reference)
+            check_presets(contract, req, reference)
             required = contract.notional(req.size, reference) / leverage
             if required > self.balance().available:
                 raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
@@ -527,7 +464,7 @@ class Engine:
         if price is None and size is None:
             raise SimError(e.INVALID_REQUEST, "price or size is required")
         new_price = order.price if price is None else price
-        self._check_price(contract, new_price, "price")
+        check_price(contract, new_price, "price")
         new_size = order.size if size is None else size
         if not max(contract.min_volume, order.deal_size + 1) <= new_size <= contract.max_volume:
             raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
@@ -583,7 +520,7 @@ class Engine:
             preset_sl_type=sl_type or order.preset_sl_type or 1,
         )
         reference = order.price if order.type == "limit" else self.last_price(symbol)
-        self._check_presets(contract, req, reference)
+        check_presets(contract, req, reference)
         order.preset_tp, order.preset_sl = req.preset_tp, req.preset_sl
         order.preset_tp_type = req.preset_tp_type if req.preset_tp is not None else 0
         order.preset_sl_type = req.preset_sl_type if req.preset_sl is not None else 0
@@ -694,22 +631,22 @@ class Engine:
             raise SimError(e.INVALID_SIDE, "TP/SL side must be 2 (close short) or 3 (close long)")
         if req.plan_category not in (1, 2):
             raise SimError(e.INVALID_REQUEST, f"Invalid plan_category {req.plan_category}")
-        self._check_price_type(req.price_type)
+        check_price_type(req.price_type)
         position = self._positions.get((req.symbol, position_type_of(req.side)))
         if position is None or position.hold == 0:
             raise SimError(e.POSITION_NOT_EXIST, "Position does not exist")
-        self._check_price(contract, req.trigger_price, "trigger_price")
+        check_price(contract, req.trigger_price, "trigger_price")
         if req.executive_price:
-            self._check_price(contract, req.executive_price, "executive_price")
+            check_price(contract, req.executive_price, "executive_price")
         size = 0  # the whole position, whatever it is when the trigger fires
         if req.plan_category == 1 and req.size is not None:
             if not 1 <= req.size <= position.hold:
                 raise SimError(e.CLOSE_SIZE_TOO_LARGE, "Close size exceeds the position size")
             size = req.size
-        self._check_client_order_id(req.client_order_id, self._plan_by_client_id)
+        check_client_order_id(req.client_order_id, self._plan_by_client_id)
         rising = tp_sl_rises(position.position_type, req.type)
         trigger_ticks = contract.to_ticks(req.trigger_price)
-        self._refuse_immediate_trigger(book, trigger_ticks, rising)
+        refuse_immediate_trigger(book, trigger_ticks, rising)
         if req.plan_category == 2:
             self._cancel_position_plans(position, kind=req.type, category=2)
         return self._add_tp_sl(
@@ -736,14 +673,14 @@ class Engine:
         plan = self._find_active_plan(symbol, order_id, client_order_id)
         if not plan.is_tp_sl:
             raise SimError(e.STATE_NOT_ALLOWED, "Not a TP/SL order")
-        self._check_price(book.contract, trigger_price, "trigger_price")
+        check_price(book.contract, trigger_price, "trigger_price")
         if price_type is not None:
-            self._check_price_type(price_type)
+            check_price_type(price_type)
         if executive_price:
-            self._check_price(book.contract, executive_price, "executive_price")
+            check_price(book.contract, executive_price, "executive_price")
         ticks = book.contract.to_ticks(trigger_price)
         rising = plan.price_way == PRICE_WAY_RISE
-        self._refuse_immediate_trigger(book, ticks, rising)
+        refuse_immediate_trigger(book, ticks, rising)
         book.disarm(plan)
         plan.trigger_price = trigger_price
         plan.trigger_ticks = ticks
@@ -767,19 +704,19 @@ class Engine:
             raise SimError(e.INVALID_REQUEST, f"Invalid mode {req.mode}")
         if req.price_way not in (PRICE_WAY_RISE, PRICE_WAY_FALL):
             raise SimError(e.INVALID_REQUEST, f"Invalid price_way {req.price_way}")
-        self._check_price_type(req.price_type)
+        check_price_type(req.price_type)
         if not contract.min_volume <= req.size <= contract.max_volume:
             raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
-        self._check_price(contract, req.trigger_price, "trigger_price")
+        check_price(contract, req.trigger_price, "trigger_price")
         if req.type == "limit":
-            self._check_price(contract, req.executive_price, "executive_price")
-        self._check_client_order_id(req.client_order_id, self._plan_by_client_id)
+            check_price(contract, req.executive_price, "executive_price")
+        check_client_order_id(req.client_order_id, self._plan_by_client_id)
         leverage, open_type = self.leverage_setting(req.symbol)
         if is_opening(req.side):
             leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
         ticks = contract.to_ticks(req.trigger_price)
         rising = req.price_way == PRICE_WAY_RISE
-        self._refuse_immediate_trigger(book, ticks, rising)
+        refuse_immediate_trigger(book, ticks, rising)
         now = self._clock()
         plan = PlanOrder(
             order_id=self._ids.order_id(),
@@ -825,17 +762,17 @@ class Engine:
             raise SimError(e.STATE_NOT_ALLOWED, "A TP/SL order is changed by modify-tp-sl-order")
         if change.type not in ("limit", "market"):
             raise SimError(e.INVALID_TYPE, f"Invalid plan order type {change.type!r}")
-        self._check_price_type(change.price_type)
-        self._check_price(contract, change.trigger_price, "trigger_price")
+        check_price_type(change.price_type)
+        check_price(contract, change.trigger_price, "trigger_price")
         executive = Decimal(0)
         if change.type == "limit":
             if change.executive_price is None:
                 raise SimError(e.INVALID_REQUEST, "executive_price is required for a limit plan")
-            self._check_price(contract, change.executive_price, "executive_price")
+            check_price(contract, change.executive_price, "executive_price")
             executive = change.executive_price
         ticks = contract.to_ticks(change.trigger_price)
         rising = plan.price_way == PRICE_WAY_RISE
-        self._refuse_immediate_trigger(book, ticks, rising)
+        refuse_immediate_trigger(book, ticks, rising)
         book.disarm(plan)
         plan.type = "limit" if change.type == "limit" else "market"
         plan.trigger_price, plan.trigger_ticks = change.trigger_price, ticks
@@ -853,8 +790,8 @@ class Engine:
             raise SimError(e.INVALID_SIDE, f"Invalid side {req.side}")
         if not contract.min_volume <= req.size <= contract.market_max_volume:
             raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
-        self._check_price(contract, req.activation_price, "activation_price")
-        self._check_price_type(req.activation_price_type)
+        check_price(contract, req.activation_price, "activation_price")
+        check_price_type(req.activation_price_type)
         if not trailing.MIN_CALLBACK_RATE <= req.callback_rate <= trailing.MAX_CALLBACK_RATE:
             raise SimError(e.INVALID_REQUEST, "callback_rate must be between 0.1 and 5")
         leverage, open_type = self.leverage_setting(req.symbol)
@@ -1213,56 +1150,7 @@ class Engine:
     def _mark_position(self, position: Position) -> None:
         self._dirty_positions[(position.symbol, position.position_type)] = None
 
-    # ------------------------------------------------------------------ validation helpers
-
-    @staticmethod
-    def _check_price(contract: SimContract, price: Decimal, name: str) -> None:
-        if price <= 0:
-            raise SimError(e.SIZE_OUT_OF_RANGE, f"{name} must be positive")
-        if not contract.is_tick_multiple(price):
-            raise SimError(
-                e.PRECISION_INVALID, f"{name} {price} is not a multiple of the tick {contract.tick}"
-            )
-
-    @staticmethod
-    def _check_price_type(price_type: int) -> None:
-        if price_type not in (1, 2):
-            raise SimError(e.INVALID_REQUEST, f"Invalid price_type {price_type}")
-
-    @staticmethod
-    def _check_client_order_id(client_order_id: str, taken: Mapping[str, int]) -> None:
-        if not client_order_id:
-            return
-        if len(client_order_id) > CLIENT_ORDER_ID_MAX:
-            raise SimError(e.CLIENT_ID_TOO_LONG, "client_order_id is longer than 32 characters")
-        if not (client_order_id.isascii() and client_order_id.isalnum()):
-            raise SimError(e.CLIENT_ID_NOT_ALNUM, "client_order_id must be letters and digits")
-        if client_order_id in taken:
-            raise SimError(e.CLIENT_ID_DUPLICATE, "Duplicate client_order_id")
-
-    def _check_presets(self, contract: SimContract, req: OrderRequest, reference: Decimal) -> None:
-        """Preset TP must lie beyond the entry in the profit direction, SL in the loss one."""
-        long = position_type_of(req.side) == LONG
-        for name, price, price_type in (
-            ("preset_take_profit_price", req.preset_tp, req.preset_tp_type),
-            ("preset_stop_loss_price", req.preset_sl, req.preset_sl_type),
-        ):
-            if price is None:
-                continue
-            self._check_price(contract, price, name)
-            self._check_price_type(price_type)
-            above = price > reference
-            wants_above = long == (name == "preset_take_profit_price")
-            if above != wants_above or price == reference:
-                where = "above" if wants_above else "below"
-                raise SimError(e.INVALID_REQUEST, f"{name} must be {where} the order price")
-
-    @staticmethod
-    def _refuse_immediate_trigger(book: Book, trigger_ticks: int, rising: bool) -> None:
-        """A trigger already reached is refused rather than fired (no source says which)."""
-        reached = trigger_ticks <= book.last_ticks if rising else trigger_ticks >= book.last_ticks
-        if reached:
-            raise SimError(e.INVALID_REQUEST, "Trigger price would trigger immediately")
+    # ------------------------------------------------------------------ look-ups
 
     def _find_order(self, symbol: str, order_id: int | None, client_order_id: str | None) -> Order:
         if order_id is None and client_order_id:

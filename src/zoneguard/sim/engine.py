@@ -59,6 +59,7 @@ from zoneguard.sim.funds import (
     Transfer,
 )
 from zoneguard.sim.ids import FIRST_ORDER_ID, IdSource
+from zoneguard.sim.market import Market
 from zoneguard.sim.model import (
     ACTION_CANCEL,
     ACTION_FILL,
@@ -82,7 +83,6 @@ from zoneguard.sim.model import (
     Balance,
     ExecType,
     Fill,
-    MarketTrade,
     Order,
     OrderEvent,
     OrderOrigin,
@@ -163,14 +163,8 @@ class Engine:
         self.post_only_cross: PostOnlyCross = post_only_cross
         self._clock = clock
         self._ids = ids or IdSource()
-        self._books: dict[str, Book] = {}
-        self._candles: dict[str, CandleSeries] = {}
-        for symbol, price in prices.items():
-            contract = contracts[symbol]
-            self._books[symbol] = Book(contract, contract.to_ticks(price))
-            series = CandleSeries()
-            series.record(contract.from_ticks(contract.to_ticks(price)), 0, clock())
-            self._candles[symbol] = series
+        self._market = Market(contracts, prices, clock, self._ids)
+        self._candles = self._market.series  # the same dict: an e2e test seeds history in it
         self._wallet = usdt_balance
         self._frozen = Decimal(0)
         self._orders: dict[int, Order] = {}
@@ -197,24 +191,19 @@ class Engine:
 
     @property
     def symbols(self) -> list[str]:
-        return list(self._books)
+        return self._market.symbols
 
     def book(self, symbol: str) -> Book:
-        book = self._books.get(symbol)
-        if book is None:
-            raise SimError(e.SYMBOL_NOT_FOUND, f"Contract {symbol or '(empty)'} not found")
-        return book
+        return self._market.book(symbol)
 
     def contract(self, symbol: str) -> SimContract:
-        return self.book(symbol).contract
+        return self._market.contract(symbol)
 
     def candles(self, symbol: str) -> CandleSeries:
-        self.book(symbol)
-        return self._candles[symbol]
+        return self._market.candles(symbol)
 
     def last_price(self, symbol: str) -> Decimal:
-        book = self.book(symbol)
-        return book.contract.from_ticks(book.last_ticks)
+        return self._market.last_price(symbol)
 
     def now_ms(self) -> int:
         return self._clock()
@@ -225,17 +214,7 @@ class Engine:
         The caller pushes the new price to the public feed, then calls :meth:`match`, so a
         client sees the price before the fills it causes, like on a real venue.
         """
-        book = self.book(symbol)
-        contract = book.contract
-        ticks = contract.to_ticks(price)
-        previous = book.last_ticks
-        book.last_ticks = ticks
-        now = self._clock()
-        rounded = contract.from_ticks(ticks)
-        trade = MarketTrade(self._ids.trade_id(), symbol, rounded, 1, ticks < previous, now)
-        book.recent_trades.append(trade)
-        self._candles[symbol].record(rounded, trade.qty, now)
-        return PriceUpdate(symbol, rounded, ticks, now, trade)
+        return self._market.set_price(symbol, price)
 
     def match(self, symbol: str) -> list[int]:
         """Fill the resting orders the last price reached, then fire reached triggers.
@@ -871,7 +850,7 @@ class Engine:
         size: int = 0,
         client_order_id: str = "",
     ) -> PlanOrder:
-        book = self._books[position.symbol]
+        book = self._market.books[position.symbol]
         rising = tp_sl_rises(position.position_type, kind)
         now = self._clock()
         plan = PlanOrder(
@@ -907,7 +886,7 @@ class Engine:
             self._plan_by_client_id[plan.client_order_id] = plan.order_id
 
     def _cancel_plan(self, plan: PlanOrder) -> None:
-        self._books[plan.symbol].disarm(plan)
+        self._market.books[plan.symbol].disarm(plan)
         self._active_plans.pop(plan.order_id, None)
         plan.state = PLAN_STATE_CANCELLED
         plan.update_time = self._clock()
@@ -1004,7 +983,7 @@ class Engine:
     def _release_resting(self, order: Order) -> None:
         if not order.resting:
             return
-        self._books[order.symbol].unrest(order)
+        self._market.books[order.symbol].unrest(order)
         if is_opening(order.side):
             self._frozen -= order.frozen_margin
             order.frozen_margin = Decimal(0)
@@ -1037,7 +1016,7 @@ class Engine:
             self._cancel(order)
 
     def _fill(self, order: Order, qty: int, price: Decimal, exec_type: ExecType) -> None:
-        contract = self._books[order.symbol].contract
+        contract = self._market.books[order.symbol].contract
         now = self._clock()
         rate = self.maker_fee_rate if exec_type == "Maker" else self.taker_fee_rate
         fee = contract.notional(qty, price) * rate
@@ -1219,7 +1198,7 @@ class Engine:
     def unrealized_pnl(self, position: Position) -> Decimal:
         if not position.hold:
             return Decimal(0)
-        book = self._books[position.symbol]
+        book = self._market.books[position.symbol]
         mark = book.contract.from_ticks(book.last_ticks)
         direction = 1 if position.position_type == LONG else -1
         size = position.hold * book.contract.contract_size

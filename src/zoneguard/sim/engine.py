@@ -34,7 +34,14 @@ from decimal import Decimal
 from typing import Literal
 
 from zoneguard.sim import errors as e
-from zoneguard.sim import positions, trailing
+from zoneguard.sim import trailing
+from zoneguard.sim.account import (
+    DEFAULT_LEVERAGE,
+    DEFAULT_OPEN_TYPE,
+    MAINTENANCE_MARGIN_RATE,
+    OPEN_TYPES,
+    Account,
+)
 from zoneguard.sim.book import Book
 from zoneguard.sim.candles import CandleSeries
 from zoneguard.sim.checks import (
@@ -49,12 +56,6 @@ from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.deadman import MIN_TIMEOUT_S, CancelAfterTimers
 from zoneguard.sim.errors import SimError
 from zoneguard.sim.funds import (
-    FLOW_COMMISSION,
-    FLOW_REALIZED_PNL,
-    FLOW_TRANSFER,
-    MAX_TRANSFER,
-    MIN_TRANSFER,
-    TRANSFER_TYPES,
     Funds,
     Transfer,
 )
@@ -64,19 +65,16 @@ from zoneguard.sim.model import (
     ACTION_CANCEL,
     ACTION_FILL,
     ACTION_SUBMIT,
-    HEDGE_MODE,
     LONG,
     MODE_FOK,
     MODE_GTC,
     MODE_IOC,
     MODE_MAKER_ONLY,
     MODES,
-    ONE_WAY_MODE,
     PLAN_STATE_CANCELLED,
     PLAN_STATE_TRIGGERED,
     PRICE_WAY_FALL,
     PRICE_WAY_RISE,
-    SHORT,
     SIDES,
     STATE_FINISHED,
     AccountEvents,
@@ -93,7 +91,6 @@ from zoneguard.sim.model import (
     closing_side_of,
     is_buy,
     is_opening,
-    opposite_of,
     position_type_of,
 )
 from zoneguard.sim.order_requests import (
@@ -124,10 +121,6 @@ __all__ = [  # the names other modules have always imported from here
     "wall_clock_ms",
 ]
 
-DEFAULT_LEVERAGE = Decimal(10)
-DEFAULT_OPEN_TYPE = "cross"
-OPEN_TYPES = ("cross", "isolated")
-MAINTENANCE_MARGIN_RATE = Decimal("0.004")
 PostOnlyCross = Literal["reject", "cancel"]
 
 
@@ -165,27 +158,47 @@ class Engine:
         self._ids = ids or IdSource()
         self._market = Market(contracts, prices, clock, self._ids)
         self._candles = self._market.series  # the same dict: an e2e test seeds history in it
-        self._wallet = usdt_balance
-        self._frozen = Decimal(0)
+        self._account = Account(
+            self._market,
+            clock,
+            usdt_balance=usdt_balance,
+            spot_balance=spot_balance,
+            claim_amount=claim_amount,
+        )
         self._orders: dict[int, Order] = {}
         self._open_orders: dict[int, Order] = {}
         self._order_by_client_id: dict[str, int] = {}
         self._plans: dict[int, PlanOrder] = {}
         self._active_plans: dict[int, PlanOrder] = {}
         self._plan_by_client_id: dict[str, int] = {}
-        self._positions: dict[tuple[str, int], Position] = {}
-        self._leverage: dict[str, tuple[Decimal, str]] = {}
         self._fills: list[Fill] = []
         self._order_events: list[OrderEvent] = []
-        self._dirty_positions: dict[tuple[str, int], None] = {}
-        self._balance_dirty = False
-        self.position_mode: PositionMode = HEDGE_MODE
         self._trails: dict[int, TrailOrder] = {}
         self._active_trails: dict[str, dict[int, TrailOrder]] = {}  # per symbol
         self._cancel_after = CancelAfterTimers()
-        self.funds = Funds(spot_balance)
-        self.claim_amount = claim_amount
         self._liquidity = liquidity
+
+    # ------------------------------------------------------------------ settings
+
+    @property
+    def position_mode(self) -> PositionMode:
+        return self._account.position_mode
+
+    @position_mode.setter
+    def position_mode(self, mode: PositionMode) -> None:
+        self._account.position_mode = mode
+
+    @property
+    def funds(self) -> Funds:
+        return self._account.funds
+
+    @property
+    def claim_amount(self) -> Decimal:
+        return self._account.claim_amount
+
+    @claim_amount.setter
+    def claim_amount(self, amount: Decimal) -> None:
+        self._account.claim_amount = amount
 
     # ------------------------------------------------------------------ market data
 
@@ -296,13 +309,15 @@ class Engine:
         reference = contract.from_ticks(reference_ticks)
 
         if is_opening(req.side):
-            leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
+            leverage, open_type = self._account.resolve_leverage(
+                req.symbol, req.leverage, req.open_type
+            )
             check_presets(contract, req, reference)
             required = contract.notional(req.size, reference) / leverage
             if required > self.balance().available:
                 raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
         else:
-            position = self._positions.get((req.symbol, position_type_of(req.side)))
+            position = self._account.position(req.symbol, position_type_of(req.side))
             if position is None or position.hold == 0:
                 raise SimError(e.POSITION_NOT_EXIST, "Position does not exist")
             tp_sl = plan is not None and plan.is_tp_sl
@@ -349,7 +364,7 @@ class Engine:
             order.activation_price_type = trail.activation_price_type
             order.callback_rate = trail.callback_rate
         if opening:
-            self._leverage[req.symbol] = (leverage, open_type)
+            self._account.remember_leverage(req.symbol, leverage, open_type)
         self._register(order)
         self._execute(order, book, crossing, reference)
         return order
@@ -380,11 +395,11 @@ class Engine:
         self._release_resting(order)
         qty = contracts
         if not is_opening(order.side):
-            qty = min(qty, self._position_for(order).hold)
+            qty = min(qty, self._account.position_for(order).hold)
         if qty > 0:
             self._fill(order, qty, order.price, "Maker")
         if order.is_open:
-            if is_opening(order.side) or self._position_for(order).hold > 0:
+            if is_opening(order.side) or self._account.position_for(order).hold > 0:
                 self._rest(order, book)
             else:
                 self._cancel(order)
@@ -461,7 +476,7 @@ class Engine:
             if needed - order.frozen_margin > self.balance().available:
                 raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
         else:
-            position = self._positions[(symbol, position_type_of(order.side))]
+            position = self._account.position_for(order)
             others = position.pending_close - order.remaining
             if new_remaining > position.hold - others:
                 raise SimError(e.CLOSE_SIZE_TOO_LARGE, "Close size exceeds the position size")
@@ -510,94 +525,30 @@ class Engine:
 
     def set_position_mode(self, mode: str) -> PositionMode:
         """``set-position-mode``: account-wide, refused (40059) while anything is open."""
-        if mode not in (HEDGE_MODE, ONE_WAY_MODE):
-            raise SimError(e.INVALID_REQUEST, f"Invalid position_mode {mode!r}")
-        wanted: PositionMode = ONE_WAY_MODE if mode == ONE_WAY_MODE else HEDGE_MODE
-        if wanted == self.position_mode:
-            return wanted
-        busy = (
-            any(position.hold for position in self._positions.values())
-            or self._open_orders
-            or self._active_plans
-            or any(self._active_trails.values())
+        waiting = (
+            bool(self._open_orders) or bool(self._active_plans) or any(self._active_trails.values())
         )
-        if busy:
-            raise SimError(
-                e.POSITION_MODE_REFUSED,
-                "Position mode cannot change while positions or open orders exist",
-            )
-        self.position_mode = wanted
-        return wanted
+        return self._account.set_position_mode(mode, orders_waiting=waiting)
 
     def transfer(self, currency: str, amount: Decimal, kind: str) -> Transfer:
         """``transfer-contract``: move USDT between the spot and the futures wallet."""
-        if currency != "USDT":
-            raise SimError(e.INVALID_REQUEST, f"Unsupported currency {currency!r}")
-        if kind not in TRANSFER_TYPES:
-            raise SimError(e.INVALID_REQUEST, f"Invalid type {kind!r}")
-        if not MIN_TRANSFER <= amount <= MAX_TRANSFER:
-            raise SimError(e.INVALID_REQUEST, f"amount must be between {MIN_TRANSFER} and 1e10")
-        now = self._clock()
-        if kind == "contract_to_spot":
-            if amount > self.balance().available:
-                raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient available balance")
-            self._wallet -= amount
-            self._balance_dirty = True
-            self.funds.spot_balance += amount
-            self.funds.record("", FLOW_TRANSFER, -amount, now)
-            return self.funds.add_transfer("contract_to_spot", amount, now)
-        if amount > self.funds.spot_balance:
-            raise SimError(e.INSUFFICIENT_BALANCE, "Insufficient spot balance")
-        self.funds.spot_balance -= amount
-        self._wallet += amount
-        self._balance_dirty = True
-        self.funds.record("", FLOW_TRANSFER, amount, now)
-        return self.funds.add_transfer("spot_to_contract", amount, now)
+        return self._account.transfer(currency, amount, kind)
 
     def claim(self) -> Decimal:
         """``claim`` (BitMart's demo host): top the futures wallet up by the claim amount."""
-        self._wallet += self.claim_amount
-        self._balance_dirty = True
-        self.funds.record("", FLOW_TRANSFER, self.claim_amount, self._clock())
-        return self.claim_amount
+        return self._account.claim()
 
     # ------------------------------------------------------------------ leverage
 
     def leverage_setting(self, symbol: str) -> tuple[Decimal, str]:
-        self.book(symbol)
-        return self._leverage.get(symbol, (DEFAULT_LEVERAGE, DEFAULT_OPEN_TYPE))
+        return self._account.leverage_setting(symbol)
 
     def set_leverage(
         self, symbol: str, leverage: Decimal | None, open_type: str
     ) -> tuple[Decimal, str]:
         """``submit-leverage``: refused while a position of the symbol is open with other
         settings (BitMart answers 40012/40040 there; we use 40040)."""
-        lev, kind = self._resolve_leverage(symbol, leverage, open_type)
-        self._leverage[symbol] = (lev, kind)
-        return lev, kind
-
-    def _resolve_leverage(
-        self, symbol: str, leverage: Decimal | None, open_type: str | None
-    ) -> tuple[Decimal, str]:
-        contract = self.contract(symbol)
-        current_lev, current_type = self.leverage_setting(symbol)
-        lev = current_lev if leverage is None else leverage
-        kind = open_type or current_type
-        if kind not in OPEN_TYPES:
-            raise SimError(e.INVALID_OPEN_TYPE, f"Invalid open_type {kind!r}")
-        if lev > contract.max_leverage:
-            raise SimError(e.LEVERAGE_TOO_LARGE, f"Leverage exceeds {contract.max_leverage}")
-        if lev < contract.min_leverage:
-            raise SimError(e.LEVERAGE_TOO_SMALL, f"Leverage below {contract.min_leverage}")
-        for position_type in (LONG, SHORT):
-            position = self._positions.get((symbol, position_type))
-            if position is None or position.hold == 0:
-                continue
-            if position.leverage != lev or position.open_type != kind:
-                raise SimError(
-                    e.LEVERAGE_CONFLICT, "Leverage or open_type conflicts with the open position"
-                )
-        return lev, kind
+        return self._account.set_leverage(symbol, leverage, open_type)
 
     # ------------------------------------------------------------------ TP/SL and plans
 
@@ -611,7 +562,7 @@ class Engine:
         if req.plan_category not in (1, 2):
             raise SimError(e.INVALID_REQUEST, f"Invalid plan_category {req.plan_category}")
         check_price_type(req.price_type)
-        position = self._positions.get((req.symbol, position_type_of(req.side)))
+        position = self._account.position(req.symbol, position_type_of(req.side))
         if position is None or position.hold == 0:
             raise SimError(e.POSITION_NOT_EXIST, "Position does not exist")
         check_price(contract, req.trigger_price, "trigger_price")
@@ -692,7 +643,9 @@ class Engine:
         check_client_order_id(req.client_order_id, self._plan_by_client_id)
         leverage, open_type = self.leverage_setting(req.symbol)
         if is_opening(req.side):
-            leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
+            leverage, open_type = self._account.resolve_leverage(
+                req.symbol, req.leverage, req.open_type
+            )
         ticks = contract.to_ticks(req.trigger_price)
         rising = req.price_way == PRICE_WAY_RISE
         refuse_immediate_trigger(book, ticks, rising)
@@ -775,7 +728,9 @@ class Engine:
             raise SimError(e.INVALID_REQUEST, "callback_rate must be between 0.1 and 5")
         leverage, open_type = self.leverage_setting(req.symbol)
         if is_opening(req.side):
-            leverage, open_type = self._resolve_leverage(req.symbol, req.leverage, req.open_type)
+            leverage, open_type = self._account.resolve_leverage(
+                req.symbol, req.leverage, req.open_type
+            )
         now = self._clock()
         trail = TrailOrder(
             order_id=self._ids.order_id(),
@@ -820,7 +775,7 @@ class Engine:
         self._end_trail(trail, PLAN_STATE_TRIGGERED)
         size = trail.size
         if not is_opening(trail.side):
-            position = self._positions.get((trail.symbol, position_type_of(trail.side)))
+            position = self._account.position(trail.symbol, position_type_of(trail.side))
             size = min(size, position.hold if position is not None else 0)
         req = OrderRequest(
             symbol=trail.symbol,
@@ -891,7 +846,7 @@ class Engine:
         plan.state = PLAN_STATE_CANCELLED
         plan.update_time = self._clock()
         if plan.is_tp_sl:
-            position = self._positions.get((plan.symbol, position_type_of(plan.side)))
+            position = self._account.position(plan.symbol, position_type_of(plan.side))
             if position is not None:
                 position.plan_ids.discard(plan.order_id)
 
@@ -913,7 +868,7 @@ class Engine:
         plan.state = PLAN_STATE_TRIGGERED
         plan.update_time = self._clock()
         if plan.is_tp_sl:
-            position = self._positions.get((plan.symbol, position_type_of(plan.side)))
+            position = self._account.position(plan.symbol, position_type_of(plan.side))
             if position is not None:
                 position.plan_ids.discard(plan.order_id)
             if position is None or position.hold == 0:
@@ -972,27 +927,25 @@ class Engine:
         if is_opening(order.side):
             margin = book.contract.notional(order.remaining, order.price) / order.leverage
             order.frozen_margin = margin
-            self._frozen += margin
-            self._balance_dirty = True
+            self._account.freeze(margin)
         else:
-            position = self._position_for(order)
+            position = self._account.position_for(order)
             position.pending_close += order.remaining
             position.close_order_ids.add(order.order_id)
-            self._mark_position(position)
+            self._account.mark(position)
 
     def _release_resting(self, order: Order) -> None:
         if not order.resting:
             return
         self._market.books[order.symbol].unrest(order)
         if is_opening(order.side):
-            self._frozen -= order.frozen_margin
+            self._account.unfreeze(order.frozen_margin)
             order.frozen_margin = Decimal(0)
-            self._balance_dirty = True
         else:
-            position = self._position_for(order)
+            position = self._account.position_for(order)
             position.pending_close -= order.remaining
             position.close_order_ids.discard(order.order_id)
-            self._mark_position(position)
+            self._account.mark(position)
 
     def _cancel(self, order: Order) -> None:
         self._release_resting(order)
@@ -1006,7 +959,7 @@ class Engine:
         whatever cannot fill is cancelled."""
         qty = order.remaining
         if not is_opening(order.side):
-            qty = min(qty, self._position_for(order).hold)
+            qty = min(qty, self._account.position_for(order).hold)
         available = self._liquidity(not is_opening(order.side))
         if available is not None:
             qty = min(qty, available)
@@ -1020,35 +973,7 @@ class Engine:
         now = self._clock()
         rate = self.maker_fee_rate if exec_type == "Maker" else self.taker_fee_rate
         fee = contract.notional(qty, price) * rate
-        realised = Decimal(0)
-        touched: list[Position] = []  # the fee goes to the last one
-        opened = 0
-        reduced = 0
-        position = self._position_for(order)
-        if is_opening(order.side):
-            opened = qty
-            netted = self._netted_position(order)
-            if netted is not None:
-                reduced = min(qty, netted.hold)
-                realised = positions.reduce(netted, contract, reduced, price)
-                opened -= reduced
-                touched.append(netted)
-            if opened:
-                if position.hold == 0:
-                    self._reopen(position, order, now)
-                positions.increase(position, contract, opened, price)
-                touched.append(position)
-        else:
-            reduced = qty
-            realised = positions.reduce(position, contract, qty, price)
-            touched.append(position)
-        touched[-1].fees += fee
-        for changed in touched:
-            changed.update_time = now
-        self._wallet += realised - fee
-        if reduced:
-            self.funds.record(order.symbol, FLOW_REALIZED_PNL, realised, now)
-        self.funds.record(order.symbol, FLOW_COMMISSION, -fee, now)
+        effect = self._account.settle_fill(order, contract, qty, price, fee, now)
         order.deal_size += qty
         order.deal_value += price * qty
         order.fees += fee
@@ -1066,38 +991,18 @@ class Engine:
             qty=qty,
             exec_type=exec_type,
             fee=fee,
-            realised_pnl=realised,
+            realised_pnl=effect.realised,
             time=now,
         )
         self._fills.append(fill)
         order.last_fill = fill
         self._emit(ACTION_FILL, order, fill)
-        self._balance_dirty = True
-        for changed in touched:
-            self._mark_position(changed)
+        for changed in effect.touched:
+            self._account.mark(changed)
             if changed.hold == 0:
                 self._on_flat(changed)
-        if opened:
-            self._apply_presets(order, position)
-
-    def _netted_position(self, order: Order) -> Position | None:
-        """One-way mode: the opposite position an opening (buy/sell) order reduces before
-        it opens anything; None in hedge mode, for reduce-only sides, or when flat."""
-        if self.position_mode != ONE_WAY_MODE or not is_opening(order.side):
-            return None
-        opposite = self._positions.get((order.symbol, opposite_of(position_type_of(order.side))))
-        return opposite if opposite is not None and opposite.hold > 0 else None
-
-    def _reopen(self, position: Position, order: Order, now: int) -> None:
-        position.leverage = order.leverage
-        position.open_type = order.open_type
-        position.entry_price = Decimal(0)
-        position.margin = Decimal(0)
-        position.realised_pnl = Decimal(0)
-        position.fees = Decimal(0)
-        position.close_volume = 0
-        position.close_value = Decimal(0)
-        position.open_time = now
+        if effect.opened:
+            self._apply_presets(order, effect.position)
 
     def _apply_presets(self, order: Order, position: Position) -> None:
         if order.presets_applied:
@@ -1117,17 +1022,6 @@ class Engine:
         self._cancel_position_plans(position)
         for order_id in list(position.close_order_ids):
             self._cancel(self._orders[order_id])
-
-    def _position_for(self, order: Order) -> Position:
-        key = (order.symbol, position_type_of(order.side))
-        position = self._positions.get(key)
-        if position is None:
-            position = Position(order.symbol, key[1], order.leverage, order.open_type)
-            self._positions[key] = position
-        return position
-
-    def _mark_position(self, position: Position) -> None:
-        self._dirty_positions[(position.symbol, position.position_type)] = None
 
     # ------------------------------------------------------------------ look-ups
 
@@ -1181,36 +1075,20 @@ class Engine:
         return self._active_plans.values()
 
     def positions(self) -> Iterable[Position]:
-        return self._positions.values()
+        return self._account.positions()
 
     def position(self, symbol: str, position_type: int) -> Position | None:
-        return self._positions.get((symbol, position_type))
+        return self._account.position(symbol, position_type)
 
     def balance(self) -> Balance:
-        deposit = Decimal(0)
-        unrealized = Decimal(0)
-        for position in self._positions.values():
-            if position.hold:
-                deposit += position.margin
-                unrealized += self.unrealized_pnl(position)
-        return Balance(self._wallet, self._frozen, deposit, unrealized)
+        return self._account.balance()
 
     def unrealized_pnl(self, position: Position) -> Decimal:
-        if not position.hold:
-            return Decimal(0)
-        book = self._market.books[position.symbol]
-        mark = book.contract.from_ticks(book.last_ticks)
-        direction = 1 if position.position_type == LONG else -1
-        size = position.hold * book.contract.contract_size
-        return (mark - position.entry_price) * size * direction
+        return self._account.unrealized_pnl(position)
 
     def liquidation_price(self, position: Position) -> Decimal:
         """Rough isolated-margin liquidation price: entry moved by 1/leverage - MMR."""
-        if not position.hold:
-            return Decimal(0)
-        move = 1 / position.leverage - MAINTENANCE_MARGIN_RATE
-        factor = 1 - move if position.position_type == LONG else 1 + move
-        return max(position.entry_price * factor, Decimal(0))
+        return self._account.liquidation_price(position)
 
     # ------------------------------------------------------------------ events
 
@@ -1218,8 +1096,5 @@ class Engine:
         """Account changes since the last call, oldest first, and forget them."""
         orders = self._order_events
         self._order_events = []
-        positions = [self._positions[key].snapshot() for key in self._dirty_positions]
-        self._dirty_positions = {}
-        balance = self.balance() if self._balance_dirty else None
-        self._balance_dirty = False
+        positions, balance = self._account.take_changes()
         return AccountEvents(orders, positions, balance)

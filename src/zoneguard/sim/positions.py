@@ -13,9 +13,22 @@ from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.model import LONG, Position
 
 
+def reopen(position: Position, leverage: Decimal, open_type: str, now: int) -> None:
+    """Start a flat position afresh: the new order's leverage, nothing carried over."""
+    position.leverage = leverage
+    position.open_type = open_type
+    position.entry_price = Decimal(0)
+    position.margin = Decimal(0)
+    position.realised_pnl = Decimal(0)
+    position.fees = Decimal(0)
+    position.close_volume = 0
+    position.close_value = Decimal(0)
+    position.open_time = now
+
+
 def increase(position: Position, contract: SimContract, qty: int, price: Decimal) -> None:
     """Add ``qty`` contracts bought (long) or sold (short) at ``price``; margin at the
-    position's leverage. The caller resets a flat position first (leverage, open time)."""
+    position's leverage. The caller reopens a flat position first (:func:`reopen`)."""
     held = position.hold + qty
     position.entry_price = (position.entry_price * position.hold + price * qty) / held
     position.hold = held

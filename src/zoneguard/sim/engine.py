@@ -50,7 +50,6 @@ from zoneguard.sim.checks import (
     check_presets,
     check_price,
     check_price_type,
-    refuse_immediate_trigger,
 )
 from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.deadman import MIN_TIMEOUT_S, CancelAfterTimers
@@ -60,21 +59,18 @@ from zoneguard.sim.funds import (
     Transfer,
 )
 from zoneguard.sim.ids import FIRST_ORDER_ID, IdSource
+from zoneguard.sim.ledger import OrderLedger
 from zoneguard.sim.market import Market
 from zoneguard.sim.model import (
     ACTION_CANCEL,
     ACTION_FILL,
     ACTION_SUBMIT,
-    LONG,
     MODE_FOK,
-    MODE_GTC,
     MODE_IOC,
     MODE_MAKER_ONLY,
     MODES,
     PLAN_STATE_CANCELLED,
     PLAN_STATE_TRIGGERED,
-    PRICE_WAY_FALL,
-    PRICE_WAY_RISE,
     SIDES,
     STATE_FINISHED,
     AccountEvents,
@@ -82,13 +78,11 @@ from zoneguard.sim.model import (
     ExecType,
     Fill,
     Order,
-    OrderEvent,
     OrderOrigin,
     PlanOrder,
     Position,
     PositionMode,
     PriceUpdate,
-    closing_side_of,
     is_buy,
     is_opening,
     position_type_of,
@@ -100,6 +94,7 @@ from zoneguard.sim.order_requests import (
     TpSlRequest,
     TrailRequest,
 )
+from zoneguard.sim.plans import Plans, tp_sl_rises
 from zoneguard.sim.trailing import TrailOrder
 
 __all__ = [  # the names other modules have always imported from here
@@ -126,11 +121,6 @@ PostOnlyCross = Literal["reject", "cancel"]
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def tp_sl_rises(position_type: int, kind: str) -> bool:
-    """A long's TP and a short's SL fire on a rise; the other two on a fall."""
-    return (kind == "take_profit") == (position_type == LONG)
 
 
 class Engine:
@@ -165,14 +155,8 @@ class Engine:
             spot_balance=spot_balance,
             claim_amount=claim_amount,
         )
-        self._orders: dict[int, Order] = {}
-        self._open_orders: dict[int, Order] = {}
-        self._order_by_client_id: dict[str, int] = {}
-        self._plans: dict[int, PlanOrder] = {}
-        self._active_plans: dict[int, PlanOrder] = {}
-        self._plan_by_client_id: dict[str, int] = {}
-        self._fills: list[Fill] = []
-        self._order_events: list[OrderEvent] = []
+        self._ledger = OrderLedger()
+        self._plans = Plans(self._market, self._account, self._ledger, self._ids, clock)
         self._trails: dict[int, TrailOrder] = {}
         self._active_trails: dict[str, dict[int, TrailOrder]] = {}  # per symbol
         self._cancel_after = CancelAfterTimers()
@@ -242,7 +226,7 @@ class Engine:
         while (order_id := book.pop_crossed_sell()) is not None:
             self._fill_resting(order_id, filled)
         while (plan_id := book.pop_fired_trigger()) is not None:
-            executed = self._fire(plan_id)
+            executed = self._plans.fire(plan_id, self.submit_order)
             if executed is not None and executed.deal_size > 0:
                 filled.append(executed.order_id)
         trails = self._active_trails.get(symbol)
@@ -255,7 +239,7 @@ class Engine:
         return filled
 
     def _fill_resting(self, order_id: int, filled: list[int]) -> None:
-        order = self._open_orders[order_id]
+        order = self._ledger.open[order_id]
         self._release_resting(order)
         self._take(order, order.price, "Maker")
         if order.deal_size > 0:
@@ -305,7 +289,7 @@ class Engine:
             reference_ticks = (
                 (book.ask_ticks if buy else book.bid_ticks) if crossing else price_ticks
             )
-        check_client_order_id(req.client_order_id, self._order_by_client_id)
+        check_client_order_id(req.client_order_id, self._ledger.by_client_id)
         reference = contract.from_ticks(reference_ticks)
 
         if is_opening(req.side):
@@ -365,7 +349,7 @@ class Engine:
             order.callback_rate = trail.callback_rate
         if opening:
             self._account.remember_leverage(req.symbol, leverage, open_type)
-        self._register(order)
+        self._ledger.register(order)
         self._execute(order, book, crossing, reference)
         return order
 
@@ -385,7 +369,7 @@ class Engine:
         """Fill part (or all) of a resting order at its own price, as maker: the partial
         fills a real book produces and a one-price model never would. The rest keeps resting."""
         book = self.book(symbol)
-        order = self._open_orders.get(order_id)
+        order = self._ledger.open.get(order_id)
         if order is None or order.symbol != symbol or not order.resting:
             raise SimError(e.ORDER_NOT_EXIST, "No resting order with this id")
         if not 1 <= contracts <= order.remaining:
@@ -412,7 +396,7 @@ class Engine:
         self.book(symbol)
         if order_id is None and not client_order_id:
             return self.cancel_all(symbol)
-        order = self._find_order(symbol, order_id, client_order_id)
+        order = self._ledger.find(symbol, order_id, client_order_id)
         if not order.is_open:
             # BitMart looks among live orders only: a finished one "does not exist" (40035).
             raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
@@ -421,7 +405,7 @@ class Engine:
 
     def cancel_all(self, symbol: str) -> list[int]:
         self.book(symbol)
-        victims = [o for o in self._open_orders.values() if o.symbol == symbol]
+        victims = [o for o in self._ledger.open.values() if o.symbol == symbol]
         for order in victims:
             self._cancel(order)
         return [o.order_id for o in victims]
@@ -452,7 +436,7 @@ class Engine:
     ) -> Order:
         book = self.book(symbol)
         contract = book.contract
-        order = self._find_order(symbol, order_id, client_order_id)
+        order = self._ledger.find(symbol, order_id, client_order_id)
         if not order.is_open or not order.resting or order.type != "limit":
             raise SimError(e.STATE_NOT_ALLOWED, "Order state does not allow modification")
         if price is None and size is None:
@@ -485,7 +469,7 @@ class Engine:
         order.price_ticks = new_ticks
         order.size = new_size
         order.update_time = self._clock()
-        self._emit(ACTION_SUBMIT, order)
+        self._ledger.emit(ACTION_SUBMIT, order)
         self._execute(order, book, crossing, reference)
         return order
 
@@ -500,7 +484,7 @@ class Engine:
     ) -> Order:
         """``modify-preset-plan-order``: change the TP/SL an open entry order will attach."""
         contract = self.contract(symbol)
-        order = self._find_order(symbol, order_id, None)
+        order = self._ledger.find(symbol, order_id, None)
         if not order.is_open or not is_opening(order.side):
             raise SimError(e.STATE_NOT_ALLOWED, "Order state does not allow modification")
         req = OrderRequest(
@@ -526,7 +510,7 @@ class Engine:
     def set_position_mode(self, mode: str) -> PositionMode:
         """``set-position-mode``: account-wide, refused (40059) while anything is open."""
         waiting = (
-            bool(self._open_orders) or bool(self._active_plans) or any(self._active_trails.values())
+            bool(self._ledger.open) or self._plans.any_active() or any(self._active_trails.values())
         )
         return self._account.set_position_mode(mode, orders_waiting=waiting)
 
@@ -553,42 +537,7 @@ class Engine:
     # ------------------------------------------------------------------ TP/SL and plans
 
     def submit_tp_sl(self, req: TpSlRequest) -> PlanOrder:
-        book = self.book(req.symbol)
-        contract = book.contract
-        if req.type not in ("take_profit", "stop_loss"):
-            raise SimError(e.INVALID_TYPE, f"Invalid TP/SL type {req.type!r}")
-        if req.side not in (2, 3):
-            raise SimError(e.INVALID_SIDE, "TP/SL side must be 2 (close short) or 3 (close long)")
-        if req.plan_category not in (1, 2):
-            raise SimError(e.INVALID_REQUEST, f"Invalid plan_category {req.plan_category}")
-        check_price_type(req.price_type)
-        position = self._account.position(req.symbol, position_type_of(req.side))
-        if position is None or position.hold == 0:
-            raise SimError(e.POSITION_NOT_EXIST, "Position does not exist")
-        check_price(contract, req.trigger_price, "trigger_price")
-        if req.executive_price:
-            check_price(contract, req.executive_price, "executive_price")
-        size = 0  # the whole position, whatever it is when the trigger fires
-        if req.plan_category == 1 and req.size is not None:
-            if not 1 <= req.size <= position.hold:
-                raise SimError(e.CLOSE_SIZE_TOO_LARGE, "Close size exceeds the position size")
-            size = req.size
-        check_client_order_id(req.client_order_id, self._plan_by_client_id)
-        rising = tp_sl_rises(position.position_type, req.type)
-        trigger_ticks = contract.to_ticks(req.trigger_price)
-        refuse_immediate_trigger(book, trigger_ticks, rising)
-        if req.plan_category == 2:
-            self._cancel_position_plans(position, kind=req.type, category=2)
-        return self._add_tp_sl(
-            position,
-            req.type,
-            req.trigger_price,
-            req.price_type,
-            executive_price=req.executive_price,
-            plan_category=req.plan_category,
-            size=size,
-            client_order_id=req.client_order_id,
-        )
+        return self._plans.submit_tp_sl(req)
 
     def modify_tp_sl(
         self,
@@ -599,120 +548,22 @@ class Engine:
         price_type: int | None,
         executive_price: Decimal | None,
     ) -> PlanOrder:
-        book = self.book(symbol)
-        plan = self._find_active_plan(symbol, order_id, client_order_id)
-        if not plan.is_tp_sl:
-            raise SimError(e.STATE_NOT_ALLOWED, "Not a TP/SL order")
-        check_price(book.contract, trigger_price, "trigger_price")
-        if price_type is not None:
-            check_price_type(price_type)
-        if executive_price:
-            check_price(book.contract, executive_price, "executive_price")
-        ticks = book.contract.to_ticks(trigger_price)
-        rising = plan.price_way == PRICE_WAY_RISE
-        refuse_immediate_trigger(book, ticks, rising)
-        book.disarm(plan)
-        plan.trigger_price = trigger_price
-        plan.trigger_ticks = ticks
-        if price_type is not None:
-            plan.price_type = price_type
-        if executive_price is not None:
-            plan.executive_price = executive_price
-        plan.update_time = self._clock()
-        book.arm(plan, rising)
-        return plan
+        return self._plans.modify_tp_sl(
+            symbol, order_id, client_order_id, trigger_price, price_type, executive_price
+        )
 
     def submit_plan(self, req: PlanRequest) -> PlanOrder:
         """``submit-plan-order``: an order (limit or market) sent when a trigger is reached."""
-        book = self.book(req.symbol)
-        contract = book.contract
-        if req.side not in SIDES:
-            raise SimError(e.INVALID_SIDE, f"Invalid side {req.side}")
-        if req.type not in ("limit", "market"):
-            raise SimError(e.INVALID_TYPE, f"Invalid plan order type {req.type!r}")
-        if req.mode not in MODES:
-            raise SimError(e.INVALID_REQUEST, f"Invalid mode {req.mode}")
-        if req.price_way not in (PRICE_WAY_RISE, PRICE_WAY_FALL):
-            raise SimError(e.INVALID_REQUEST, f"Invalid price_way {req.price_way}")
-        check_price_type(req.price_type)
-        if not contract.min_volume <= req.size <= contract.max_volume:
-            raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
-        check_price(contract, req.trigger_price, "trigger_price")
-        if req.type == "limit":
-            check_price(contract, req.executive_price, "executive_price")
-        check_client_order_id(req.client_order_id, self._plan_by_client_id)
-        leverage, open_type = self.leverage_setting(req.symbol)
-        if is_opening(req.side):
-            leverage, open_type = self._account.resolve_leverage(
-                req.symbol, req.leverage, req.open_type
-            )
-        ticks = contract.to_ticks(req.trigger_price)
-        rising = req.price_way == PRICE_WAY_RISE
-        refuse_immediate_trigger(book, ticks, rising)
-        now = self._clock()
-        plan = PlanOrder(
-            order_id=self._ids.order_id(),
-            client_order_id=req.client_order_id,
-            symbol=req.symbol,
-            side=req.side,
-            type="limit" if req.type == "limit" else "market",
-            plan_category=0,
-            size=req.size,
-            trigger_price=req.trigger_price,
-            trigger_ticks=ticks,
-            executive_price=req.executive_price if req.type == "limit" else Decimal(0),
-            price_type=req.price_type,
-            price_way=req.price_way,
-            mode=req.mode,
-            leverage=leverage,
-            open_type=open_type,
-            create_time=now,
-            update_time=now,
-            seq=self._ids.seq(),
-            preset_tp=req.preset_tp,
-            preset_tp_type=req.preset_tp_type if req.preset_tp is not None else 0,
-            preset_sl=req.preset_sl,
-            preset_sl_type=req.preset_sl_type if req.preset_sl is not None else 0,
-            position_mode=self.position_mode,
-        )
-        self._register_plan(plan)
-        book.arm(plan, rising)
-        return plan
+        return self._plans.submit_plan(req)
 
     def cancel_plan(self, symbol: str, order_id: int | None, client_order_id: str | None) -> None:
-        plan = self._find_active_plan(symbol, order_id, client_order_id)
-        self._cancel_plan(plan)
+        self._plans.cancel_plan(symbol, order_id, client_order_id)
 
     def modify_plan(
         self, symbol: str, order_id: int | None, client_order_id: str | None, change: PlanChange
     ) -> PlanOrder:
         """``modify-plan-order``: new type, trigger and price for a waiting plan order."""
-        book = self.book(symbol)
-        contract = book.contract
-        plan = self._find_active_plan(symbol, order_id, client_order_id)
-        if plan.is_tp_sl:
-            raise SimError(e.STATE_NOT_ALLOWED, "A TP/SL order is changed by modify-tp-sl-order")
-        if change.type not in ("limit", "market"):
-            raise SimError(e.INVALID_TYPE, f"Invalid plan order type {change.type!r}")
-        check_price_type(change.price_type)
-        check_price(contract, change.trigger_price, "trigger_price")
-        executive = Decimal(0)
-        if change.type == "limit":
-            if change.executive_price is None:
-                raise SimError(e.INVALID_REQUEST, "executive_price is required for a limit plan")
-            check_price(contract, change.executive_price, "executive_price")
-            executive = change.executive_price
-        ticks = contract.to_ticks(change.trigger_price)
-        rising = plan.price_way == PRICE_WAY_RISE
-        refuse_immediate_trigger(book, ticks, rising)
-        book.disarm(plan)
-        plan.type = "limit" if change.type == "limit" else "market"
-        plan.trigger_price, plan.trigger_ticks = change.trigger_price, ticks
-        plan.executive_price = executive
-        plan.price_type = change.price_type
-        plan.update_time = self._clock()
-        book.arm(plan, rising)
-        return plan
+        return self._plans.modify_plan(symbol, order_id, client_order_id, change)
 
     def submit_trail(self, req: TrailRequest) -> TrailOrder:
         """``submit-trail-order``: a market order sent when the price turns back by
@@ -793,134 +644,7 @@ class Engine:
         trail.executive_order_id = order.order_id
         return order
 
-    def _add_tp_sl(
-        self,
-        position: Position,
-        kind: Literal["take_profit", "stop_loss"] | str,
-        trigger_price: Decimal,
-        price_type: int,
-        *,
-        executive_price: Decimal = Decimal(0),
-        plan_category: int = 2,
-        size: int = 0,
-        client_order_id: str = "",
-    ) -> PlanOrder:
-        book = self._market.books[position.symbol]
-        rising = tp_sl_rises(position.position_type, kind)
-        now = self._clock()
-        plan = PlanOrder(
-            order_id=self._ids.order_id(),
-            client_order_id=client_order_id,
-            symbol=position.symbol,
-            side=closing_side_of(position.position_type),
-            type="take_profit" if kind == "take_profit" else "stop_loss",
-            plan_category=plan_category,
-            size=size,
-            trigger_price=trigger_price,
-            trigger_ticks=book.contract.to_ticks(trigger_price),
-            executive_price=executive_price,
-            price_type=price_type or 1,
-            price_way=PRICE_WAY_RISE if rising else PRICE_WAY_FALL,
-            mode=MODE_GTC,
-            leverage=position.leverage,
-            open_type=position.open_type,
-            create_time=now,
-            update_time=now,
-            seq=self._ids.seq(),
-            position_mode=self.position_mode,
-        )
-        self._register_plan(plan)
-        position.plan_ids.add(plan.order_id)
-        book.arm(plan, rising)
-        return plan
-
-    def _register_plan(self, plan: PlanOrder) -> None:
-        self._plans[plan.order_id] = plan
-        self._active_plans[plan.order_id] = plan
-        if plan.client_order_id:
-            self._plan_by_client_id[plan.client_order_id] = plan.order_id
-
-    def _cancel_plan(self, plan: PlanOrder) -> None:
-        self._market.books[plan.symbol].disarm(plan)
-        self._active_plans.pop(plan.order_id, None)
-        plan.state = PLAN_STATE_CANCELLED
-        plan.update_time = self._clock()
-        if plan.is_tp_sl:
-            position = self._account.position(plan.symbol, position_type_of(plan.side))
-            if position is not None:
-                position.plan_ids.discard(plan.order_id)
-
-    def _cancel_position_plans(
-        self, position: Position, *, kind: str | None = None, category: int | None = None
-    ) -> None:
-        for plan_id in list(position.plan_ids):
-            plan = self._plans[plan_id]
-            if (kind is None or plan.type == kind) and (
-                category is None or plan.plan_category == category
-            ):
-                self._cancel_plan(plan)
-
-    def _fire(self, plan_id: int) -> Order | None:
-        """Execute a plan whose trigger was reached; returns the order it sent, if any."""
-        plan = self._active_plans.pop(plan_id, None)
-        if plan is None:
-            return None
-        plan.state = PLAN_STATE_TRIGGERED
-        plan.update_time = self._clock()
-        if plan.is_tp_sl:
-            position = self._account.position(plan.symbol, position_type_of(plan.side))
-            if position is not None:
-                position.plan_ids.discard(plan.order_id)
-            if position is None or position.hold == 0:
-                plan.state = PLAN_STATE_CANCELLED
-                return None
-            whole = plan.plan_category == 2 or plan.size == 0
-            req = OrderRequest(
-                symbol=plan.symbol,
-                side=plan.side,
-                size=position.hold if whole else min(plan.size, position.hold),
-                type="limit" if plan.executive_price else "market",
-                price=plan.executive_price or None,
-            )
-            origin: OrderOrigin = "take_profit" if plan.type == "take_profit" else "stop_loss"
-        else:
-            req = OrderRequest(
-                symbol=plan.symbol,
-                side=plan.side,
-                size=plan.size,
-                type=plan.type,
-                price=plan.executive_price if plan.type == "limit" else None,
-                mode=plan.mode,
-                leverage=plan.leverage,
-                open_type=plan.open_type,
-                client_order_id=plan.client_order_id
-                if plan.client_order_id not in self._order_by_client_id
-                else "",
-                preset_tp=plan.preset_tp,
-                preset_tp_type=plan.preset_tp_type or 1,
-                preset_sl=plan.preset_sl,
-                preset_sl_type=plan.preset_sl_type or 1,
-            )
-            origin = "plan_order"
-        try:
-            order = self.submit_order(req, origin=origin, plan=plan)
-        except SimError:
-            plan.state = PLAN_STATE_CANCELLED
-            return None
-        plan.executive_order_id = order.order_id
-        return order
-
     # ------------------------------------------------------------------ execution internals
-
-    def _register(self, order: Order) -> None:
-        self._orders[order.order_id] = order
-        self._open_orders[order.order_id] = order
-        if order.client_order_id:
-            self._order_by_client_id[order.client_order_id] = order.order_id
-        self._emit(ACTION_SUBMIT, order)
-
-    def _emit(self, action: int, order: Order, fill: Fill | None = None) -> None:
-        self._order_events.append(OrderEvent(action, order.snapshot(), fill))
 
     def _rest(self, order: Order, book: Book) -> None:
         book.rest(order)
@@ -951,8 +675,8 @@ class Engine:
         self._release_resting(order)
         order.state = STATE_FINISHED
         order.update_time = self._clock()
-        self._open_orders.pop(order.order_id, None)
-        self._emit(ACTION_CANCEL, order)
+        self._ledger.open.pop(order.order_id, None)
+        self._ledger.emit(ACTION_CANCEL, order)
 
     def _take(self, order: Order, price: Decimal, exec_type: ExecType) -> None:
         """Fill an order's remaining size at ``price`` (a close: at most the position);
@@ -980,7 +704,7 @@ class Engine:
         order.update_time = now
         if order.remaining == 0:
             order.state = STATE_FINISHED
-            self._open_orders.pop(order.order_id, None)
+            self._ledger.open.pop(order.order_id, None)
         fill = Fill(
             trade_id=self._ids.trade_id(),
             order_id=order.order_id,
@@ -994,9 +718,9 @@ class Engine:
             realised_pnl=effect.realised,
             time=now,
         )
-        self._fills.append(fill)
+        self._ledger.fills.append(fill)
         order.last_fill = fill
-        self._emit(ACTION_FILL, order, fill)
+        self._ledger.emit(ACTION_FILL, order, fill)
         for changed in effect.touched:
             self._account.mark(changed)
             if changed.hold == 0:
@@ -1014,49 +738,28 @@ class Engine:
         ):
             if price is not None:
                 # One whole-position TP and one SL per position: a newer preset replaces.
-                self._cancel_position_plans(position, kind=kind, category=2)
-                self._add_tp_sl(position, kind, price, price_type)
+                self._plans.cancel_position_plans(position, kind=kind, category=2)
+                self._plans.add_tp_sl(position, kind, price, price_type)
 
     def _on_flat(self, position: Position) -> None:
         position.margin = Decimal(0)
-        self._cancel_position_plans(position)
+        self._plans.cancel_position_plans(position)
         for order_id in list(position.close_order_ids):
-            self._cancel(self._orders[order_id])
-
-    # ------------------------------------------------------------------ look-ups
-
-    def _find_order(self, symbol: str, order_id: int | None, client_order_id: str | None) -> Order:
-        if order_id is None and client_order_id:
-            order_id = self._order_by_client_id.get(client_order_id)
-        order = self._orders.get(order_id) if order_id is not None else None
-        if order is None or order.symbol != symbol:
-            raise SimError(e.ORDER_NOT_EXIST, "Order not exist")
-        return order
-
-    def _find_active_plan(
-        self, symbol: str, order_id: int | None, client_order_id: str | None
-    ) -> PlanOrder:
-        self.book(symbol)
-        if order_id is None and client_order_id:
-            order_id = self._plan_by_client_id.get(client_order_id)
-        plan = self._active_plans.get(order_id) if order_id is not None else None
-        if plan is None or plan.symbol != symbol:
-            raise SimError(e.ORDER_NOT_EXIST, "Plan order not exist")
-        return plan
+            self._cancel(self._ledger.orders[order_id])
 
     # ------------------------------------------------------------------ queries
 
     def order(self, order_id: int) -> Order | None:
-        return self._orders.get(order_id)
+        return self._ledger.orders.get(order_id)
 
     def orders(self) -> Iterable[Order]:
-        return self._orders.values()
+        return self._ledger.orders.values()
 
     def open_orders(self) -> Iterable[Order]:
-        return self._open_orders.values()
+        return self._ledger.open.values()
 
     def fills(self) -> list[Fill]:
-        return self._fills
+        return self._ledger.fills
 
     def trail(self, order_id: int) -> TrailOrder | None:
         return self._trails.get(order_id)
@@ -1069,10 +772,10 @@ class Engine:
             yield from per_symbol.values()
 
     def plans(self) -> Iterable[PlanOrder]:
-        return self._plans.values()
+        return self._plans.plans()
 
     def active_plans(self) -> Iterable[PlanOrder]:
-        return self._active_plans.values()
+        return self._plans.active_plans()
 
     def positions(self) -> Iterable[Position]:
         return self._account.positions()
@@ -1094,7 +797,6 @@ class Engine:
 
     def take_events(self) -> AccountEvents:
         """Account changes since the last call, oldest first, and forget them."""
-        orders = self._order_events
-        self._order_events = []
+        orders = self._ledger.take_events()
         positions, balance = self._account.take_changes()
         return AccountEvents(orders, positions, balance)

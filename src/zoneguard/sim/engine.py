@@ -34,7 +34,6 @@ from decimal import Decimal
 from typing import Literal
 
 from zoneguard.sim import errors as e
-from zoneguard.sim import trailing
 from zoneguard.sim.account import (
     DEFAULT_LEVERAGE,
     DEFAULT_OPEN_TYPE,
@@ -49,7 +48,6 @@ from zoneguard.sim.checks import (
     check_client_order_id,
     check_presets,
     check_price,
-    check_price_type,
 )
 from zoneguard.sim.contracts import SimContract
 from zoneguard.sim.deadman import MIN_TIMEOUT_S, CancelAfterTimers
@@ -69,8 +67,6 @@ from zoneguard.sim.model import (
     MODE_IOC,
     MODE_MAKER_ONLY,
     MODES,
-    PLAN_STATE_CANCELLED,
-    PLAN_STATE_TRIGGERED,
     SIDES,
     STATE_FINISHED,
     AccountEvents,
@@ -95,7 +91,7 @@ from zoneguard.sim.order_requests import (
     TrailRequest,
 )
 from zoneguard.sim.plans import Plans, tp_sl_rises
-from zoneguard.sim.trailing import TrailOrder
+from zoneguard.sim.trailing import TrailOrder, Trails
 
 __all__ = [  # the names other modules have always imported from here
     "CLIENT_ORDER_ID_MAX",
@@ -157,8 +153,7 @@ class Engine:
         )
         self._ledger = OrderLedger()
         self._plans = Plans(self._market, self._account, self._ledger, self._ids, clock)
-        self._trails: dict[int, TrailOrder] = {}
-        self._active_trails: dict[str, dict[int, TrailOrder]] = {}  # per symbol
+        self._trails = Trails(self._market, self._account, self._ids, clock)
         self._cancel_after = CancelAfterTimers()
         self._liquidity = liquidity
 
@@ -229,13 +224,9 @@ class Engine:
             executed = self._plans.fire(plan_id, self.submit_order)
             if executed is not None and executed.deal_size > 0:
                 filled.append(executed.order_id)
-        trails = self._active_trails.get(symbol)
-        if trails:
-            last = book.contract.from_ticks(book.last_ticks)
-            for trail in [t for t in trails.values() if trailing.observe(t, last)]:
-                executed = self._fire_trail(trail)
-                if executed is not None and executed.deal_size > 0:
-                    filled.append(executed.order_id)
+        for executed in self._trails.fire_reached(symbol, self.submit_order):
+            if executed.deal_size > 0:
+                filled.append(executed.order_id)
         return filled
 
     def _fill_resting(self, order_id: int, filled: list[int]) -> None:
@@ -509,9 +500,7 @@ class Engine:
 
     def set_position_mode(self, mode: str) -> PositionMode:
         """``set-position-mode``: account-wide, refused (40059) while anything is open."""
-        waiting = (
-            bool(self._ledger.open) or self._plans.any_active() or any(self._active_trails.values())
-        )
+        waiting = bool(self._ledger.open) or self._plans.any_active() or self._trails.any_active()
         return self._account.set_position_mode(mode, orders_waiting=waiting)
 
     def transfer(self, currency: str, amount: Decimal, kind: str) -> Transfer:
@@ -568,81 +557,11 @@ class Engine:
     def submit_trail(self, req: TrailRequest) -> TrailOrder:
         """``submit-trail-order``: a market order sent when the price turns back by
         ``callback_rate`` percent after reaching ``activation_price``."""
-        contract = self.contract(req.symbol)
-        if req.side not in SIDES:
-            raise SimError(e.INVALID_SIDE, f"Invalid side {req.side}")
-        if not contract.min_volume <= req.size <= contract.market_max_volume:
-            raise SimError(e.SIZE_OUT_OF_RANGE, "Size out of range")
-        check_price(contract, req.activation_price, "activation_price")
-        check_price_type(req.activation_price_type)
-        if not trailing.MIN_CALLBACK_RATE <= req.callback_rate <= trailing.MAX_CALLBACK_RATE:
-            raise SimError(e.INVALID_REQUEST, "callback_rate must be between 0.1 and 5")
-        leverage, open_type = self.leverage_setting(req.symbol)
-        if is_opening(req.side):
-            leverage, open_type = self._account.resolve_leverage(
-                req.symbol, req.leverage, req.open_type
-            )
-        now = self._clock()
-        trail = TrailOrder(
-            order_id=self._ids.order_id(),
-            symbol=req.symbol,
-            side=req.side,
-            size=req.size,
-            leverage=leverage,
-            open_type=open_type,
-            activation_price=req.activation_price,
-            activation_price_type=req.activation_price_type,
-            callback_rate=req.callback_rate,
-            create_time=now,
-            update_time=now,
-            position_mode=self.position_mode,
-        )
-        trailing.observe(trail, self.last_price(req.symbol))  # activates at once if reached
-        self._trails[trail.order_id] = trail
-        self._active_trails.setdefault(req.symbol, {})[trail.order_id] = trail
-        return trail
+        return self._trails.submit(req)
 
     def cancel_trail(self, symbol: str, order_id: int | None) -> list[int]:
         """``cancel-trail-order``: one trail order, or every one of ``symbol`` without an id."""
-        self.book(symbol)
-        active = self._active_trails.get(symbol, {})
-        if order_id is None:
-            victims = list(active.values())
-        elif order_id in active:
-            victims = [active[order_id]]
-        else:
-            raise SimError(e.ORDER_NOT_EXIST, "Trail order not exist")
-        for trail in victims:
-            self._end_trail(trail, PLAN_STATE_CANCELLED)
-        return [trail.order_id for trail in victims]
-
-    def _end_trail(self, trail: TrailOrder, state: int) -> None:
-        self._active_trails.get(trail.symbol, {}).pop(trail.order_id, None)
-        trail.state = state
-        trail.update_time = self._clock()
-
-    def _fire_trail(self, trail: TrailOrder) -> Order | None:
-        """Send a fired trail's market order; a close is cut to what is held."""
-        self._end_trail(trail, PLAN_STATE_TRIGGERED)
-        size = trail.size
-        if not is_opening(trail.side):
-            position = self._account.position(trail.symbol, position_type_of(trail.side))
-            size = min(size, position.hold if position is not None else 0)
-        req = OrderRequest(
-            symbol=trail.symbol,
-            side=trail.side,
-            size=size,
-            type="market",
-            leverage=trail.leverage,
-            open_type=trail.open_type,
-        )
-        try:
-            order = self.submit_order(req, origin="trailing_order", trail=trail)
-        except SimError:
-            trail.state = PLAN_STATE_CANCELLED
-            return None
-        trail.executive_order_id = order.order_id
-        return order
+        return self._trails.cancel(symbol, order_id)
 
     # ------------------------------------------------------------------ execution internals
 
@@ -762,14 +681,13 @@ class Engine:
         return self._ledger.fills
 
     def trail(self, order_id: int) -> TrailOrder | None:
-        return self._trails.get(order_id)
+        return self._trails.trail(order_id)
 
     def trails(self) -> Iterable[TrailOrder]:
-        return self._trails.values()
+        return self._trails.trails()
 
     def active_trails(self) -> Iterable[TrailOrder]:
-        for per_symbol in self._active_trails.values():
-            yield from per_symbol.values()
+        return self._trails.active_trails()
 
     def plans(self) -> Iterable[PlanOrder]:
         return self._plans.plans()

@@ -7,25 +7,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from worker_orders import accepted
 
 from zoneguard.domain.client_ids import client_order_id_for
-from zoneguard.domain.lifecycle import Lifecycle, OrderState
-from zoneguard.domain.plan import PlanDefaults, parse_plan
+from zoneguard.domain.lifecycle import OrderState
 from zoneguard.worker import intents as intents_module
 from zoneguard.worker.intents import Intent, IntentLog
 from zoneguard.worker.journal import Journal
-from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
-
-PAYLOAD = {
-    "id": "o1",
-    "symbol": "BTCUSDT",
-    "side": "long",
-    "entry_zone_min": 65000,
-    "entry_zone_max": 65500,
-    "quantity": 0.01,
-    "stop_loss": 64000,
-    "take_profit": 68000,
-}
+from zoneguard.worker.order_queue import OrderQueue
 
 
 def opened(var_dir: Path) -> OrderQueue:
@@ -36,23 +25,6 @@ def crash(queue: OrderQueue) -> None:
     """What SIGKILL leaves: the files as they are, nothing flushed by us."""
     queue.intents.close()
     queue.journal.close()
-
-
-def accepted(queue: OrderQueue) -> WorkerOrder:
-    plan = parse_plan(PAYLOAD, PlanDefaults())
-    created = now_ms()
-    lifecycle, first = Lifecycle.start(plan.id, created)
-    order = WorkerOrder(
-        plan=plan,
-        lifecycle=lifecycle,
-        zone_low=Decimal(64935),
-        zone_high=Decimal("65565.5"),
-        contracts=Decimal(10),
-        deadline_ms=created + 300_000,
-        created_ms=created,
-    )
-    queue.add(order, first)
-    return order
 
 
 def test_an_entry_sent_but_not_journaled_comes_back_placing_with_its_client_id(

@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
+from worker_orders import accepted
+
 from zoneguard.domain.client_ids import client_order_id_for
-from zoneguard.domain.lifecycle import Lifecycle, OrderState
-from zoneguard.domain.plan import PlanDefaults, parse_plan
+from zoneguard.domain.lifecycle import OrderState
 from zoneguard.worker.journal import Journal
-from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
-
-
-def accepted(queue: OrderQueue, order_id: str, side: str = "long") -> WorkerOrder:
-    plan = parse_plan(
-        {
-            "id": order_id,
-            "symbol": "BTCUSDT",
-            "side": side,
-            "entry_zone_min": 65000,
-            "entry_zone_max": 65500,
-            "quantity": 0.01,
-        },
-        PlanDefaults(),
-    )
-    created = now_ms()
-    lifecycle, first = Lifecycle.start(plan.id, created)
-    order = WorkerOrder(
-        plan=plan,
-        lifecycle=lifecycle,
-        zone_low=Decimal(64935),
-        zone_high=Decimal("65565.5"),
-        contracts=Decimal(10),
-        deadline_ms=created + 300_000,
-        created_ms=created,
-    )
-    queue.add(order, first)
-    return order
+from zoneguard.worker.order_queue import OrderQueue, now_ms
 
 
 def test_a_finished_order_is_let_go_after_the_cutoff_and_still_read_from_the_journal(
@@ -49,7 +22,7 @@ def test_a_finished_order_is_let_go_after_the_cutoff_and_still_read_from_the_jou
     queue.link_client_id(done, cid)
     queue.link_exchange_id(done, "123")
     queue.move(done, OrderState.TIMEOUT, "entry zone not reached")
-    live = accepted(queue, "live", side="short")
+    live = accepted(queue, "live", side="short", stop_loss=None, take_profit=None)
     finished_at = now_ms()
 
     assert queue.forget_finished_before(finished_at - 60_000) == 0, "too recent"

@@ -277,13 +277,7 @@ class EntryZoneMonitor:
         if order.state not in (OrderState.PLACING, OrderState.PLACED):
             return
         if order.extra.get("cancel_requested"):
-            self.forget(order)
-            self.queue.move(
-                order,
-                OrderState.CANCELLED,
-                "cancelled by the operator",
-                callback=self.callbacks.cancelled(order, "cancelled by request"),
-            )
+            self.end_cancelled(order)
             return
         if order.timed_out:
             self.forget(order)
@@ -298,6 +292,16 @@ class EntryZoneMonitor:
         self.queue.move(order, OrderState.WAITING_ZONE, reason)
         self.queue.release_position(order)
         self.watch(order, check_now=check_now)
+
+    def end_cancelled(self, order: WorkerOrder) -> None:
+        """The operator's cancel, carried out: nothing of the entry is live on the exchange."""
+        self.forget(order)
+        self.queue.move(
+            order,
+            OrderState.CANCELLED,
+            "cancelled by the operator",
+            callback=self.callbacks.cancelled(order, "cancelled by request"),
+        )
 
     def adopt_live_attempt(self, order: WorkerOrder) -> None:
         """An attempt we were waiting to resend is live on the exchange after all (it

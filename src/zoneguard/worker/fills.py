@@ -55,6 +55,7 @@ class FillTracker:
         self._poller: asyncio.Task[None] | None = None
         self._stopped = False
         self._checking: set[str] = set()
+        self._cancelling: set[str] = set()
         entry.on_timeout_cancel = self.cancel_for_timeout
 
     def start(self) -> None:
@@ -206,6 +207,10 @@ class FillTracker:
             self._checking.discard(order.order_id)
 
     def cancel_for_timeout(self, order: WorkerOrder) -> None:
+        """Start cancelling the entry's rest (one loop per order, however often asked)."""
+        if order.order_id in self._cancelling:
+            return
+        self._cancelling.add(order.order_id)
         self._spawn(self._cancel_for_timeout(order))
 
     async def _cancel_for_timeout(self, order: WorkerOrder) -> None:
@@ -213,18 +218,21 @@ class FillTracker:
         working past its deadline could still open (or add to) a position."""
         log.warning("order %s timeout: cancelling the unfilled entry", order.order_id)
         attempt = 0
-        while order.state in _WORKING and not self._stopped:
-            try:
-                info = await self.placement.cancel_entry(order)
-            except ExchangeError as exc:
-                log.warning("cancel of %s's entry failed: %s", order.order_id, exc)
-                info = None
-            if info is not None:
-                self.apply_entry(order, info)
-                if info.status.is_final:
-                    return
-            attempt += 1
-            await asyncio.sleep(backoff_s(min(attempt, 6)))
+        try:
+            while order.state in _WORKING and not self._stopped:
+                try:
+                    info = await self.placement.cancel_entry(order)
+                except ExchangeError as exc:
+                    log.warning("cancel of %s's entry failed: %s", order.order_id, exc)
+                    info = None
+                if info is not None:
+                    self.apply_entry(order, info)
+                    if info.status.is_final:
+                        return
+                attempt += 1
+                await asyncio.sleep(backoff_s(min(attempt, 6)))
+        finally:
+            self._cancelling.discard(order.order_id)
 
     # -- REST fallback while the private socket is down
     def on_connection(self, stream: str, up: bool) -> None:

@@ -353,13 +353,7 @@ class WorkerService:
             return Answer(409, {"ok": False, "error": f"order {order_id} is {stored.state}"})
         state = order.state
         if state is OrderState.WAITING_ZONE:
-            self.entry.forget(order)
-            self.queue.move(
-                order,
-                OrderState.CANCELLED,
-                "cancelled by the operator",
-                callback=self.callbacks.cancelled(order, "cancelled by request"),
-            )
+            self.entry.end_cancelled(order)
             return Answer(200, {"ok": True, "order_id": order_id, "status": "cancelled"})
         if state in (OrderState.PLACED, OrderState.PLACING):
             order.timed_out = True  # same path as a timeout: cancel the rest, keep fills

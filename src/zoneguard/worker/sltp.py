@@ -193,9 +193,7 @@ class StopLossTakeProfitMonitor:
             if moving
             else None
         )
-        task = asyncio.get_running_loop().create_task(self._close(order, tick_ns, sent))
-        self._closing[order.order_id] = task
-        task.add_done_callback(lambda t: self._close_done(order.order_id, t))
+        self._run_close(order, self._close(order, tick_ns, sent))
         if hit:
             log.warning(
                 "SLTP %s hit for %s: price %s crossed %s", reason, order.order_id, price, level
@@ -228,7 +226,10 @@ class StopLossTakeProfitMonitor:
     def resume_close(self, order: WorkerOrder) -> None:
         """Restart: the close sent before the crash exists on the exchange; wait for its
         outcome, then settle or close the rest, like any close."""
-        task = asyncio.get_running_loop().create_task(self._close(order, 0, resumed=True))
+        self._run_close(order, self._close(order, 0, resumed=True))
+
+    def _run_close(self, order: WorkerOrder, close: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(close)
         self._closing[order.order_id] = task
         task.add_done_callback(lambda t: self._close_done(order.order_id, t))
 
@@ -295,12 +296,13 @@ class StopLossTakeProfitMonitor:
                 [str(info.filled_contracts), str(info.avg_fill_price)]
             )
         whole = info is not None and info.filled_contracts >= sent_for
-        if not whole or order.extra.get("entry_was_working"):
-            if order.extra.get("entry_was_working"):
-                # The entry's rest may have filled while we closed: make its cancel final
-                # before the position counts.
-                await self.placement.cancel_entry(order)
-                order.extra.pop("entry_was_working", None)
+        entry_was_working = bool(order.extra.get("entry_was_working"))
+        if entry_was_working:
+            # The entry's rest may have filled while we closed: make its cancel final
+            # before the position counts (the mark stays until that is done).
+            await self.placement.cancel_entry(order)
+            order.extra.pop("entry_was_working", None)
+        if not whole or entry_was_working:
             remaining = await self.placement.position_contracts(order.symbol, order.side)
             if remaining > 0:
                 log.warning(

@@ -12,6 +12,7 @@ from zoneguard.app.bus.consumer import Consumer, MessageHandler
 from zoneguard.app.bus.db_transport import DbTransport
 from zoneguard.app.bus.retry import RetryPolicy
 from zoneguard.app.bus.transport import Transport
+from zoneguard.app.callback_probe import new_instance_id
 from zoneguard.app.contracts import ContractFacts
 from zoneguard.app.db.engine import Database
 from zoneguard.app.db.migrate import upgrade
@@ -35,6 +36,8 @@ class AppRuntime:
         self, settings: AppSettings, *, consume: bool = True, feed_interval_s: float = 1.0
     ) -> None:
         self.settings = settings
+        self.instance_id = new_instance_id()
+        """Shown by ``GET /health``: tells this process from another app at an address."""
         self.db = Database(settings.database_url)
         self.client = WsWorkerClient(
             settings.ws_worker_base_url,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import urllib.error
 import urllib.request
 import uuid
@@ -18,6 +17,8 @@ from typing import Any, NoReturn
 import typer
 
 from zoneguard.app.settings import AppSettings, SettingsError, load_settings
+from zoneguard.app.zone_option import SignalCommand, zone_callback
+from zoneguard.envfile import EnvFileError, environment_with_env_file
 
 DEFAULT_APP_URL = "http://127.0.0.1:8080"
 
@@ -127,12 +128,15 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(sub, name="app")
 
-    @app.command("signal")
+    @app.command("signal", cls=SignalCommand)
     def signal(
         symbol: str = typer.Option(..., help="e.g. BTCUSDT"),
         side: SignalSide = typer.Option(..., help="long or short"),
         zone: tuple[str, str] = typer.Option(
-            ..., help="entry zone: MIN MAX, e.g. --zone 65000 65500"
+            ...,
+            metavar="MIN MAX",
+            callback=zone_callback,
+            help="entry zone: --zone 65000 65500 or --zone 65000,65500",
         ),
         quantity: str = typer.Option(..., help="in base currency, e.g. 0.01"),
         leverage: int | None = typer.Option(None, min=1, help="default 1"),
@@ -142,8 +146,11 @@ def register(app: typer.Typer) -> None:
             None, min=1, help="seconds to wait for the zone (default 300)"
         ),
         metadata: str | None = typer.Option(None, help='JSON object, e.g. \'{"strategy": "x"}\''),
-        app_url: str = typer.Option(
-            os.environ.get("APP_BASE_URL") or DEFAULT_APP_URL, help="the app's base URL"
+        app_url: str | None = typer.Option(
+            None,
+            help=f"the app's base URL (default: APP_BASE_URL from the environment or .env, "
+            f"else {DEFAULT_APP_URL})",
+            show_default=False,
         ),
     ) -> None:
         """Send a trading signal to the app; prints the new order's id."""
@@ -166,8 +173,17 @@ def register(app: typer.Typer) -> None:
                 body["metadata"] = json.loads(metadata)
             except json.JSONDecodeError as exc:
                 raise typer.BadParameter(f"not JSON: {exc.msg}", param_hint="--metadata") from None
-        answer = post_signal(app_url, body)
+        answer = post_signal(app_url or _app_url(), body)
         typer.echo(answer["id"])
+
+
+def _app_url() -> str:
+    """Where the app is when ``--app-url`` is not given: as the app itself reads it."""
+    try:
+        environment = environment_with_env_file()
+    except EnvFileError as exc:
+        fail(f"environment: {exc}")
+    return environment.get("APP_BASE_URL") or DEFAULT_APP_URL
 
 
 def post_signal(app_url: str, body: dict[str, Any], *, attempts: int = 3) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from zoneguard.app.bus.consumer import Consumer, MessageHandler
 from zoneguard.app.bus.db_transport import DbTransport
 from zoneguard.app.bus.retry import RetryPolicy
 from zoneguard.app.bus.transport import Transport
+from zoneguard.app.callback_probe import new_instance_id
+from zoneguard.app.contracts import ContractFacts
 from zoneguard.app.db.engine import Database
 from zoneguard.app.db.migrate import upgrade
 from zoneguard.app.feed import ChangeFeed
@@ -25,18 +27,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CONTRACT_TIMEOUT_S = 2.0
+"""Longest a signal waits for the worker's contract facts before it is accepted unchecked."""
+
 
 class AppRuntime:
     def __init__(
         self, settings: AppSettings, *, consume: bool = True, feed_interval_s: float = 1.0
     ) -> None:
         self.settings = settings
+        self.instance_id = new_instance_id()
+        """Shown by ``GET /health``: tells this process from another app at an address."""
         self.db = Database(settings.database_url)
         self.client = WsWorkerClient(
             settings.ws_worker_base_url,
             api_token=settings.token(),
             timeout_s=settings.worker_timeout_s,
             attempts=settings.worker_attempts,
+        )
+        contract_timeout_s = min(CONTRACT_TIMEOUT_S, settings.worker_timeout_s)
+        self.contracts = ContractFacts(
+            lambda symbol: self.client.contract(symbol, timeout_s=contract_timeout_s)
         )
         self.feed = ChangeFeed(self.db, interval_s=feed_interval_s)
         self.policy = RetryPolicy(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from zoneguard.app.api.app import create_app
+from zoneguard.app.callback_probe import check_callback_address, check_once_listening
 from zoneguard.app.feed import ChangeFeed
 from zoneguard.app.logs import orders_log, setup_orders_logging
 from zoneguard.app.runtime import AppRuntime
@@ -103,7 +104,12 @@ async def serve(settings: AppSettings, host: str, port: int, *, consume: bool) -
             f"(bus: {runtime.transport_name}, consumer {'on' if consume else 'off'})",
             flush=True,
         )
-        await server.serve()
+        probe = asyncio.create_task(check_once_listening(server, settings, runtime.instance_id))
+        try:
+            await server.serve()
+        finally:
+            probe.cancel()
+            await asyncio.gather(probe, return_exceptions=True)
     finally:
         await runtime.stop()
 
@@ -119,9 +125,13 @@ async def consume(settings: AppSettings) -> None:
             loop.add_signal_handler(sig, stop.set)
     await runtime.start()
     print(f"zoneguard app consumer running (bus: {runtime.transport_name})", flush=True)
+    # No HTTP here: callbacks go to the serving app, whichever instance it is.
+    probe = asyncio.create_task(check_callback_address(settings, None))
     try:
         await stop.wait()
     finally:
+        probe.cancel()
+        await asyncio.gather(probe, return_exceptions=True)
         await runtime.stop()
 
 

@@ -1,4 +1,5 @@
-"""The app's settings, from the environment (names as in the seed and DESIGN.md).
+"""The app's settings, from the environment and the working directory's ``.env`` (names as
+in the seed and DESIGN.md; a variable set in the environment wins over the file).
 
 An empty variable counts as unset. Secrets are :class:`~pydantic.SecretStr`, so printing
 or logging the settings cannot leak them.
@@ -6,10 +7,13 @@ or logging the settings cannot leak them.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zoneguard.envfile import ENV_FILE, EnvFileError, only_in_file, read_env_file
 
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 DEFAULT_TRANSPORT_DSN = "db://"
@@ -99,10 +103,17 @@ class AppSettings(BaseSettings):
         return self.api_token.get_secret_value() if self.api_token else None
 
 
-def load_settings() -> AppSettings:
-    """:class:`AppSettings` from the environment, or a one-line :class:`SettingsError`."""
+def load_settings(env_file: Path = ENV_FILE) -> AppSettings:
+    """:class:`AppSettings` from the environment and ``env_file``, or a one-line
+    :class:`SettingsError` naming the variable (and the file when the value came from it)."""
     try:
-        return AppSettings()
+        in_file = read_env_file(env_file)
+    except EnvFileError as exc:
+        raise SettingsError(str(exc)) from exc
+    try:
+        # _env_file is pydantic-settings' own argument; mypy (no pydantic plugin here)
+        # only sees the fields.
+        return AppSettings(_env_file=env_file if in_file else None)  # type: ignore[call-arg]
     except ValidationError as exc:
         aliases = {
             name: str(field.validation_alias or name)
@@ -111,5 +122,8 @@ def load_settings() -> AppSettings:
         parts = []
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else "environment"
-            parts.append(f"{aliases.get(key, key)}: {error['msg']}")
+            name = aliases.get(key, key)
+            where = f" (in {env_file})" if only_in_file(name, in_file, os.environ) else ""
+            message = str(error["msg"]).removeprefix("Value error, ")
+            parts.append(f"{name}{where}: {message}")
         raise SettingsError("; ".join(parts)) from exc

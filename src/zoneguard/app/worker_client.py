@@ -108,6 +108,12 @@ class WsWorkerClient:
     async def status(self) -> dict[str, Any]:
         return await self._call("GET", "/status", retry=True)
 
+    async def contract(self, symbol: str, *, timeout_s: float | None = None) -> dict[str, Any]:
+        """``GET /api/market/{symbol}/contract``, asked once: the caller is an API request
+        that goes on without the answer rather than wait for retries."""
+        path = f"/api/market/{quote(symbol, safe='')}/contract"
+        return await self._call("GET", path, timeout_s=timeout_s)
+
     # -- plumbing
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -123,15 +129,20 @@ class WsWorkerClient:
         *,
         retry: bool = False,
         route_exists: bool = False,
+        timeout_s: float | None = None,
     ) -> dict[str, Any]:
-        """``route_exists``: the path names no order, so a 404 means a wrong base URL."""
+        """``route_exists``: the path names no order, so a 404 means a wrong base URL.
+        ``timeout_s``: this call's bound, instead of the client's."""
         attempts = self._attempts if retry else 1
+        limits = self._timeout
+        if timeout_s is not None:
+            limits = aiohttp.ClientTimeout(total=timeout_s, connect=min(3.0, timeout_s))
         last: WorkerUnavailable | None = None
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._retry_delay_s * 2 ** (attempt - 1))
             try:
-                return await self._once(method, path, body, route_exists)
+                return await self._once(method, path, body, route_exists, limits)
             except WorkerMisconfigured:
                 raise
             except WorkerUnavailable as exc:
@@ -140,7 +151,12 @@ class WsWorkerClient:
         raise last
 
     async def _once(
-        self, method: str, path: str, body: Mapping[str, Any] | None, route_exists: bool
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        route_exists: bool,
+        limits: aiohttp.ClientTimeout,
     ) -> dict[str, Any]:
         if self._session is None:
             self._session = aiohttp.ClientSession()
@@ -152,7 +168,7 @@ class WsWorkerClient:
                 url,
                 data=data,
                 headers=self._headers(),
-                timeout=self._timeout,
+                timeout=limits,
                 allow_redirects=False,
             ) as reply:
                 raw = await reply.read()

@@ -1,4 +1,5 @@
-"""The worker's configuration: ``config/orders.yaml`` (trading knobs) and the environment.
+"""The worker's configuration: ``config/orders.yaml`` (trading knobs) and the environment
+(with the working directory's ``.env``, which the environment overrides).
 
 Two sources on purpose: the YAML file holds the seed's trading keys, reviewed like code;
 the environment holds URLs and secrets, which must never be committed. Both are checked
@@ -7,6 +8,7 @@ at start-up so a typo fails loudly in one line instead of trading on a silent de
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from zoneguard.envfile import ENV_FILE, EnvFileError, only_in_file, read_env_file
 
 DEFAULT_ORDERS_CONFIG_PATH = Path("config/orders.yaml")
 """Where the worker looks for its trading configuration, relative to the working directory."""
@@ -168,7 +172,8 @@ def _reason(error: ErrorDetails) -> str:
 
 
 class WorkerSettings(BaseSettings):
-    """Settings read from the environment (names exactly as in the seed and README).
+    """Settings read from the environment and ``.env`` (names exactly as in the seed and
+    README).
 
     Secrets are :class:`~pydantic.SecretStr`: their ``repr`` and ``str`` print ``**********``,
     so logging the settings object cannot leak them. An empty variable counts as unset.
@@ -218,17 +223,26 @@ class WorkerSettings(BaseSettings):
         return [s.get_secret_value() for s in secrets if s is not None]
 
 
-def load_worker_settings() -> WorkerSettings:
-    """Read :class:`WorkerSettings` from the environment, or raise a one-line ConfigError."""
+def load_worker_settings(env_file: Path = ENV_FILE) -> WorkerSettings:
+    """Read :class:`WorkerSettings` from the environment and ``env_file``, or raise a one-line
+    ConfigError naming the variable (and the file when the value came from it)."""
     try:
-        return WorkerSettings()
+        in_file = read_env_file(env_file)
+    except EnvFileError as exc:
+        raise ConfigError(f"environment: {exc}") from exc
+    try:
+        # _env_file is pydantic-settings' own argument; mypy (no pydantic plugin here)
+        # only sees the fields.
+        return WorkerSettings(_env_file=env_file if in_file else None)  # type: ignore[call-arg]
     except ValidationError as exc:
         names = {
-            name: (field.validation_alias or name)
+            name: str(field.validation_alias or name)
             for name, field in WorkerSettings.model_fields.items()
         }
         parts = []
         for error in exc.errors():
             key = str(error["loc"][0]) if error["loc"] else "(environment)"
-            parts.append(f"{names.get(key, key)}: {_reason(error)}")
+            name = names.get(key, key)
+            where = f" (in {env_file})" if only_in_file(name, in_file, os.environ) else ""
+            parts.append(f"{name}{where}: {_reason(error)}")
         raise ConfigError(f"environment: {'; '.join(parts)}") from exc

@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from zoneguard.exchange.errors import ExchangeError
+from zoneguard.worker.contract_route import add_contract_route
 from zoneguard.worker.service import Answer, WorkerService
 
 KLINE_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")
@@ -236,6 +237,8 @@ def create_app(worker: WorkerService, api_token: str | None) -> FastAPI:
                 ],
             }
         )
+
+    add_contract_route(app, worker, guard)
 
     @app.post("/positions/subscribe", dependencies=guard)
     async def positions_subscribe() -> dict[str, Any]:

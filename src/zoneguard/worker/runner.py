@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
+from zoneguard.envfile import environment_with_env_file
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
 from zoneguard.worker.config import ConfigError, load_orders_config, load_worker_settings
@@ -41,7 +42,8 @@ async def serve(
         raise ConfigError(
             f"refusing to listen on {host} without ZONEGUARD_API_TOKEN (anyone could trade)"
         )
-    exchange_settings = BitMartSettings.from_env()
+    # Read after load_worker_settings, which has checked the .env file line by line.
+    exchange_settings = BitMartSettings.from_env(environment_with_env_file())
     real_venue = exchange_settings.rest_url.rstrip("/") in (PRODUCTION_REST_URL, DEMO_REST_URL)
     if real_venue and not live:
         raise ConfigError(

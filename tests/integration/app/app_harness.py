@@ -142,10 +142,32 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> AppSet
     return AppSettings(**values)
 
 
+def contract_facts(symbol: str) -> dict[str, str]:
+    """The worker's contract facts (``GET /api/market/{symbol}/contract``) of a BTCUSDT-like
+    contract: 0.001 base per contract, at least one."""
+    return {
+        "symbol": symbol,
+        "base_currency": symbol.removesuffix("USDT") or symbol,
+        "quote_currency": "USDT",
+        "contract_size": "0.001",
+        "lot_size": "1",
+        "tick_size": "0.1",
+        "min_contracts": "1",
+        "max_contracts": "500000",
+        "market_max_contracts": "100000",
+        "min_quantity": "0.001",
+        "max_quantity": "500",
+        "min_leverage": "1",
+        "max_leverage": "100",
+    }
+
+
 @dataclass
 class FakeWorker:
     """The worker's control API as a script: answers ``replies`` in turn (then 200 OK),
-    records every request."""
+    records every request. The contract route (asked by the app's API before it stores a
+    signal) is answered apart: ``contract_replies`` in turn, then :func:`contract_facts`;
+    recorded in ``contract_requests``, so ``requests`` holds what the bus sends."""
 
     port: int = field(default_factory=free_port)
     requests: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
@@ -154,6 +176,8 @@ class FakeWorker:
     delay_s: float = 0.0
     delays: dict[str, float] = field(default_factory=dict)
     """Per request path ending (``"/cancel"``), instead of ``delay_s``."""
+    contract_requests: list[str] = field(default_factory=list)
+    contract_replies: list[tuple[int, Any]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
 
     @property
@@ -176,6 +200,13 @@ class FakeWorker:
         return [body for _m, p, _h, body in self.requests if p == path]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        parts = request.path.split("/")
+        if request.method == "GET" and parts[1:3] == ["api", "market"] and parts[-1] == "contract":
+            self.contract_requests.append(parts[3])
+            if self.contract_replies:
+                status, reply = self.contract_replies.pop(0)
+                return web.json_response(reply, status=status)
+            return web.json_response(contract_facts(parts[3]))
         self.times.append(time.monotonic())
         raw = await request.read()
         body = orjson.loads(raw) if raw else None

@@ -156,3 +156,41 @@ async def test_signal_bad_arguments_and_no_app_are_one_line_errors(tmp_path: Pat
     assert code == 1
     assert len(err.strip().splitlines()) == 1
     assert "cannot reach the app" in err
+
+
+@pytest.mark.parametrize("zone", [["65000,65500"], ["--zone=65000,65500"], ["65000", "65500"]])
+async def test_signal_takes_the_zone_as_min_max_or_min_comma_max(
+    start_app: AppStarter, tmp_path: Path, zone: list[str]
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False)
+    zone_args = zone if zone[0].startswith("--") else ["--zone", *zone]
+    args = signal_args()[4:]  # without its own "signal --zone 65000 65500"
+    code, out, err = await run_cli("signal", *zone_args, *args, "--app-url", app.http.base_url)
+    assert code == 0, err
+    _, order = await app.http.get(f"/api/orders/{out.strip()}")
+    assert (order["entry_zone_min"], order["entry_zone_max"]) == ("65000", "65500")
+
+
+@pytest.mark.parametrize(
+    ("zone", "says"),
+    [
+        (["65000"], "got one price (65000)"),
+        (["65000,"], "'65000,' is not MIN,MAX"),
+        (["65000,65500,66000"], "is not MIN,MAX"),
+        (["65000;65500"], "got one price"),
+        (["abc,65500"], "'abc' is not a price"),
+        (["0", "65500"], "'0' is not a positive price"),
+        (["65500,65000"], "MIN 65500 is above MAX 65000"),
+    ],
+)
+async def test_a_malformed_zone_is_one_line_saying_what_is_wrong(
+    zone: list[str], says: str
+) -> None:
+    args = signal_args()[4:]
+    code, out, err = await run_cli(
+        "signal", "--zone", *zone, *args, "--app-url", "http://127.0.0.1:9"
+    )
+    assert (code, out) == (2, "")
+    assert len(err.strip().splitlines()) == 1, err
+    assert "'--zone'" in err
+    assert says in err

@@ -65,6 +65,7 @@ def create_app(runtime: AppRuntime) -> FastAPI:
             "database": runtime.db.dialect,
             "transport": runtime.transport_name,
             "consumer": runtime.consumer is not None,
+            "instance": runtime.instance_id,
             **numbers,
         }
         return JSONResponse(body)

@@ -25,6 +25,7 @@ from zoneguard.app import store
 from zoneguard.app.api.docs import SignalBody, body_doc
 from zoneguard.app.api.errors import bad, field_errors, json_object, validation_errors
 from zoneguard.app.bus import table
+from zoneguard.app.contract_checks import plan_problems, symbol_problems
 from zoneguard.app.ids import new_order_id, now_ms
 from zoneguard.app.logs import orders_log
 from zoneguard.app.messages import MonitorPositionMessage, PlaceOrderMessage
@@ -112,6 +113,9 @@ def router(runtime: AppRuntime) -> APIRouter:
             return field_errors(422, [*refused, *exc.errors])
         if refused:
             return field_errors(422, refused)
+        problems = await plan_problems(runtime.contracts, plan)
+        if problems:
+            return field_errors(422, problems)
         try:
             view, created = await _store_signal(runtime, plan, key)
         except IdempotencyConflict:
@@ -144,6 +148,9 @@ def router(runtime: AppRuntime) -> APIRouter:
             wanted = MonitorBody.model_validate(body)
         except ValidationError as exc:
             return field_errors(422, validation_errors(exc.errors()))
+        problems = await symbol_problems(runtime.contracts, wanted.symbol.upper())
+        if problems:
+            return field_errors(422, problems)
         order_id, at = new_order_id(), now_ms()
         message = MonitorPositionMessage(
             order_id=order_id,

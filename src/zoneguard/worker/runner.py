@@ -14,7 +14,12 @@ import uvicorn
 
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
-from zoneguard.worker.config import ConfigError, load_orders_config, load_worker_settings
+from zoneguard.worker.config import (
+    DEFAULT_ORDERS_CONFIG_PATH,
+    ConfigError,
+    load_orders_config,
+    load_worker_settings,
+)
 from zoneguard.worker.http import create_app
 from zoneguard.worker.logs import register_secrets, setup_worker_logging
 from zoneguard.worker.service import WorkerService
@@ -51,6 +56,7 @@ async def serve(
     if not exchange_settings.has_credentials:
         raise ConfigError("BITMART_API_KEY, BITMART_API_SECRET and BITMART_API_MEMO must be set")
     setup_worker_logging(var_dir)
+    _log_config_source(config_path)
     register_secrets(
         [
             exchange_settings.api_secret,
@@ -73,6 +79,19 @@ async def serve(
         await server.serve()
     finally:
         await worker.stop()
+
+
+def _log_config_source(config_path: Path | None) -> None:
+    """Say which trading configuration runs: a worker started away from ``config/`` would
+    otherwise trade on the built-in defaults without a word."""
+    if config_path is None:
+        log.warning(
+            "no config file: %s not found in %s; the built-in defaults apply",
+            DEFAULT_ORDERS_CONFIG_PATH,
+            Path.cwd(),
+        )
+    else:
+        log.info("config loaded from %s", config_path.resolve())
 
 
 class _ControlServer(uvicorn.Server):

@@ -6,8 +6,8 @@ wire before the price handler returns when the exchange can send synchronously; 
 lines follow the send. A refused close becomes ``close_failed`` (callback + operator
 alert) and is retried with backoff for as long as the position is open. When the
 exchange's preset fired first, the position is flat: we report that close once and never
-close twice. A feed silent for longer than ``check_interval_ms`` is replaced by a REST
-price for the guarded symbols.
+close twice. A feed silent for longer than ``check_interval_ms`` is replaced by REST
+prices for the guarded symbols (:mod:`zoneguard.worker.feed_watch`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory
 from zoneguard.worker.config import OrdersSection
+from zoneguard.worker.feed_watch import FeedWatch
 from zoneguard.worker.logs import sltp_logger
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
@@ -38,20 +39,11 @@ from zoneguard.worker.placement import OrderPlacementService, backoff_s
 
 log = sltp_logger()
 
-RECONNECT_AFTER_S = 5.0
-"""A price feed silent this long (while positions are guarded) is reconnected."""
-
 CLOSE_CONFIRM_S = 2.0
 """How long to wait for the close's fill push before asking by REST."""
 
 CLOSE_LOOKUP_ATTEMPTS = 5
 """Failed REST lookups of our close order before going by the position instead."""
-
-REST_PRICE_GAP_S = 0.3
-"""Least time between two REST prices of the silent-feed fallback, all symbols together:
-about 7 of BitMart's 12 public calls per 2 s. Asking every ``check_interval_ms`` in a quiet
-market would exhaust that limit within a second, after which the REST client holds *every*
-public call (the next fallback price, a new order's contract lookup) for a whole window."""
 
 
 class StopLossTakeProfitMonitor:
@@ -76,11 +68,10 @@ class StopLossTakeProfitMonitor:
         self.config = config
         self._closing: dict[str, asyncio.Task[None]] = {}
         self._close_fills: dict[str, asyncio.Future[OrderInfo]] = {}
-        self._watchdog: asyncio.Task[None] | None = None
         self._guarded_symbols: dict[Symbol, int] = {}
-        self._last_reconnect = 0.0
-        self._rest_asked: dict[Symbol, float] = {}
-        self._last_rest_at = float("-inf")
+        self.feed_watch = FeedWatch(
+            markets, index, self._guarded_symbols.keys, config, self.on_price, metrics
+        )
         self._exchange_exits: dict[str, asyncio.Event] = {}
         self._side_tasks: set[asyncio.Task[object]] = set()
 
@@ -112,7 +103,6 @@ class StopLossTakeProfitMonitor:
             left = self._guarded_symbols.get(order.symbol, 1) - 1
             if left <= 0:
                 self._guarded_symbols.pop(order.symbol, None)
-                self._rest_asked.pop(order.symbol, None)
             else:
                 self._guarded_symbols[order.symbol] = left
 
@@ -530,73 +520,14 @@ class StopLossTakeProfitMonitor:
 
     # -- silent feed
     def start_watchdog(self) -> None:
-        if self._watchdog is None:
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch_feed())
-
-    async def _watch_feed(self) -> None:
-        """Every ``check_interval_ms``/2: a guarded symbol silent longer than the interval
-        gets its price by REST, run through the guard like any update. One REST price per
-        :data:`REST_PRICE_GAP_S` at most, the symbol asked longest ago first."""
-        sl_s = self.config.stop_loss.check_interval_ms / 1000
-        tp_s = self.config.take_profit.check_interval_ms / 1000
-        interval = min(sl_s, tp_s)
-        while True:
-            await asyncio.sleep(interval / 2)
-            try:
-                await self._fallback_once(interval)
-            except Exception:
-                # A dead watchdog would leave every position blind to a stalled feed.
-                log.critical("SLTP silent-feed watchdog step failed; going on", exc_info=True)
-
-    async def _fallback_once(self, interval: float) -> None:
-        symbol = self._most_overdue(interval)
-        if symbol is None:
-            return
-        now = time.monotonic()
-        self._last_rest_at = self._rest_asked[symbol] = now
-        try:
-            price = await self.markets.exchange.last_price(symbol)
-        except ExchangeError as exc:
-            log.warning("SLTP REST price of %s failed: %s", symbol, exc)
-            return
-        if self.markets.silence_s(symbol) <= interval:
-            return  # the feed spoke meanwhile: its price is fresher
-        self.metrics.rest_price_fallbacks.inc()
-        log.info("SLTP feed of %s silent: REST price %s", symbol, price)
-        self.on_price(symbol, price, time.monotonic_ns())
-        await self._revive_feed(symbol)
-
-    def _most_overdue(self, interval: float) -> Symbol | None:
-        """The silent guarded symbol to ask by REST now, if the REST budget allows one."""
-        if time.monotonic() - self._last_rest_at < REST_PRICE_GAP_S:
-            return None
-        silent = [s for s in self._guarded_symbols if self.markets.silence_s(s) > interval]
-        if not silent:
-            return None
-        return min(silent, key=lambda s: self._rest_asked.get(s, float("-inf")))
-
-    async def _revive_feed(self, symbol: Symbol) -> None:
-        """A feed silent for much longer than the guard tolerates is reconnected (at most
-        once per ``RECONNECT_AFTER_S``): the REST price keeps the guard alive meanwhile."""
-        now = time.monotonic()
-        if self.markets.silence_s(symbol) < RECONNECT_AFTER_S:
-            return
-        if now - self._last_reconnect < RECONNECT_AFTER_S:
-            return
-        self._last_reconnect = now
-        log.warning("SLTP feed of %s silent for %.1fs: reconnecting", symbol, RECONNECT_AFTER_S)
-        try:
-            await self.markets.exchange.reconnect_streams()
-        except ExchangeError as exc:
-            log.warning("SLTP reconnect failed: %s", exc)
+        self.feed_watch.start()
 
     def guarded(self) -> list[WorkerOrder]:
         return [o for o in self.queue if o.state in _MONITORED]
 
     async def stop(self) -> None:
-        tasks = [
-            t for t in (self._watchdog, *self._closing.values(), *self._side_tasks) if t is not None
-        ]
+        await self.feed_watch.stop()
+        tasks = [*self._closing.values(), *self._side_tasks]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

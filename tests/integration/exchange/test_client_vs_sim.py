@@ -142,6 +142,22 @@ async def test_contract_details_and_prices(exchange: BitMartExchange) -> None:
     assert abs(await exchange.server_time_ms() - time.time() * 1000) < 5000
 
 
+async def test_last_price_takes_turns_between_two_public_endpoints(
+    exchange: BitMartExchange, sim: SimServer
+) -> None:
+    """Details and market trades each have their own 12-per-2-s bucket: asking both in
+    turn doubles how often the silent-feed guard may ask."""
+    paths = ("/contract/public/details", "/contract/public/market-trade")
+    before = {path: sim.state.requests[path] for path in paths}
+    sim.state.move_price(SYMBOL, D("65010.5"))
+    prices = [await exchange.last_price(SYMBOL) for _ in range(4)]
+    assert prices == [D("65010.5")] * 4
+    assert {path: sim.state.requests[path] - before[path] for path in paths} == {
+        paths[0]: 2,
+        paths[1]: 2,
+    }
+
+
 async def test_leverage(exchange: BitMartExchange) -> None:
     await exchange.set_leverage(SYMBOL, D("10"), MarginMode.ISOLATED)
     with pytest.raises(InvalidRequest):

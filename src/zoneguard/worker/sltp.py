@@ -1,13 +1,17 @@
 """The seed's StopLossTakeProfitMonitor: close a guarded position the moment SL or TP is crossed.
 
 Runs on every price update (before entries: a stop is the most urgent thing we do). A hit
-journals ``closing`` and sends a reduce-only market close sized to what we hold, on the
-wire before the price handler returns when the exchange can send synchronously; the log
-lines follow the send. A refused close becomes ``close_failed`` (callback + operator
-alert) and is retried with backoff for as long as the position is open. When the
-exchange's preset fired first, the position is flat: we report that close once and never
-close twice. A feed silent for longer than ``check_interval_ms`` is replaced by REST
-prices for the guarded symbols (:mod:`zoneguard.worker.feed_watch`).
+journals ``closing`` and sends a reduce-only close sized to what we hold, on the wire
+before the price handler returns when the exchange can send synchronously; the log lines
+follow the send. A stop (and a manual close) closes at market: its slippage is measured
+and reported, never allowed to hold it up. A take-profit closes with a limit IOC no worse
+than the target less ``take_profit.slippage_tolerance_percent``; what it does not fill is
+closed at market at once, and one ``closed`` reports the whole position. A refused close
+becomes ``close_failed`` (callback + operator alert) and is retried with backoff for as
+long as the position is open. When the exchange's preset fired first, the position is
+flat: we report that close once and never close twice. A feed silent for longer than
+``check_interval_ms`` is replaced by REST prices for the guarded symbols
+(:mod:`zoneguard.worker.feed_watch`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderStatus
-from zoneguard.domain.pricing import slippage_percent
+from zoneguard.domain.pricing import slippage_percent, take_profit_limit
 from zoneguard.domain.triggers import GuardReason, TriggerIndex
 from zoneguard.domain.values import Side, Symbol
 from zoneguard.exchange.errors import ExchangeError, PositionNotFound
@@ -35,7 +39,12 @@ from zoneguard.worker.logs import sltp_logger
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
-from zoneguard.worker.placement import OrderPlacementService, backoff_s
+from zoneguard.worker.placement import (
+    CLOSE_LIMIT,
+    OrderPlacementService,
+    backoff_s,
+    close_limit,
+)
 
 log = sltp_logger()
 
@@ -167,6 +176,8 @@ class StopLossTakeProfitMonitor:
             # Noted (one append) before the close can exist on the exchange; the journal
             # commit follows the send (see zoneguard.worker.intents).
             self._next_close_id(order)
+            if hit and reason == GuardReason.TAKE_PROFIT.value and level is not None:
+                self._limit_take_profit(order, level)
             assert order.close_client_id is not None
             self.queue.note_sending(
                 order, "close", order.close_attempt, order.close_client_id, reason
@@ -185,11 +196,28 @@ class StopLossTakeProfitMonitor:
         )
         self._run_close(order, self._close(order, tick_ns, sent))
         if hit:
+            limit = close_limit(order)
             log.warning(
-                "SLTP %s hit for %s: price %s crossed %s", reason, order.order_id, price, level
+                "SLTP %s hit for %s: price %s crossed %s%s",
+                reason,
+                order.order_id,
+                price,
+                level,
+                "" if limit is None else f"; closing with a limit IOC at {limit}",
             )
         if event is not None:
             self.queue.log_move(event)
+
+    def _limit_take_profit(self, order: WorkerOrder, level: Decimal) -> None:
+        """Make this close attempt a limit IOC no worse than the target less the
+        tolerance; what it does not fill is closed at market next (see :meth:`_close`).
+        Without the contract's tick (never looked up) it stays at market."""
+        spec = self.markets.cached_spec(order.symbol)
+        if spec is None:
+            return
+        tolerance = self.config.take_profit.slippage_tolerance_percent
+        limit = take_profit_limit(order.side, level, tolerance, spec.tick_size)
+        order.extra[CLOSE_LIMIT] = {"attempt": order.close_attempt, "price": str(limit)}
 
     def _next_close_id(self, order: WorkerOrder) -> None:
         order.close_attempt += 1
@@ -252,6 +280,15 @@ class StopLossTakeProfitMonitor:
                     self._retry_state(order)
                     continue
                 except ExchangeError as exc:
+                    if close_limit(order) is not None:
+                        # A refused limit must not hold the target up: market, at once.
+                        log.warning(
+                            "SLTP take-profit IOC of %s refused (%s): closing at market",
+                            order.order_id,
+                            exc,
+                        )
+                        self._retry_state(order)
+                        continue
                     failures += 1
                     await self._close_refused(order, exc, failures)
                     if await self._settle_if_flat(order):
@@ -281,6 +318,15 @@ class StopLossTakeProfitMonitor:
         rest may have filled meanwhile) is settled by the position the exchange reports:
         a position is reported closed only when the exchange shows it flat."""
         sent_for = order.filled_contracts
+        limit = close_limit(order)
+        if limit is not None and info is not None and info.filled_contracts < sent_for:
+            log.warning(
+                "SLTP take-profit IOC of %s at %s filled %s of %s contracts: the rest at market",
+                order.order_id,
+                limit,
+                info.filled_contracts,
+                sent_for,
+            )
         if info is not None and info.filled_contracts > 0 and info.avg_fill_price is not None:
             order.extra.setdefault("closed_parts", []).append(
                 [str(info.filled_contracts), str(info.avg_fill_price)]

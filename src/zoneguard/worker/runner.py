@@ -56,7 +56,6 @@ async def serve(
     if not exchange_settings.has_credentials:
         raise ConfigError("BITMART_API_KEY, BITMART_API_SECRET and BITMART_API_MEMO must be set")
     setup_worker_logging(var_dir)
-    _log_config_source(config_path)
     register_secrets(
         [
             exchange_settings.api_secret,
@@ -68,6 +67,7 @@ async def serve(
     worker = WorkerService(
         BitMartExchange(exchange_settings), config, settings, var_dir, freeze_heap=True
     )
+    _log_config_source(config_path)  # once the journal is ours: a refused start says one line
     try:
         await worker.start()
         app = create_app(worker, token)

@@ -116,7 +116,7 @@ class FeedWatch:
         self.metrics = metrics
         self.stop_interval_s = config.stop_loss.check_interval_ms / 1000
         self.target_interval_s = config.take_profit.check_interval_ms / 1000
-        self.budget = RestBudget(markets.exchange.last_price_budget)
+        self._budget: RestBudget | None = None
         self.silences: dict[Symbol, Silence] = {}
         self._asked_at: dict[Symbol, float] = {}
         self._asking: set[Symbol] = set()
@@ -126,6 +126,14 @@ class FeedWatch:
         self._last_reconnect = float("-inf")
         self._budget_logged_at = float("-inf")
         self._budget_short = False
+
+    @property
+    def budget(self) -> RestBudget:
+        """The venue's last-price budget, read when first needed (a service that is built
+        but never started asks nothing of its exchange)."""
+        if self._budget is None:
+            self._budget = RestBudget(self.markets.exchange.last_price_budget)
+        return self._budget
 
     # -- life
     def start(self) -> None:

@@ -42,6 +42,25 @@ async def test_timeout_when_the_zone_is_never_reached(stack: Stack) -> None:
     assert opening_orders(await client.sim_state()) == []
 
 
+async def test_timeout_of_an_entry_placed_but_not_filled_says_so(stack: Stack) -> None:
+    client = await stack.start()
+    status, body = await client.post("/api/place-order", order(id="t-rest", timeout_seconds=1))
+    assert status == 200, body
+    await client.price("BTCUSDT", 65300)  # in the zone: the entry rests, nothing trades
+    placed = await stack.receiver.wait_for("t-rest", "placed")
+    timeout = await stack.receiver.wait_for("t-rest", "timeout", timeout=5)
+    (entry,) = opening_orders(await client.sim_state())
+    price = Decimal(str(entry["price"])).normalize()
+    assert Decimal(str(placed["entry_price"])) == price
+    assert timeout["reason"] == (
+        f"Entry order placed at {price:f} but not filled within timeout; cancelled"
+    )
+    assert stack.receiver.statuses("t-rest") == ["placed", "timeout"]
+    state = await client.sim_state()
+    assert state["open_order_ids"] == [], "the entry was cancelled"
+    assert entry["deal_size"] in ("0", 0)
+
+
 async def test_default_timeout_comes_from_the_config(stack: Stack) -> None:
     client = await stack.start(orders={"entry_zone": {"timeout_seconds": 1}})
     payload = order(id="t-default")

@@ -83,8 +83,17 @@ async def assert_no_more_fills(client: Client) -> None:
     assert open_contracts(state, SYMBOL) == PART
 
 
-async def assert_stop_closes_exactly(crash: CrashStack, client: Client, held: int) -> None:
-    """The stop crossed: one close order, of exactly the ``held`` contracts, by the worker."""
+PARTLY_FILLED_TIMEOUT = (
+    f"Entry order placed at {IN_ZONE} filled {PART} of 10 contracts at {IN_ZONE} within "
+    "timeout; the rest was cancelled, the filled contracts stay guarded"
+)
+
+
+async def assert_stop_closes_exactly(
+    crash: CrashStack, client: Client, held: int, *, timed_out: bool = False
+) -> None:
+    """The stop crossed: one close order, of exactly the ``held`` contracts, by the worker;
+    ``timed_out``: the deadline cut the entry short, which the app heard as ``timeout``."""
     await client.price(SYMBOL, BETWEEN_SL_AND_PRESET)
     closed = await crash.receiver.wait_for(ORDER_ID, "closed")
     assert (closed["reason"], closed["closed_by"]) == ("stop_loss", "worker")
@@ -97,7 +106,12 @@ async def assert_stop_closes_exactly(crash: CrashStack, client: Client, held: in
     assert Decimal(str(the_entry(state)["deal_size"])) == held, "one entry, all of it closed"
     _status, body = await client.get("/api/orders/status")
     assert body["monitored_positions"] == []
-    assert statuses(crash) == ["placed", "filled", "closed"]
+    if timed_out:
+        assert statuses(crash) == ["placed", "filled", "timeout", "closed"]
+        timeout = await crash.receiver.wait_for(ORDER_ID, "timeout")
+        assert timeout["reason"] == PARTLY_FILLED_TIMEOUT
+    else:
+        assert statuses(crash) == ["placed", "filled", "closed"]
 
 
 async def test_partial_fill_is_guarded_after_restart_and_its_rest_cancelled_at_timeout(
@@ -113,7 +127,7 @@ async def test_partial_fill_is_guarded_after_restart_and_its_rest_cancelled_at_t
     await client.wait_state(ORDER_ID, "open")
     await assert_guarded(client)
     await assert_no_more_fills(client)
-    await assert_stop_closes_exactly(crash, client, held=PART)
+    await assert_stop_closes_exactly(crash, client, held=PART, timed_out=True)
 
 
 async def test_partial_fill_past_its_deadline_while_down_is_cut_to_the_part_on_restart(
@@ -129,7 +143,7 @@ async def test_partial_fill_past_its_deadline_while_down_is_cut_to_the_part_on_r
     await client.wait_state(ORDER_ID, "open")
     await assert_guarded(client)
     await assert_no_more_fills(client)
-    await assert_stop_closes_exactly(crash, client, held=PART)
+    await assert_stop_closes_exactly(crash, client, held=PART, timed_out=True)
 
 
 async def test_rest_filled_while_down_is_guarded_in_full_after_restart(

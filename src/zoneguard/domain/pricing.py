@@ -59,6 +59,22 @@ def maker_entry_price(
     return price
 
 
+def take_profit_limit(
+    side: Side, level: Decimal, tolerance_percent: Decimal, tick: Decimal
+) -> Decimal:
+    """The worst price a take-profit's close may fill at: ``level`` less the tolerance for
+    a long (it sells), plus it for a short (it buys), on the ``tick`` grid rounded toward
+    the level, so the limit never gives away more than the tolerance allows."""
+    if not level.is_finite() or level <= 0:
+        raise ValueError(f"level must be positive, got {level}")
+    if not tolerance_percent.is_finite() or not 0 <= tolerance_percent < 100:
+        raise ValueError(f"tolerance_percent must be in [0, 100), got {tolerance_percent}")
+    share = _DIVISION.divide(tolerance_percent, Decimal(100))
+    if side is Side.LONG:
+        return round_to_step(_EXACT.multiply(level, 1 - share), tick, "up")
+    return round_to_step(_EXACT.multiply(level, 1 + share), tick, "down")
+
+
 def slippage_percent(
     side: Side, expected: Decimal, actual: Decimal, *, closing: bool = True
 ) -> Decimal:

@@ -289,6 +289,10 @@ class SymbolTriggers:
     def guard(self, position_id: str) -> Guard | None:
         return self._guards.get(position_id)
 
+    def guards(self) -> list[Guard]:
+        """Every guard of this symbol (a few: one position per side and signal)."""
+        return list(self._guards.values())
+
     @property
     def guard_count(self) -> int:
         return len(self._guards)

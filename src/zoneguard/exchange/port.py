@@ -68,6 +68,14 @@ class StopRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class RateBudget:
+    """At most ``calls`` requests in any ``window_s`` seconds."""
+
+    calls: int
+    window_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionHealth:
     public_connected: bool
     private_connected: bool
@@ -87,6 +95,10 @@ class ExchangePort(Protocol):
     """Everything the worker asks of a venue. Errors are :mod:`zoneguard.exchange.errors`."""
 
     venue: str
+
+    last_price_budget: RateBudget
+    """How many :meth:`last_price` calls the venue's public rate limits allow, all symbols
+    together, with room left for the other public calls (contract lookups, bars)."""
 
     async def start(self) -> None: ...
 

@@ -15,6 +15,28 @@ from zoneguard.worker.order_queue import Callback, WorkerOrder
 from zoneguard.worker.outbox import callback_url_for
 
 TIMEOUT_REASON = "Entry zone not reached within timeout"
+"""The ``timeout`` reason of an entry that was never placed (the seed's words)."""
+
+
+def not_filled_reason(order: WorkerOrder) -> str:
+    """The ``timeout`` reason of an entry placed on the exchange, unfilled at its deadline."""
+    return (
+        f"Entry order placed{_at(order.entry_limit_price)} but not filled within timeout; cancelled"
+    )
+
+
+def partly_filled_reason(order: WorkerOrder) -> str:
+    """The ``timeout`` reason of an entry partly filled at its deadline: the rest was
+    cancelled, the filled contracts stay guarded."""
+    return (
+        f"Entry order placed{_at(order.entry_limit_price)} filled {order.filled_contracts} of "
+        f"{order.contracts} contracts{_at(order.entry_price)} within timeout; the rest was "
+        "cancelled, the filled contracts stay guarded"
+    )
+
+
+def _at(price: Decimal | None) -> str:
+    return "" if price is None else f" at {price.normalize():f}"
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -59,10 +81,9 @@ class CallbackFactory:
             },
         )
 
-    def timeout(self, order: WorkerOrder) -> Callback:
+    def timeout(self, order: WorkerOrder, reason: str = TIMEOUT_REASON) -> Callback:
         return self._callback(
-            order,
-            {"order_id": order.order_id, "status": "timeout", "reason": TIMEOUT_REASON},
+            order, {"order_id": order.order_id, "status": "timeout", "reason": reason}
         )
 
     def cancelled(self, order: WorkerOrder, reason: str) -> Callback:

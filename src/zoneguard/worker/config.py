@@ -56,9 +56,12 @@ class GuardConfig(_Section):
     """One exit guard (stop-loss or take-profit)."""
 
     check_interval_ms: StrictInt = Field(gt=0)
-    """Longest silence of the price feed the guard accepts before asking by REST."""
+    """Longest silence of the price feed the guard accepts before asking by REST (then
+    asked this often, within the venue's REST budget): the stop-loss's where a stop is
+    guarded on the symbol, the take-profit's where only targets are."""
     slippage_tolerance_percent: Decimal = Field(default=Decimal("0.05"), ge=0, lt=100)
-    """A close further than this from its level is reported as slippage."""
+    """Take-profit: the limit IOC's price is the level less (long) or plus (short) this.
+    Stop-loss: a market close further than this from the level is logged and flagged."""
 
 
 class StopLossConfig(GuardConfig):

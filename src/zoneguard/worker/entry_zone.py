@@ -31,7 +31,7 @@ from zoneguard.exchange.errors import (
 )
 from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
-from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.callbacks import CallbackFactory, not_filled_reason
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
@@ -281,11 +281,14 @@ class EntryZoneMonitor:
             return
         if order.timed_out:
             self.forget(order)
+            placed = order.entry_order_id is not None  # the exchange accepted this attempt
             self.queue.move(
                 order,
                 OrderState.TIMEOUT,
-                "entry not filled within timeout",
-                callback=self.callbacks.timeout(order),
+                "entry not filled within timeout" if placed else "entry not placed within timeout",
+                callback=self.callbacks.timeout(order, not_filled_reason(order))
+                if placed
+                else self.callbacks.timeout(order),
             )
             self.metrics.orders_timed_out.inc()
             return

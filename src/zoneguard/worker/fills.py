@@ -16,9 +16,9 @@ from typing import Any
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderStatus, OrderUpdate, PositionInfo
 from zoneguard.exchange.errors import ExchangeError
-from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.callbacks import CallbackFactory, partly_filled_reason
 from zoneguard.worker.entry_zone import EntryZoneMonitor
-from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
+from zoneguard.worker.order_queue import Callback, OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 
@@ -175,11 +175,13 @@ class FillTracker:
             return
         if filled > 0 and (filled >= order.contracts or final):
             self.entry.forget(order)
+            whole = filled >= order.contracts
             self.queue.move(
                 order,
                 OrderState.OPEN,
-                "entry filled" if filled >= order.contracts else "rest cancelled, guarding fill",
+                "entry filled" if whole else "rest cancelled, guarding fill",
                 callback=self.callbacks.filled(order),
+                then=self._partly_filled_timeout(order, whole),
                 filled=str(filled),
             )
             self.sltp.guard(order)
@@ -190,6 +192,13 @@ class FillTracker:
             self.entry.rewait(order, "the exchange cancelled the unfilled entry")
         if order.timed_out and state is OrderState.PLACING and not final:
             self.cancel_for_timeout(order)  # adopted after its deadline: cancel it now
+
+    def _partly_filled_timeout(self, order: WorkerOrder, whole: bool) -> Callback | None:
+        """``timeout`` for an entry whose deadline cut it short: the app hears what filled
+        and that the rest was cancelled (an operator's cancel is not a timeout)."""
+        if whole or not order.timed_out or order.extra.get("cancel_requested"):
+            return None
+        return self.callbacks.timeout(order, partly_filled_reason(order))
 
     def _check_entry(self, order: WorkerOrder) -> None:
         """Ask the exchange for the entry order now (one question in flight per order)."""

@@ -139,7 +139,22 @@ class OrderPlacementService:
         )
 
     def close_request(self, order: WorkerOrder, contracts: Decimal) -> OrderRequest:
+        """Reduce-only, at market; the attempt :func:`close_limit` names is a limit IOC
+        instead (a take-profit's first close). Decided by the attempt, so a resend of the
+        same client id is the same order."""
         assert order.close_client_id is not None
+        limit = close_limit(order)
+        if limit is not None:
+            return OrderRequest(
+                symbol=order.symbol,
+                position_side=order.side,
+                reduce_only=True,
+                order_type=OrderType.LIMIT,
+                contracts=contracts,
+                price=limit,
+                time_in_force=TimeInForce.IOC,
+                client_order_id=order.close_client_id,
+            )
         return OrderRequest(
             symbol=order.symbol,
             position_side=order.side,
@@ -289,6 +304,19 @@ class OrderPlacementService:
                 log.warning("exchange did not answer (%s); asking again", exc)
                 await asyncio.sleep(backoff_s(attempt))
                 attempt += 1
+
+
+CLOSE_LIMIT = "close_limit"
+"""Fact (in ``WorkerOrder.extra``): ``{"attempt": n, "price": "..."}``, the close attempt
+sent as a limit IOC at that price."""
+
+
+def close_limit(order: WorkerOrder) -> Decimal | None:
+    """The limit of the current close attempt if it is the IOC, else None (market)."""
+    limit = order.extra.get(CLOSE_LIMIT)
+    if isinstance(limit, dict) and limit.get("attempt") == order.close_attempt:
+        return Decimal(str(limit["price"]))
+    return None
 
 
 async def _raise(exc: ExchangeError) -> PlacedOrder:

@@ -15,7 +15,12 @@ import uvicorn
 from zoneguard.envfile import environment_with_env_file
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
-from zoneguard.worker.config import ConfigError, load_orders_config, load_worker_settings
+from zoneguard.worker.config import (
+    DEFAULT_ORDERS_CONFIG_PATH,
+    ConfigError,
+    load_orders_config,
+    load_worker_settings,
+)
 from zoneguard.worker.http import create_app
 from zoneguard.worker.logs import register_secrets, setup_worker_logging
 from zoneguard.worker.service import WorkerService
@@ -64,6 +69,7 @@ async def serve(
     worker = WorkerService(
         BitMartExchange(exchange_settings), config, settings, var_dir, freeze_heap=True
     )
+    _log_config_source(config_path)  # once the journal is ours: a refused start says one line
     try:
         await worker.start()
         app = create_app(worker, token)
@@ -75,6 +81,19 @@ async def serve(
         await server.serve()
     finally:
         await worker.stop()
+
+
+def _log_config_source(config_path: Path | None) -> None:
+    """Say which trading configuration runs: a worker started away from ``config/`` would
+    otherwise trade on the built-in defaults without a word."""
+    if config_path is None:
+        log.warning(
+            "no config file: %s not found in %s; the built-in defaults apply",
+            DEFAULT_ORDERS_CONFIG_PATH,
+            Path.cwd(),
+        )
+    else:
+        log.info("config loaded from %s", config_path.resolve())
 
 
 class _ControlServer(uvicorn.Server):

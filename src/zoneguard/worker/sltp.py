@@ -1,13 +1,17 @@
 """The seed's StopLossTakeProfitMonitor: close a guarded position the moment SL or TP is crossed.
 
 Runs on every price update (before entries: a stop is the most urgent thing we do). A hit
-journals ``closing`` and sends a reduce-only market close sized to what we hold, on the
-wire before the price handler returns when the exchange can send synchronously; the log
-lines follow the send. A refused close becomes ``close_failed`` (callback + operator
-alert) and is retried with backoff for as long as the position is open. When the
-exchange's preset fired first, the position is flat: we report that close once and never
-close twice. A feed silent for longer than ``check_interval_ms`` is replaced by a REST
-price for the guarded symbols.
+journals ``closing`` and sends a reduce-only close sized to what we hold, on the wire
+before the price handler returns when the exchange can send synchronously; the log lines
+follow the send. A stop (and a manual close) closes at market: its slippage is measured
+and reported, never allowed to hold it up. A take-profit closes with a limit IOC no worse
+than the target less ``take_profit.slippage_tolerance_percent``; what it does not fill is
+closed at market at once, and one ``closed`` reports the whole position. A refused close
+becomes ``close_failed`` (callback + operator alert) and is retried with backoff for as
+long as the position is open. When the exchange's preset fired first, the position is
+flat: we report that close once and never close twice. A feed silent for longer than
+``check_interval_ms`` is replaced by REST prices for the guarded symbols
+(:mod:`zoneguard.worker.feed_watch`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderStatus
-from zoneguard.domain.pricing import slippage_percent
+from zoneguard.domain.pricing import slippage_percent, take_profit_limit
 from zoneguard.domain.triggers import GuardReason, TriggerIndex
 from zoneguard.domain.values import Side, Symbol
 from zoneguard.exchange.errors import ExchangeError, PositionNotFound
@@ -30,28 +34,25 @@ from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory
 from zoneguard.worker.config import OrdersSection
+from zoneguard.worker.feed_watch import FeedWatch
 from zoneguard.worker.logs import sltp_logger
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
-from zoneguard.worker.placement import OrderPlacementService, backoff_s
+from zoneguard.worker.placement import (
+    CLOSE_LIMIT,
+    OrderPlacementService,
+    backoff_s,
+    close_limit,
+)
 
 log = sltp_logger()
-
-RECONNECT_AFTER_S = 5.0
-"""A price feed silent this long (while positions are guarded) is reconnected."""
 
 CLOSE_CONFIRM_S = 2.0
 """How long to wait for the close's fill push before asking by REST."""
 
 CLOSE_LOOKUP_ATTEMPTS = 5
 """Failed REST lookups of our close order before going by the position instead."""
-
-REST_PRICE_GAP_S = 0.3
-"""Least time between two REST prices of the silent-feed fallback, all symbols together:
-about 7 of BitMart's 12 public calls per 2 s. Asking every ``check_interval_ms`` in a quiet
-market would exhaust that limit within a second, after which the REST client holds *every*
-public call (the next fallback price, a new order's contract lookup) for a whole window."""
 
 
 class StopLossTakeProfitMonitor:
@@ -76,11 +77,10 @@ class StopLossTakeProfitMonitor:
         self.config = config
         self._closing: dict[str, asyncio.Task[None]] = {}
         self._close_fills: dict[str, asyncio.Future[OrderInfo]] = {}
-        self._watchdog: asyncio.Task[None] | None = None
         self._guarded_symbols: dict[Symbol, int] = {}
-        self._last_reconnect = 0.0
-        self._rest_asked: dict[Symbol, float] = {}
-        self._last_rest_at = float("-inf")
+        self.feed_watch = FeedWatch(
+            markets, index, self._guarded_symbols.keys, config, self.on_price, metrics
+        )
         self._exchange_exits: dict[str, asyncio.Event] = {}
         self._side_tasks: set[asyncio.Task[object]] = set()
 
@@ -112,7 +112,6 @@ class StopLossTakeProfitMonitor:
             left = self._guarded_symbols.get(order.symbol, 1) - 1
             if left <= 0:
                 self._guarded_symbols.pop(order.symbol, None)
-                self._rest_asked.pop(order.symbol, None)
             else:
                 self._guarded_symbols[order.symbol] = left
 
@@ -177,6 +176,8 @@ class StopLossTakeProfitMonitor:
             # Noted (one append) before the close can exist on the exchange; the journal
             # commit follows the send (see zoneguard.worker.intents).
             self._next_close_id(order)
+            if hit and reason == GuardReason.TAKE_PROFIT.value and level is not None:
+                self._limit_take_profit(order, level)
             assert order.close_client_id is not None
             self.queue.note_sending(
                 order, "close", order.close_attempt, order.close_client_id, reason
@@ -195,11 +196,28 @@ class StopLossTakeProfitMonitor:
         )
         self._run_close(order, self._close(order, tick_ns, sent))
         if hit:
+            limit = close_limit(order)
             log.warning(
-                "SLTP %s hit for %s: price %s crossed %s", reason, order.order_id, price, level
+                "SLTP %s hit for %s: price %s crossed %s%s",
+                reason,
+                order.order_id,
+                price,
+                level,
+                "" if limit is None else f"; closing with a limit IOC at {limit}",
             )
         if event is not None:
             self.queue.log_move(event)
+
+    def _limit_take_profit(self, order: WorkerOrder, level: Decimal) -> None:
+        """Make this close attempt a limit IOC no worse than the target less the
+        tolerance; what it does not fill is closed at market next (see :meth:`_close`).
+        Without the contract's tick (never looked up) it stays at market."""
+        spec = self.markets.cached_spec(order.symbol)
+        if spec is None:
+            return
+        tolerance = self.config.take_profit.slippage_tolerance_percent
+        limit = take_profit_limit(order.side, level, tolerance, spec.tick_size)
+        order.extra[CLOSE_LIMIT] = {"attempt": order.close_attempt, "price": str(limit)}
 
     def _next_close_id(self, order: WorkerOrder) -> None:
         order.close_attempt += 1
@@ -262,6 +280,15 @@ class StopLossTakeProfitMonitor:
                     self._retry_state(order)
                     continue
                 except ExchangeError as exc:
+                    if close_limit(order) is not None:
+                        # A refused limit must not hold the target up: market, at once.
+                        log.warning(
+                            "SLTP take-profit IOC of %s refused (%s): closing at market",
+                            order.order_id,
+                            exc,
+                        )
+                        self._retry_state(order)
+                        continue
                     failures += 1
                     await self._close_refused(order, exc, failures)
                     if await self._settle_if_flat(order):
@@ -291,6 +318,15 @@ class StopLossTakeProfitMonitor:
         rest may have filled meanwhile) is settled by the position the exchange reports:
         a position is reported closed only when the exchange shows it flat."""
         sent_for = order.filled_contracts
+        limit = close_limit(order)
+        if limit is not None and info is not None and info.filled_contracts < sent_for:
+            log.warning(
+                "SLTP take-profit IOC of %s at %s filled %s of %s contracts: the rest at market",
+                order.order_id,
+                limit,
+                info.filled_contracts,
+                sent_for,
+            )
         if info is not None and info.filled_contracts > 0 and info.avg_fill_price is not None:
             order.extra.setdefault("closed_parts", []).append(
                 [str(info.filled_contracts), str(info.avg_fill_price)]
@@ -530,73 +566,14 @@ class StopLossTakeProfitMonitor:
 
     # -- silent feed
     def start_watchdog(self) -> None:
-        if self._watchdog is None:
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch_feed())
-
-    async def _watch_feed(self) -> None:
-        """Every ``check_interval_ms``/2: a guarded symbol silent longer than the interval
-        gets its price by REST, run through the guard like any update. One REST price per
-        :data:`REST_PRICE_GAP_S` at most, the symbol asked longest ago first."""
-        sl_s = self.config.stop_loss.check_interval_ms / 1000
-        tp_s = self.config.take_profit.check_interval_ms / 1000
-        interval = min(sl_s, tp_s)
-        while True:
-            await asyncio.sleep(interval / 2)
-            try:
-                await self._fallback_once(interval)
-            except Exception:
-                # A dead watchdog would leave every position blind to a stalled feed.
-                log.critical("SLTP silent-feed watchdog step failed; going on", exc_info=True)
-
-    async def _fallback_once(self, interval: float) -> None:
-        symbol = self._most_overdue(interval)
-        if symbol is None:
-            return
-        now = time.monotonic()
-        self._last_rest_at = self._rest_asked[symbol] = now
-        try:
-            price = await self.markets.exchange.last_price(symbol)
-        except ExchangeError as exc:
-            log.warning("SLTP REST price of %s failed: %s", symbol, exc)
-            return
-        if self.markets.silence_s(symbol) <= interval:
-            return  # the feed spoke meanwhile: its price is fresher
-        self.metrics.rest_price_fallbacks.inc()
-        log.info("SLTP feed of %s silent: REST price %s", symbol, price)
-        self.on_price(symbol, price, time.monotonic_ns())
-        await self._revive_feed(symbol)
-
-    def _most_overdue(self, interval: float) -> Symbol | None:
-        """The silent guarded symbol to ask by REST now, if the REST budget allows one."""
-        if time.monotonic() - self._last_rest_at < REST_PRICE_GAP_S:
-            return None
-        silent = [s for s in self._guarded_symbols if self.markets.silence_s(s) > interval]
-        if not silent:
-            return None
-        return min(silent, key=lambda s: self._rest_asked.get(s, float("-inf")))
-
-    async def _revive_feed(self, symbol: Symbol) -> None:
-        """A feed silent for much longer than the guard tolerates is reconnected (at most
-        once per ``RECONNECT_AFTER_S``): the REST price keeps the guard alive meanwhile."""
-        now = time.monotonic()
-        if self.markets.silence_s(symbol) < RECONNECT_AFTER_S:
-            return
-        if now - self._last_reconnect < RECONNECT_AFTER_S:
-            return
-        self._last_reconnect = now
-        log.warning("SLTP feed of %s silent for %.1fs: reconnecting", symbol, RECONNECT_AFTER_S)
-        try:
-            await self.markets.exchange.reconnect_streams()
-        except ExchangeError as exc:
-            log.warning("SLTP reconnect failed: %s", exc)
+        self.feed_watch.start()
 
     def guarded(self) -> list[WorkerOrder]:
         return [o for o in self.queue if o.state in _MONITORED]
 
     async def stop(self) -> None:
-        tasks = [
-            t for t in (self._watchdog, *self._closing.values(), *self._side_tasks) if t is not None
-        ]
+        await self.feed_watch.stop()
+        tasks = [*self._closing.values(), *self._side_tasks]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -142,6 +142,22 @@ async def test_contract_details_and_prices(exchange: BitMartExchange) -> None:
     assert abs(await exchange.server_time_ms() - time.time() * 1000) < 5000
 
 
+async def test_last_price_takes_turns_between_two_public_endpoints(
+    exchange: BitMartExchange, sim: SimServer
+) -> None:
+    """Details and market trades each have their own 12-per-2-s bucket: asking both in
+    turn doubles how often the silent-feed guard may ask."""
+    paths = ("/contract/public/details", "/contract/public/market-trade")
+    before = {path: sim.state.requests[path] for path in paths}
+    sim.state.move_price(SYMBOL, D("65010.5"))
+    prices = [await exchange.last_price(SYMBOL) for _ in range(4)]
+    assert prices == [D("65010.5")] * 4
+    assert {path: sim.state.requests[path] - before[path] for path in paths} == {
+        paths[0]: 2,
+        paths[1]: 2,
+    }
+
+
 async def test_leverage(exchange: BitMartExchange) -> None:
     await exchange.set_leverage(SYMBOL, D("10"), MarginMode.ISOLATED)
     with pytest.raises(InvalidRequest):
@@ -225,6 +241,70 @@ async def test_post_only_entry_with_presets_fill_push_and_market_close(
     await eventually(lambda: positions[-1].contracts == 0)
     assert await exchange.positions(SYMBOL) == []
     assert await exchange.open_stops(SYMBOL) == []
+
+
+def limit_ioc_close(price: str, contracts: int, cid: str) -> OrderRequest:
+    return OrderRequest(
+        symbol=SYMBOL,
+        position_side=Side.LONG,
+        reduce_only=True,
+        order_type=OrderType.LIMIT,
+        contracts=D(contracts),
+        price=D(price),
+        time_in_force=TimeInForce.IOC,
+        client_order_id=client_order_id_for("signal-ioc", cid),
+    )
+
+
+async def test_limit_ioc_close_fills_what_it_can_and_cancels_the_rest(
+    sim: SimServer, exchange: BitMartExchange
+) -> None:
+    """BitMart's mode 3: a take-profit's close. What crosses fills at once (here a thin book
+    leaves 4 of 10), the rest is cancelled; one that does not cross is cancelled unfilled.
+    The pushes say so as BitMart's do: accepted (action 2), fill (1), cancel (3, state 4)."""
+    updates: list[OrderUpdate] = []
+    exchange.on_order(updates.append)
+    await exchange.subscribe_account()
+    await exchange.set_leverage(SYMBOL, D("10"), MarginMode.ISOLATED)
+    opening = OrderRequest(
+        symbol=SYMBOL,
+        position_side=Side.LONG,
+        reduce_only=False,
+        order_type=OrderType.MARKET,
+        contracts=D(10),
+        leverage=D(10),
+        client_order_id=client_order_id_for("signal-ioc", "entry"),
+    )
+    await exchange.place_order(opening)
+    await control(sim, "/_sim/faults", {"thin_book": {"contracts": 4, "reduce_only": True}})
+
+    part = await exchange.place_order(limit_ioc_close("64990", 10, "close1"))  # bid 64999.9
+
+    def kinds(order_id: str) -> list[OrderEventKind]:
+        return [u.kind for u in updates if u.order.order_id == order_id]
+
+    await eventually(lambda: OrderEventKind.CANCELLED in kinds(part.order_id))
+    assert kinds(part.order_id) == [
+        OrderEventKind.SUBMITTED,
+        OrderEventKind.FILL,
+        OrderEventKind.CANCELLED,
+    ]
+    final = updates[-1].order
+    assert (final.status, final.filled_contracts) == (OrderStatus.CANCELLED, D(4))
+    assert final.avg_fill_price == D("64999.9")  # at the bid: better than the limit
+    looked_up = await exchange.get_order(SYMBOL, part.order_id)
+    assert (looked_up.status, looked_up.filled_contracts) == (OrderStatus.CANCELLED, D(4))
+    (position,) = await exchange.positions(SYMBOL)
+    assert position.contracts == 6
+
+    nothing = await exchange.place_order(limit_ioc_close("65100", 6, "close2"))  # over the bid
+    await eventually(lambda: OrderEventKind.CANCELLED in kinds(nothing.order_id))
+    assert kinds(nothing.order_id) == [OrderEventKind.SUBMITTED, OrderEventKind.CANCELLED]
+    final = updates[-1].order
+    assert (final.status, final.filled_contracts) == (OrderStatus.CANCELLED, D(0))
+    (position,) = await exchange.positions(SYMBOL)
+    assert position.contracts == 6
+    assert await exchange.open_orders(SYMBOL) == []
 
 
 # -- orders: cancel and lookups ------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zoneguard.domain.pricing import maker_entry_price, slippage_percent
+from zoneguard.domain.pricing import maker_entry_price, slippage_percent, take_profit_limit
 from zoneguard.domain.values import Side
 
 D = Decimal
@@ -145,3 +145,42 @@ def test_slippage_defaults_to_a_close() -> None:
 def test_slippage_needs_a_positive_expected_price() -> None:
     with pytest.raises(ValueError, match="positive"):
         slippage_percent(Side.LONG, D(0), D(1))
+
+
+# -- take-profit limit ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("side", "level", "tolerance", "limit"),
+    [
+        (Side.LONG, "68000", "0.05", "67966.0"),  # sells: level less 0.05 %
+        (Side.SHORT, "50000", "0.05", "50025.0"),  # buys: level plus 0.05 %
+        (Side.LONG, "68000", "0", "68000.0"),
+        (Side.LONG, "68000.3", "0.05", "67966.3"),  # 67966.29985 rounds up, toward the level
+        (Side.SHORT, "50000.3", "0.05", "50025.3"),  # 50025.30015 rounds down
+    ],
+)
+def test_take_profit_limit(side: Side, level: str, tolerance: str, limit: str) -> None:
+    assert take_profit_limit(side, D(level), D(tolerance), D("0.1")) == D(limit)
+
+
+@given(
+    level=st.decimals(D("0.01"), D("1000000"), places=2),
+    tolerance=st.decimals(D("0"), D("5"), places=3),
+    side=st.sampled_from(Side),
+)
+def test_take_profit_limit_never_worse_than_the_tolerance(
+    level: Decimal, tolerance: Decimal, side: Side
+) -> None:
+    limit = take_profit_limit(side, level, tolerance, D("0.01"))
+    assert slippage_percent(side, level, limit) <= tolerance  # never worse than allowed
+    assert abs(
+        limit - level * (1 - tolerance / 100 if side is Side.LONG else 1 + tolerance / 100)
+    ) < D("0.01")
+
+
+def test_take_profit_limit_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="level"):
+        take_profit_limit(Side.LONG, D(0), D("0.05"), D("0.1"))
+    with pytest.raises(ValueError, match="tolerance_percent"):
+        take_profit_limit(Side.LONG, D(68000), D(-1), D("0.1"))

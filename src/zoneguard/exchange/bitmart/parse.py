@@ -205,6 +205,14 @@ def parse_contract(row: Row) -> ContractSpec:
 # -- orders ------------------------------------------------------------------------------
 
 
+def parse_trade_price(row: Row) -> Decimal:
+    """The price of a ``market-trade`` row: the last price when it is the newest trade."""
+    price = positive_or_none(row.get("price"))
+    if price is None:
+        raise ValueError(f"market trade without a positive price: {row.get('price')!r}")
+    return price
+
+
 def order_status(state: int, size: Decimal, deal_size: Decimal) -> OrderStatus:
     """BitMart has no "cancelled" state: 4 means finished, ``deal_size`` says how."""
     fully_dealt = size > 0 and deal_size >= size

@@ -38,6 +38,7 @@ USER_AGENT = f"zoneguard/{__version__}"
 DETAILS = "/contract/public/details"
 DEPTH = "/contract/public/depth"
 KLINE = "/contract/public/kline"
+MARKET_TRADE = "/contract/public/market-trade"
 SYSTEM_TIME = "/system/time"
 ASSETS_DETAIL = "/contract/private/assets-detail"
 POSITION = "/contract/private/position"
@@ -282,6 +283,11 @@ class BitMartRestClient:
 
     async def depth(self, symbol: str) -> JsonDict:
         return _as_dict(await self._get(DEPTH, {"symbol": symbol}, keyed=False), DEPTH)
+
+    async def market_trades(self, symbol: str, limit: int = 1) -> list[JsonDict]:
+        """The latest public trades of ``symbol``, newest first."""
+        params = {"symbol": symbol, "limit": limit}
+        return _as_list(await self._get(MARKET_TRADE, params, keyed=False), MARKET_TRADE)
 
     async def kline(
         self, symbol: str, step_minutes: int, start_s: int, end_s: int

@@ -26,8 +26,8 @@ def not_filled_reason(order: WorkerOrder) -> str:
 
 
 def partly_filled_reason(order: WorkerOrder) -> str:
-    """The ``timeout`` reason of an entry partly filled at its deadline: the rest was
-    cancelled, the filled contracts stay guarded."""
+    """The ``filled`` callback's reason for an entry partly filled at its deadline: the rest
+    was cancelled, the filled contracts stay guarded (and end with ``closed``)."""
     return (
         f"Entry order placed{_at(order.entry_limit_price)} filled {order.filled_contracts} of "
         f"{order.contracts} contracts{_at(order.entry_price)} within timeout; the rest was "
@@ -91,11 +91,15 @@ class CallbackFactory:
             order, {"order_id": order.order_id, "status": "cancelled", "reason": reason}
         )
 
-    def filled(self, order: WorkerOrder) -> Callback:
-        """Not in the seed: the position is open and guarded (size and average entry)."""
+    def filled(self, order: WorkerOrder, reason: str | None = None) -> Callback:
+        """Not in the seed: the position is open and guarded (size and average entry).
+        ``reason``: why the entry stopped short of its size (its deadline cut it), said here
+        so the lifecycle still ends in one final callback (``closed``)."""
+        extra = {} if reason is None else {"reason": reason}
         return self._callback(
             order,
             {
+                **extra,
                 "order_id": order.order_id,
                 "exchange_order_id": order.entry_order_id,
                 "status": "filled",

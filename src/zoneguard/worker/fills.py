@@ -18,7 +18,7 @@ from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderStatus, OrderUp
 from zoneguard.exchange.errors import ExchangeError
 from zoneguard.worker.callbacks import CallbackFactory, partly_filled_reason
 from zoneguard.worker.entry_zone import EntryZoneMonitor
-from zoneguard.worker.order_queue import Callback, OrderQueue, WorkerOrder
+from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 
@@ -180,8 +180,7 @@ class FillTracker:
                 order,
                 OrderState.OPEN,
                 "entry filled" if whole else "rest cancelled, guarding fill",
-                callback=self.callbacks.filled(order),
-                then=self._partly_filled_timeout(order, whole),
+                callback=self.callbacks.filled(order, self._cut_short_reason(order, whole)),
                 filled=str(filled),
             )
             self.sltp.guard(order)
@@ -193,12 +192,13 @@ class FillTracker:
         if order.timed_out and state is OrderState.PLACING and not final:
             self.cancel_for_timeout(order)  # adopted after its deadline: cancel it now
 
-    def _partly_filled_timeout(self, order: WorkerOrder, whole: bool) -> Callback | None:
-        """``timeout`` for an entry whose deadline cut it short: the app hears what filled
-        and that the rest was cancelled (an operator's cancel is not a timeout)."""
+    def _cut_short_reason(self, order: WorkerOrder, whole: bool) -> str | None:
+        """For an entry whose deadline cut it short, what filled and that the rest was
+        cancelled. Not a ``timeout`` callback: the position lives on, guarded, and its one
+        final callback is ``closed`` (an operator's cancel is not a timeout)."""
         if whole or not order.timed_out or order.extra.get("cancel_requested"):
             return None
-        return self.callbacks.timeout(order, partly_filled_reason(order))
+        return partly_filled_reason(order)
 
     def _check_entry(self, order: WorkerOrder) -> None:
         """Ask the exchange for the entry order now (one question in flight per order)."""

@@ -284,22 +284,21 @@ class OrderQueue:
         reason: str,
         *,
         callback: Callback | None = None,
-        then: Callback | None = None,
         log_now: bool = True,
         **data: str,
     ) -> LifecycleEvent:
-        """Transition ``order`` and journal it, with its facts and callback, atomically;
-        ``then``: a second callback of the same move, delivered after the first.
+        """Transition ``order`` and journal it, with its facts and callback, atomically.
 
         ``log_now=False`` leaves the log line to the caller (:meth:`log_move`): the hot
         path journals, sends the order, and only then spends time on logging."""
         at_ms = now_ms()
         items: list[OutboxItem] = []
-        for each in (callback, then):  # built first: a bad body must not half-make a move
-            if each is not None:
-                event_id = uuid.uuid4().hex
-                body = build_callback_body(each.status, each.fields, event_id=event_id, at_ms=at_ms)
-                items.append(OutboxItem(event_id, order.order_id, each.url, body, at_ms))
+        if callback is not None:  # built first: a bad body must not leave a half-made move
+            event_id = uuid.uuid4().hex
+            body = build_callback_body(
+                callback.status, callback.fields, event_id=event_id, at_ms=at_ms
+            )
+            items.append(OutboxItem(event_id, order.order_id, callback.url, body, at_ms))
         event = order.lifecycle.transition(to, at_ms, reason, **data)
         try:
             self.journal.record(

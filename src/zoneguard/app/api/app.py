@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zoneguard.app.api import callbacks, market, messages, orders, signals
-from zoneguard.app.api.errors import on_request_validation, plain_error
+from zoneguard.app.api.errors import body_too_large, on_request_validation, plain_error
 from zoneguard.app.bus import table
 from zoneguard.app.runtime import AppRuntime
+from zoneguard.web.body_limit import BodyLimit
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 INDEX_FILE = STATIC_DIR / "index.html"
@@ -38,6 +39,7 @@ def create_app(runtime: AppRuntime) -> FastAPI:
         ),
     )
     app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes, render=body_too_large)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

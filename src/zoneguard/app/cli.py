@@ -65,7 +65,10 @@ def register(app: typer.Typer) -> None:
             return
         from zoneguard.app.server import serve as run_server
 
-        asyncio.run(run_server(_settings(), host, port, consume=consume))
+        try:
+            asyncio.run(run_server(_settings(), host, port, consume=consume))
+        except SettingsError as exc:
+            fail(str(exc))
 
     @sub.command("consume")
     def consume() -> None:

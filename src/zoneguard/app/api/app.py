@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zoneguard.app.api import callbacks, market, messages, orders, signals
+from zoneguard.app.api.auth import UNAUTHORISED_DOC, Unauthorised, bearer_guard, on_unauthorised
 from zoneguard.app.api.errors import body_too_large, on_request_validation, plain_error
 from zoneguard.app.bus import table
 from zoneguard.app.runtime import AppRuntime
@@ -45,8 +46,15 @@ def create_app(runtime: AppRuntime) -> FastAPI:
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return plain_error(exc.status_code, str(exc.detail))
 
-    for module in (signals, orders, callbacks, messages, market):
-        app.include_router(module.router(runtime))
+    app.add_exception_handler(Unauthorised, on_unauthorised)
+    guard = bearer_guard(runtime.settings.token())
+    for module in (signals, orders, messages, market):
+        app.include_router(
+            module.router(runtime),
+            dependencies=guard,
+            responses=UNAUTHORISED_DOC if guard else None,
+        )
+    app.include_router(callbacks.router(runtime))  # its own door: a signature or a loopback peer
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

@@ -339,24 +339,32 @@ class _Reader:
         value = self.payload.get("metadata")
         if value is None:
             return {}
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            self.fail("metadata", "must be a JSON object with string keys")
+        copy, problem = checked_metadata(value)
+        if copy is None:
+            self.fail("metadata", problem)
             return {}
-        if _nesting_exceeds(value, MAX_METADATA_DEPTH):
-            self.fail("metadata", f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
-            return {}
-        try:
-            encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError, RecursionError):
-            self.fail("metadata", "must contain only JSON values (no NaN or Infinity)")
-            return {}
-        size = len(encoded.encode("utf-8"))
-        if size > MAX_METADATA_BYTES:
-            self.fail("metadata", f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}")
-            return {}
-        # A private copy, so later changes to the caller's dict cannot reach the plan.
-        copy: dict[str, Any] = json.loads(encoded)
         return copy
+
+
+def checked_metadata(value: object) -> tuple[dict[str, Any] | None, str]:
+    """``(a private copy, "")`` or ``(None, why not)``: a JSON object with string keys, nested
+    at most ``MAX_METADATA_DEPTH`` levels, at most ``MAX_METADATA_BYTES`` serialised. Every
+    door that takes metadata checks it here, so none lets through what a later hop (the
+    bus, the worker) would choke on."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        return None, "must be a JSON object with string keys"
+    if _nesting_exceeds(value, MAX_METADATA_DEPTH):
+        return None, f"must not nest deeper than {MAX_METADATA_DEPTH} levels"
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return None, "must contain only JSON values (no NaN or Infinity)"
+    size = len(encoded.encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        return None, f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}"
+    # A private copy, so later changes to the caller's dict cannot reach the plan.
+    copy: dict[str, Any] = json.loads(encoded)
+    return copy, ""
 
 
 def _to_decimal(value: object) -> tuple[Decimal | None, str]:

@@ -40,6 +40,17 @@ def bad(status: int, field: str, message: str) -> JSONResponse:
     return field_errors(status, [FieldError(field, message)])
 
 
+def relayed(status: int, message: str, body: Mapping[str, Any], field: str) -> JSONResponse:
+    """A worker's refusal passed on with its status: the fields it named, else ``field``."""
+    named = body.get("fields")
+    found = [
+        FieldError(str(item["field"]), str(item.get("message", "")))
+        for item in (named if isinstance(named, list) else [])
+        if isinstance(item, Mapping) and isinstance(item.get("field"), str) and item["field"]
+    ]
+    return field_errors(status, found or [FieldError(field, message)])
+
+
 def plain_error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"ok": False, "status": "error", "error": message, **extra}, status_code=status

@@ -8,7 +8,7 @@ import re
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.api.errors import bad, plain_error, relayed
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
 
@@ -33,8 +33,8 @@ def router(runtime: AppRuntime) -> APIRouter:
             return bad(422, "tf", f"unknown timeframe {tf[:10]!r}; use {', '.join(TIMEFRAMES)}")
         try:
             answer = await runtime.client.klines(symbol.upper(), tf.lower(), limit)
-        except WorkerRejected as exc:
-            return plain_error(exc.status, f"worker: {exc.message}")
+        except WorkerRejected as exc:  # a 4xx: final, not retried (unknown symbol: 404)
+            return relayed(exc.status, exc.message, exc.body, "symbol")
         except WorkerUnavailable as exc:
             return plain_error(503, f"worker unavailable: {exc}")
         return JSONResponse(answer)

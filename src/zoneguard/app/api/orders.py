@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from zoneguard.app import store
-from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.api.errors import bad, plain_error, relayed
 from zoneguard.app.cancel import cancel_unsent
 from zoneguard.app.db.models import OrderLifecycle
 from zoneguard.app.feed import sse_stream
@@ -125,7 +125,7 @@ async def _worker_action(runtime: AppRuntime, order_id: str, action: str) -> JSO
     except WorkerRejected as exc:
         if action == "cancel" and exc.unknown_order:
             return await _cancel_unsent(runtime, order_id, exc)
-        return plain_error(exc.status, f"worker: {exc.message}")
+        return relayed(exc.status, exc.message, exc.body, "order_id")
     except WorkerUnavailable as exc:
         return plain_error(503, f"worker unavailable: {exc}")
     return JSONResponse(answer, status_code=202)
@@ -142,7 +142,7 @@ async def _cancel_unsent(runtime: AppRuntime, order_id: str, exc: WorkerRejected
 
     done = await runtime.db.run(write)
     if done is None:  # the worker reported on it before: its 404 is news to look into
-        return plain_error(exc.status, f"worker: {exc.message}")
+        return relayed(exc.status, exc.message, exc.body, "order_id")
     view, ask_again = done
     runtime.changed()
     orders_log.info("cancelled in the app: the worker never had it", extra={"order_id": order_id})

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -33,10 +32,10 @@ from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import order_view
 from zoneguard.domain.errors import FieldError, PlanValidationError
 from zoneguard.domain.plan import (
-    MAX_METADATA_BYTES,
     MAX_TIMEOUT_SECONDS,
     OrderPlan,
     PlanDefaults,
+    checked_metadata,
     parse_plan,
 )
 
@@ -70,14 +69,17 @@ class MonitorBody(BaseModel):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("metadata")
+    @field_validator("metadata", mode="before")
     @classmethod
-    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """A signal's bound: the worker refuses more, which would fail the order later."""
-        size = len(orjson.dumps(value))
-        if size > MAX_METADATA_BYTES:
-            raise ValueError(f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}")
-        return value
+    def _bounded(cls, value: object) -> object:
+        """A signal's bounds (depth and size), checked before anything walks the value: the
+        bus and the worker would choke on more, leaving the order queued for good."""
+        if value is None:
+            return {}
+        copy, problem = checked_metadata(value)
+        if copy is None:
+            raise ValueError(problem)
+        return copy
 
     @model_validator(mode="after")
     def _some_exit(self) -> MonitorBody:

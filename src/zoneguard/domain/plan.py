@@ -25,6 +25,8 @@ MAX_LEVERAGE = 200
 MAX_TIMEOUT_SECONDS = 604_800  # one week
 MAX_METADATA_BYTES = 16 * 1024
 MAX_METADATA_DEPTH = 32
+MAX_FIELD_NAME = 64
+"""An unknown key longer than this (or not a name at all) is quoted, cut, not named."""
 MAX_URL_LENGTH = 2048
 MAX_NUMBER = Decimal("1e15")
 """Sanity bound on any price or quantity: far above any real price, far below overflow games."""
@@ -152,7 +154,11 @@ def _read_plan(
     reader = _Reader(payload)
     for key in payload:
         if key not in KNOWN_FIELDS:
-            reader.fail(str(key), "unknown field")
+            name = str(key)
+            if name.isidentifier() and len(name) <= MAX_FIELD_NAME:
+                reader.fail(name, "unknown field")
+            else:  # no name to point at: say which key, cut short, on the whole body
+                reader.fail("payload", f"unknown field {name[:MAX_FIELD_NAME]!r}")
 
     plan_id = reader.text("id", _ID_PATTERN, "must be 1..64 characters of A-Z a-z 0-9 . _ : -")
     symbol = reader.symbol()

@@ -113,7 +113,7 @@ async def test_klines_come_from_the_worker(
     await fake_worker.stop()
     status, body = await app.http.get("/api/market/BTCUSDT/klines")
     assert status == 503
-    assert "worker unavailable" in body["error"]
+    assert body["error"].startswith("worker: unavailable"), body
 
 
 async def test_an_unknown_symbol_is_the_callers_mistake_passed_on_once(

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from zoneguard.app.api.errors import field_errors
+from zoneguard.app.api.schemas import ErrorBody
 from zoneguard.domain.errors import FieldError
 
 AUTH_FIELD = "authorization"
@@ -48,7 +49,7 @@ def bearer_guard(token: str | None) -> list[DependsParam]:
 
 
 UNAUTHORISED_DOC: dict[int | str, dict[str, object]] = {
-    401: {"description": "missing or wrong bearer token"}
+    401: {"model": ErrorBody, "description": "missing or wrong bearer token (names authorization)"}
 }
 
 

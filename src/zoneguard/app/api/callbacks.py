@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from zoneguard.app.api.docs import CallbackBody, body_doc
 from zoneguard.app.api.errors import field_errors, parse_json_object
+from zoneguard.app.api.schemas import CallbackAnswer, answers
 from zoneguard.app.callback_body import CallbackInvalid, IncomingCallback, parse_callback
 from zoneguard.app.callbacks import DuplicateEvent, Outcome, apply_callback
 from zoneguard.app.ids import now_ms
@@ -34,12 +35,13 @@ def router(runtime: AppRuntime) -> APIRouter:
     @api.post(
         "/api/orders/callback",
         openapi_extra=body_doc(CallbackBody),
-        responses={
-            401: {
-                "description": "missing or bad signature; unsigned (no secret set) and not "
-                "from a loopback peer"
-            }
-        },
+        responses=answers(
+            {200: (CallbackAnswer, "applied, or a duplicate (`duplicate: true`)")},
+            400,
+            401,
+            413,
+            422,
+        ),
     )
     async def order_callback(request: Request) -> JSONResponse:
         """The worker reports an order's news (placed, filled, failed, timeout, cancelled,

@@ -8,7 +8,8 @@ import re
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from zoneguard.app.api.errors import bad, plain_error, relayed
+from zoneguard.app.api.errors import bad, relayed
+from zoneguard.app.api.schemas import Klines, answers
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
 
@@ -19,7 +20,10 @@ _SYMBOL = re.compile(r"[A-Za-z0-9]{2,30}")
 def router(runtime: AppRuntime) -> APIRouter:
     api = APIRouter(tags=["market"])
 
-    @api.get("/api/market/{symbol}/klines")
+    @api.get(
+        "/api/market/{symbol}/klines",
+        responses=answers({200: (Klines, "oldest bar first")}, 404, 422, 503),
+    )
     async def klines(
         symbol: str,
         tf: str = Query("1m", description=", ".join(TIMEFRAMES)),
@@ -36,7 +40,7 @@ def router(runtime: AppRuntime) -> APIRouter:
         except WorkerRejected as exc:  # a 4xx: final, not retried (unknown symbol: 404)
             return relayed(exc.status, exc.message, exc.body, "symbol")
         except WorkerUnavailable as exc:
-            return plain_error(503, f"worker unavailable: {exc}")
+            return bad(503, "worker", f"unavailable: {exc}")
         return JSONResponse(answer)
 
     return api

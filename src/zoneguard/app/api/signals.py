@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from zoneguard.app import store
 from zoneguard.app.api.docs import SignalBody, body_doc
 from zoneguard.app.api.errors import bad, field_errors, json_object, validation_errors
+from zoneguard.app.api.schemas import OrderAccepted, answers
 from zoneguard.app.bus import table
 from zoneguard.app.ids import new_order_id, now_ms
 from zoneguard.app.logs import orders_log
@@ -62,7 +63,7 @@ class MonitorBody(BaseModel):
     stop_loss: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[64000])
     take_profit: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[68000])
     timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
 
     @field_validator("side", mode="before")
     @classmethod
@@ -75,7 +76,7 @@ class MonitorBody(BaseModel):
         """A signal's bounds (depth and size), checked before anything walks the value: the
         bus and the worker would choke on more, leaving the order queued for good."""
         if value is None:
-            return {}
+            return None
         copy, problem = checked_metadata(value)
         if copy is None:
             raise ValueError(problem)
@@ -95,7 +96,16 @@ def router(runtime: AppRuntime) -> APIRouter:
         "/api/signals",
         status_code=201,
         openapi_extra=body_doc(SignalBody),
-        responses={200: {"description": "same Idempotency-Key and body: the existing order"}},
+        responses=answers(
+            {
+                201: (OrderAccepted, "stored and queued for the worker"),
+                200: (OrderAccepted, "same Idempotency-Key and body: the existing order"),
+            },
+            400,
+            409,
+            413,
+            422,
+        ),
     )
     async def post_signal(request: Request) -> JSONResponse:
         """A trading signal: stores an OrderLifecycle (``queued``) and, in the same
@@ -135,7 +145,14 @@ def router(runtime: AppRuntime) -> APIRouter:
             {"id": plan.id, "status": view["status"], "order": view}, status_code=201
         )
 
-    @api.post("/api/positions/monitor", status_code=201, openapi_extra=body_doc(MonitorBody))
+    @api.post(
+        "/api/positions/monitor",
+        status_code=201,
+        openapi_extra=body_doc(MonitorBody),
+        responses=answers(
+            {201: (OrderAccepted, "stored and queued for the worker")}, 400, 413, 422
+        ),
+    )
     async def monitor_position(request: Request) -> JSONResponse:
         """Have the worker guard with SL/TP a position opened elsewhere: stores an
         OrderLifecycle and enqueues a MonitorPositionMessage."""
@@ -154,7 +171,7 @@ def router(runtime: AppRuntime) -> APIRouter:
             stop_loss=wanted.stop_loss,
             take_profit=wanted.take_profit,
             timeout_seconds=wanted.timeout_seconds,
-            metadata=wanted.metadata,
+            metadata=wanted.metadata or {},
         )
 
         def write(session: Session) -> dict[str, Any]:

@@ -179,6 +179,9 @@ def post_signal(app_url: str, body: dict[str, Any], *, attempts: int = 3) -> dic
     url = app_url.rstrip("/") + "/api/signals"
     data = json.dumps(body).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    token = os.environ.get("ZONEGUARD_API_TOKEN")
+    if token:  # the app's token, as the worker's is: the same variable
+        headers["Authorization"] = f"Bearer {token}"
     problem = ""
     for _ in range(attempts):
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")

@@ -6,6 +6,9 @@ Three real processes on embedded defaults: `zoneguard sim` (the BitMart-protocol
 the app's API and travel app -> bus -> worker -> sim -> worker -> callback -> app; the sim's price
 walks real BTCUSDT minutes of 2024-08-05 (``data/``), fed through its control API; the app's
 live event stream shows the progress. Exit 0 when every signal reached the expected outcome.
+
+The demo takes the secure path: a random API token (the app's and the worker's bearer) and
+a random callback secret (the worker signs, the app checks) for each run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -180,9 +184,10 @@ class Child:
 class AppWatcher:
     """Follows the app's live event stream (``GET /api/events``, SSE) and prints progress."""
 
-    def __init__(self, console: Console, app_url: str) -> None:
+    def __init__(self, console: Console, app_url: str, auth: dict[str, str]) -> None:
         self.console = console
         self.app_url = app_url
+        self.auth = auth
         self.outcomes: dict[str, Outcome] = {}
         self._last_status: dict[str, str] = {}
         self._changed = asyncio.Event()
@@ -201,7 +206,9 @@ class AppWatcher:
 
     async def _listen(self, session: aiohttp.ClientSession, connected: asyncio.Event) -> None:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-        async with session.get(f"{self.app_url}/api/events", timeout=timeout) as reply:
+        url = f"{self.app_url}/api/events"
+        async with session.get(url, timeout=timeout, headers=self.auth) as reply:
+            reply.raise_for_status()
             event = ""
             async for raw in reply.content:
                 line = raw.decode().rstrip("\n")
@@ -271,6 +278,12 @@ class System:
     app_url: str
     watcher: AppWatcher
     session: aiohttp.ClientSession
+    token: str
+    """ZONEGUARD_API_TOKEN of this run: the app's and the worker's APIs and the dashboard."""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
 
 @contextlib.asynccontextmanager
@@ -282,6 +295,7 @@ async def running_system(
     sim_url = f"http://127.0.0.1:{sim_port}"
     worker_url = f"http://127.0.0.1:{worker_port}"
     app_url = f"http://127.0.0.1:{app_port}"
+    token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "BITMART_API_KEY": SIM_CREDENTIALS["key"],
@@ -294,11 +308,13 @@ async def running_system(
         "WS_WORKER_BASE_URL": worker_url,
         "DATABASE_URL": f"sqlite:///{(var_dir / 'app' / 'app.db').resolve()}",
         "ZONEGUARD_VAR_DIR": str(var_dir / "app"),
+        "ZONEGUARD_API_TOKEN": token,
+        "ZONEGUARD_CALLBACK_SECRET": secrets.token_urlsafe(32),
     }
     (var_dir / "app").mkdir(parents=True, exist_ok=True)
     children: list[Child] = []
     session = aiohttp.ClientSession()
-    watcher = AppWatcher(console, app_url)
+    watcher = AppWatcher(console, app_url, {"Authorization": f"Bearer {token}"})
     try:
         price = f"BTCUSDT={first_price}"
         sim = Child("sim", ["sim", "--port", str(sim_port), "--price", price], env, var_dir)
@@ -317,7 +333,7 @@ async def running_system(
         await app.wait_http(session, f"{app_url}/health", 30)
         console.print(f"[bold]app[/]     {app_url} (SQLite, database bus); dashboard: {app_url}/")
         await watcher.start(session)
-        yield System(sim_url, worker_url, app_url, watcher, session)
+        yield System(sim_url, worker_url, app_url, watcher, session, token)
     finally:
         await watcher.stop()
         await session.close()
@@ -334,7 +350,9 @@ async def play(
     path = [point.price for point in KlinePricePath(list(window))]
     await _set_price(session, system.sim_url, scenario.symbol, path[0])
     signal = {k: v for k, v in scenario.signal("").items() if k != "id"}
-    async with session.post(f"{system.app_url}/api/signals", json=signal) as reply:
+    async with session.post(
+        f"{system.app_url}/api/signals", json=signal, headers=system.auth
+    ) as reply:
         answer = await reply.json()
         if reply.status != 201:
             raise RuntimeError(f"the app refused the signal: {answer}")
@@ -353,7 +371,8 @@ async def play(
         await asyncio.sleep(step_s)
     if not await system.watcher.wait_closed(order_id, 15):
         console.print(f"  [red]not closed[/]: {outcome.statuses}")
-    async with session.get(f"{system.worker_url}/api/orders/{order_id}") as reply:
+    url = f"{system.worker_url}/api/orders/{order_id}"
+    async with session.get(url, headers=system.auth) as reply:
         facts = (await reply.json())["facts"]
     extra = facts.get("extra", {})
     outcome.latencies_ms = {k: v / 1000 for k, v in extra.items() if k.endswith("_us")}
@@ -365,7 +384,8 @@ async def _wait_submitted(system: System, order_id: str) -> None:
     """The worker has the order (the bus delivered it) before the prices start moving."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        async with system.session.get(f"{system.worker_url}/api/orders/{order_id}") as reply:
+        url = f"{system.worker_url}/api/orders/{order_id}"
+        async with system.session.get(url, headers=system.auth) as reply:
             if reply.status == 200:
                 return
         await asyncio.sleep(0.05)
@@ -426,6 +446,9 @@ async def run_demo(data: Path, step_ms: float, keep: bool, console: Console) -> 
             f"(worker {var_dir}/worker/log/app.log, app {var_dir}/app/log/orders.log)"
         )
         if keep:
+            console.print(
+                f"token (ZONEGUARD_API_TOKEN) for the dashboard and the APIs: {system.token}"
+            )
             console.print("[bold]--keep[/]: sim, worker and app keep running; Ctrl-C to stop")
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()

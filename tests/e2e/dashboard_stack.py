@@ -24,6 +24,8 @@ from zoneguard.worker.logs import setup_worker_logging, shutdown_worker_logging
 
 CHART_SYMBOL = "BTCUSDT"
 HISTORY_BARS = 90
+APP_TOKEN = "dashboard-t0ken-7"
+"""The app's ZONEGUARD_API_TOKEN: the page must ask for it before anything shows."""
 
 
 class InProcessApp:
@@ -39,6 +41,7 @@ class InProcessApp:
             app_base_url=self.url,
             var_dir=var_dir,
             bus_poll_interval_s=0.2,
+            api_token=APP_TOKEN,
         )
         self.runtime = AppRuntime(self.settings, consume=True)
         self._server: uvicorn.Server | None = None
@@ -106,7 +109,8 @@ class DashboardStack:
 
     async def app_get(self, path: str) -> Any:
         assert self.session is not None
-        async with self.session.get(self.app_url + path) as reply:
+        headers = {"Authorization": f"Bearer {APP_TOKEN}"}
+        async with self.session.get(self.app_url + path, headers=headers) as reply:
             assert reply.status == 200, await reply.text()
             return await reply.json()
 

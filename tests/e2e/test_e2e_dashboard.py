@@ -1,7 +1,9 @@
 """The dashboard in real headless Chromium against the real stack (simulator, worker, app):
-a signal sent with the page's form is followed live, without a reload, from ``submitted``
-to an open position drawn with its zone, stop-loss and take-profit, then to ``closed`` at
-the take-profit with its realised PnL. Screenshots go to ``var/screenshots/``; with
+the app has a token, so the page first asks for it (a wrong one is refused, the right one
+unlocks the page and rides every API call and the event stream as a bearer header, never in
+a URL); a signal sent with the page's form is then followed live, without a reload, from
+``submitted`` to an open position drawn with its zone, stop-loss and take-profit, then to
+``closed`` at the take-profit with its realised PnL. Screenshots go to ``var/screenshots/``; with
 ``ZONEGUARD_DOCS_SCREENSHOT=1`` the open-position one is also copied to ``docs/``."""
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ MISSING = chromium_missing_reason()
 if MISSING is not None:
     pytest.skip(MISSING, allow_module_level=True)
 
-from dashboard_stack import HISTORY_BARS, DashboardStack  # noqa: E402
-from playwright.async_api import Locator, Page, Route, expect  # noqa: E402
+from dashboard_stack import APP_TOKEN, HISTORY_BARS, DashboardStack  # noqa: E402
+from playwright.async_api import Locator, Page, Request, Route, expect  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "var" / "screenshots"
@@ -38,6 +40,23 @@ async def stack(tmp_path: Path) -> AsyncIterator[DashboardStack]:
         yield built
     finally:
         await built.close()
+
+
+async def unlock_with_the_token(page: Page) -> None:
+    """The page asks for the app's token; a wrong one is refused and asked for again."""
+    dialog = page.locator("#token-dialog")
+    await expect(dialog).to_be_visible(timeout=WAIT_MS)
+    await expect(page.locator("#conn")).to_have_attribute("data-state", "down", timeout=WAIT_MS)
+    await expect(page.locator("#token-error")).to_have_text("")
+    await page.locator("#token-input").fill("not-the-token")
+    await page.locator("#token-submit").click()
+    await expect(page.locator("#token-error")).to_contain_text("refused", timeout=WAIT_MS)
+    await expect(dialog).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "dashboard-token.png"))
+    await page.locator("#token-input").fill(APP_TOKEN)
+    await page.locator("#token-submit").click()
+    await expect(dialog).to_be_hidden(timeout=WAIT_MS)
+    assert await page.evaluate("sessionStorage.getItem('zoneguard.token')") == APP_TOKEN
 
 
 async def send_signal(page: Page, fields: dict[str, str], side: str) -> None:
@@ -95,14 +114,17 @@ async def test_dashboard_follows_a_signal_to_take_profit(
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     async with chromium_page(tmp_path / "chromium-profile") as (page, problems):
+        api_requests: list[Request] = []
+        page.on("request", lambda r: api_requests.append(r) if "/api/" in r.url else None)
         await page.goto(stack.app_url + "/")
-        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
         navigations: list[str] = []
         page.on(
             "framenavigated",
             lambda frame: navigations.append(frame.url) if frame == page.main_frame else None,
         )
         await page.evaluate("window.__sameDocument = true")
+        await unlock_with_the_token(page)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
 
         # A signal the app refuses: the error lands next to the field it names.
         await send_signal(
@@ -222,8 +244,22 @@ async def test_dashboard_follows_a_signal_to_take_profit(
 
         assert await page.evaluate("window.__sameDocument") is True, "the page was reloaded"
         assert navigations == [], navigations
-        refused = "Failed to load resource: the server responded with a status of 422"
-        assert [p for p in problems if refused not in p] == [], problems  # the refused signal
+        refused = ("status of 422", "status of 401")  # the refused signal, the refused tokens
+        assert [p for p in problems if not any(r in p for r in refused)] == [], problems
+        # The token rode as a header on every call once given (the event stream's too), and
+        # never in a URL.
+        assert all(APP_TOKEN not in r.url for r in api_requests)
+        bearer = f"Bearer {APP_TOKEN}"
+        unlocked = api_requests[
+            [r.headers.get("authorization") for r in api_requests].index(bearer) :
+        ]
+        assert {r.headers.get("authorization") for r in unlocked} == {bearer}
+        assert any(r.url.endswith("/api/events") for r in unlocked)
+
+        # A reload in the same tab keeps the token: no second prompt.
+        await page.reload()
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+        await expect(page.locator("#token-dialog")).to_be_hidden()
 
     if os.environ.get("ZONEGUARD_DOCS_SCREENSHOT") == "1":
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
@@ -339,3 +375,42 @@ async def test_sse_payloads_of_the_app_are_understood(tmp_path: Path) -> None:
         "stale": "filled",
         "fresh": "filled",
     }
+
+
+async def test_the_event_stream_is_framed_from_fetched_chunks(tmp_path: Path) -> None:
+    """The page reads ``/api/events`` with fetch (to send the bearer header): events split
+    across chunks, CRLF line ends, comments and ``retry:`` lines are framed as EventSource
+    would."""
+    async with chromium_page(tmp_path / "chromium-profile") as (page, problems):
+        await serve_static_from_disk(page)
+        chunks = [
+            "retry: 2000\nevent: hel",
+            'lo\ndata: {"at_ms": 1}\n\n: keep-alive\n\n',
+            'event: order\r\ndata: {"id":',
+            '"o-1"}\r\n\r\n',
+            'event: position\ndata: {"id": "p"}\n\ndata: plain\ndata: two\n\n',
+            'event: order\ndata: {"cut": true}',
+        ]
+        seen = await page.evaluate(
+            """async (chunks) => {
+                const a = await import("/static/js/api.js");
+                const encoder = new TextEncoder();
+                const body = new ReadableStream({
+                    start(controller) {
+                        for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+                        controller.close();
+                    },
+                });
+                const seen = [];
+                await a.readEvents(body, (name, text) => seen.push([name, text]));
+                return seen;
+            }""",
+            chunks,
+        )
+        assert problems == [], problems
+    assert seen == [
+        ["hello", '{"at_ms": 1}'],
+        ["order", '{"id":"o-1"}'],
+        ["position", '{"id": "p"}'],
+        ["message", "plain\ntwo"],
+    ]  # the last event never ended: not delivered

@@ -66,7 +66,10 @@ def register(app: typer.Typer) -> None:
             return
         from zoneguard.app.server import serve as run_server
 
-        asyncio.run(run_server(_settings(), host, port, consume=consume))
+        try:
+            asyncio.run(run_server(_settings(), host, port, consume=consume))
+        except SettingsError as exc:
+            fail(str(exc))
 
     @sub.command("consume")
     def consume() -> None:
@@ -173,25 +176,30 @@ def register(app: typer.Typer) -> None:
                 body["metadata"] = json.loads(metadata)
             except json.JSONDecodeError as exc:
                 raise typer.BadParameter(f"not JSON: {exc.msg}", param_hint="--metadata") from None
-        answer = post_signal(app_url or _app_url(), body)
+        environment = _environment()
+        app_url = app_url or environment.get("APP_BASE_URL") or DEFAULT_APP_URL
+        answer = post_signal(app_url, body, token=environment.get("ZONEGUARD_API_TOKEN"))
         typer.echo(answer["id"])
 
 
-def _app_url() -> str:
-    """Where the app is when ``--app-url`` is not given: as the app itself reads it."""
+def _environment() -> dict[str, str]:
+    """The variables as the app itself reads them: the environment over ``.env``."""
     try:
-        environment = environment_with_env_file()
+        return environment_with_env_file()
     except EnvFileError as exc:
         fail(f"environment: {exc}")
-    return environment.get("APP_BASE_URL") or DEFAULT_APP_URL
 
 
-def post_signal(app_url: str, body: dict[str, Any], *, attempts: int = 3) -> dict[str, Any]:
+def post_signal(
+    app_url: str, body: dict[str, Any], *, token: str | None = None, attempts: int = 3
+) -> dict[str, Any]:
     """POST the signal with an Idempotency-Key, so resending after a lost answer cannot
     create a second order; a 4xx ends the command with one line naming the field."""
     url = app_url.rstrip("/") + "/api/signals"
     data = json.dumps(body).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+    if token:  # the app's token, as the worker's is: the same variable
+        headers["Authorization"] = f"Bearer {token}"
     problem = ""
     for _ in range(attempts):
         request = urllib.request.Request(url, data=data, headers=headers, method="POST")

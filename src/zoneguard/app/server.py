@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import socket
@@ -18,22 +17,14 @@ from zoneguard.app.callback_probe import check_callback_address, check_once_list
 from zoneguard.app.feed import ChangeFeed
 from zoneguard.app.logs import orders_log, setup_orders_logging
 from zoneguard.app.runtime import AppRuntime
-from zoneguard.app.settings import CALLBACK_PATH, AppSettings
+from zoneguard.app.settings import CALLBACK_PATH, AppSettings, SettingsError
+from zoneguard.web.addresses import is_loopback
 
 log = logging.getLogger(__name__)
 
 GRACEFUL_SHUTDOWN_S = 5
 """Requests still running at shutdown get this long, then are cut (event streams are
 ended at once, see :class:`_AppUvicorn`)."""
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _AppUvicorn(uvicorn.Server):
@@ -76,25 +67,25 @@ def uvicorn_server(
     return server
 
 
-def warn_about_open_doors(settings: AppSettings, host: str) -> None:
-    """Say at start-up what anyone who can reach the port may do."""
+def check_doors(settings: AppSettings, host: str) -> None:
+    """Refuse to listen off loopback without a token (anyone could trade: the worker's
+    rule); say at start-up what a loopback-only door still lets in."""
+    if settings.token() is None and not is_loopback(host):
+        raise SettingsError(
+            f"refusing to listen on {host} without ZONEGUARD_API_TOKEN (anyone who reaches "
+            "it could send signals); set a token, or listen on 127.0.0.1"
+        )
     if settings.secret() is None:
         orders_log.warning(
-            "ZONEGUARD_CALLBACK_SECRET is not set: unsigned callbacks are accepted, so anyone "
-            "who reaches %s can change orders; set the secret the worker signs with",
+            "ZONEGUARD_CALLBACK_SECRET is not set: unsigned callbacks are accepted at %s from "
+            "loopback peers only; set the secret the worker signs with",
             CALLBACK_PATH,
-        )
-    if not is_loopback(host):
-        orders_log.warning(
-            "listening on %s: the app's API has no authentication of its own; "
-            "put it behind an authenticating proxy",
-            host,
         )
 
 
 async def serve(settings: AppSettings, host: str, port: int, *, consume: bool) -> None:
+    check_doors(settings, host)
     setup_orders_logging(settings.var_dir, console=True)
-    warn_about_open_doors(settings, host)
     runtime = AppRuntime(settings, consume=consume)
     await runtime.start()
     try:
@@ -159,7 +150,7 @@ class AppServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self, *, migrate: bool = True, timeout_s: float = 10.0) -> None:
-        warn_about_open_doors(self.runtime.settings, self.host)
+        check_doors(self.runtime.settings, self.host)
         await self.runtime.start(migrate=migrate)
         server = uvicorn_server(self.runtime, self.host, self.port, server_class=_InProcessServer)
         self._server = server

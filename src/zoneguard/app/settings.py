@@ -18,6 +18,7 @@ from zoneguard.envfile import ENV_FILE, EnvFileError, only_in_file, read_env_fil
 DEFAULT_DATABASE_URL = "sqlite:///var/app.db"
 DEFAULT_TRANSPORT_DSN = "db://"
 CALLBACK_PATH = "/api/orders/callback"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 class SettingsError(Exception):
@@ -71,6 +72,13 @@ class AppSettings(BaseSettings):
     the claim (a crashed process). Keep it well above SQLite's 30 s busy timeout: a renewal
     that waits out a busy database must still land before the lease ends."""
     bus_concurrency: int = Field(default=4, ge=1, le=64, validation_alias="BUS_CONCURRENCY")
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES,
+        ge=1024,
+        le=1024**3,
+        validation_alias="ZONEGUARD_APP_MAX_BODY_BYTES",
+    )
+    """A request body larger than this is refused with 413 before it is read."""
 
     @field_validator("ws_worker_base_url", "app_base_url")
     @classmethod

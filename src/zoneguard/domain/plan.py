@@ -25,6 +25,8 @@ MAX_LEVERAGE = 200
 MAX_TIMEOUT_SECONDS = 604_800  # one week
 MAX_METADATA_BYTES = 16 * 1024
 MAX_METADATA_DEPTH = 32
+MAX_FIELD_NAME = 64
+"""An unknown key longer than this (or not a name at all) is quoted, cut, not named."""
 MAX_URL_LENGTH = 2048
 MAX_NUMBER = Decimal("1e15")
 """Sanity bound on any price or quantity: far above any real price, far below overflow games."""
@@ -152,7 +154,11 @@ def _read_plan(
     reader = _Reader(payload)
     for key in payload:
         if key not in KNOWN_FIELDS:
-            reader.fail(str(key), "unknown field")
+            name = str(key)
+            if name.isidentifier() and len(name) <= MAX_FIELD_NAME:
+                reader.fail(name, "unknown field")
+            else:  # no name to point at: say which key, cut short, on the whole body
+                reader.fail("payload", f"unknown field {name[:MAX_FIELD_NAME]!r}")
 
     plan_id = reader.text("id", _ID_PATTERN, "must be 1..64 characters of A-Z a-z 0-9 . _ : -")
     symbol = reader.symbol()
@@ -339,24 +345,32 @@ class _Reader:
         value = self.payload.get("metadata")
         if value is None:
             return {}
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            self.fail("metadata", "must be a JSON object with string keys")
+        copy, problem = checked_metadata(value)
+        if copy is None:
+            self.fail("metadata", problem)
             return {}
-        if _nesting_exceeds(value, MAX_METADATA_DEPTH):
-            self.fail("metadata", f"must not nest deeper than {MAX_METADATA_DEPTH} levels")
-            return {}
-        try:
-            encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError, RecursionError):
-            self.fail("metadata", "must contain only JSON values (no NaN or Infinity)")
-            return {}
-        size = len(encoded.encode("utf-8"))
-        if size > MAX_METADATA_BYTES:
-            self.fail("metadata", f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}")
-            return {}
-        # A private copy, so later changes to the caller's dict cannot reach the plan.
-        copy: dict[str, Any] = json.loads(encoded)
         return copy
+
+
+def checked_metadata(value: object) -> tuple[dict[str, Any] | None, str]:
+    """``(a private copy, "")`` or ``(None, why not)``: a JSON object with string keys, nested
+    at most ``MAX_METADATA_DEPTH`` levels, at most ``MAX_METADATA_BYTES`` serialised. Every
+    door that takes metadata checks it here, so none lets through what a later hop (the
+    bus, the worker) would choke on."""
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        return None, "must be a JSON object with string keys"
+    if _nesting_exceeds(value, MAX_METADATA_DEPTH):
+        return None, f"must not nest deeper than {MAX_METADATA_DEPTH} levels"
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return None, "must contain only JSON values (no NaN or Infinity)"
+    size = len(encoded.encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        return None, f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}"
+    # A private copy, so later changes to the caller's dict cannot reach the plan.
+    copy: dict[str, Any] = json.loads(encoded)
+    return copy, ""
 
 
 def _to_decimal(value: object) -> tuple[Decimal | None, str]:

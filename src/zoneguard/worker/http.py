@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from zoneguard.exchange.errors import ExchangeError
+from zoneguard.exchange.errors import ExchangeError, MarketUnavailable
 from zoneguard.worker.contract_route import add_contract_route
 from zoneguard.worker.service import Answer, WorkerService
 
@@ -219,7 +219,12 @@ def create_app(worker: WorkerService, api_token: str | None) -> FastAPI:
         minutes = {"m": 1, "h": 60, "d": 1440, "w": 10080}
         step_s = int(tf[:-1]) * minutes[tf[-1].lower()] * 60
         end = int(time.time())
-        bars = await worker.exchange.klines(symbol.upper(), tf.lower(), end - step_s * limit, end)
+        try:
+            bars = await worker.exchange.klines(
+                symbol.upper(), tf.lower(), end - step_s * limit, end
+            )
+        except MarketUnavailable as exc:  # the caller's mistake: retrying will not help
+            return _bad(404, "symbol", f"{symbol.upper()[:40]} is not traded ({exc})")
         return JSONResponse(
             {
                 "symbol": symbol.upper(),

@@ -235,11 +235,14 @@ async def fake_worker() -> AsyncIterator[FakeWorker]:
 
 
 class Http:
-    """JSON over HTTP to the app under test."""
+    """JSON over HTTP to the app under test (with its bearer token, when it has one)."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, base_url: str, token: str | None = None
+    ) -> None:
         self.session = session
         self.base_url = base_url
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     async def request(
         self,
@@ -251,7 +254,7 @@ class Http:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         data = raw if raw is not None else (None if body is None else orjson.dumps(body))
-        sent = {"Content-Type": "application/json", **(headers or {})}
+        sent = {"Content-Type": "application/json", **self.auth, **(headers or {})}
         async with self.session.request(
             method, self.base_url + path, data=data, headers=sent
         ) as reply:
@@ -296,7 +299,7 @@ async def start_app(tmp_path: Path) -> AsyncIterator[AppStarter]:
         server = AppServer(settings, free_port(), consume=consume, feed_interval_s=0.2)
         await server.start()
         started.append(server)
-        return RunningApp(server, Http(session, server.url), settings)
+        return RunningApp(server, Http(session, server.url, settings.token()), settings)
 
     try:
         yield start

@@ -113,7 +113,33 @@ async def test_klines_come_from_the_worker(
     await fake_worker.stop()
     status, body = await app.http.get("/api/market/BTCUSDT/klines")
     assert status == 503
-    assert "worker unavailable" in body["error"]
+    assert body["error"].startswith("worker: unavailable"), body
+
+
+async def test_an_unknown_symbol_is_the_callers_mistake_passed_on_once(
+    start_app: AppStarter, tmp_path: Any, fake_worker: FakeWorker
+) -> None:
+    """The worker's 404 naming ``symbol`` is final: asked once, passed on with its field
+    (not retried, not a 503)."""
+    message = "ZZZZUSDT is not traded"
+    refusal = {
+        "ok": False,
+        "error": f"symbol: {message}",
+        "fields": [{"field": "symbol", "message": message}],
+    }
+    fake_worker.replies = [(404, refusal)] * 3
+    app = await start_app(
+        sqlite_url(tmp_path), consume=False, ws_worker_base_url=fake_worker.url, worker_attempts=3
+    )
+    status, body = await app.http.get("/api/market/ZZZZUSDT/klines")
+    assert status == 404, body
+    assert body["fields"] == [{"field": "symbol", "message": message}]
+    assert body["error"] == f"symbol: {message}"
+    assert len(fake_worker.requests) == 1
+    # A refusal that names no field still names the route's own.
+    fake_worker.replies = [(404, {"ok": False, "error": "no such thing"})]
+    status, body = await app.http.get("/api/market/ZZZZUSDT/klines")
+    assert (status, body["fields"][0]["field"]) == (404, "symbol")
 
 
 async def test_a_monitor_request_reaches_the_worker(
@@ -264,3 +290,43 @@ async def test_monitor_prices_have_the_bounds_of_a_signal(
     )
     assert status == 201, answer
     assert answer["order"]["stop_loss"] == "999999999999999.123456789012345678"  # not rounded
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """An object ``levels`` deep: {"a": {"a": ... {} }}."""
+    value: dict[str, Any] = {}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+def with_nested_metadata(body: dict[str, Any], levels: int) -> bytes:
+    """``body`` as JSON with ``metadata`` ``levels`` deep, written by hand: JSON encoders
+    stop long before a hostile client does."""
+    metadata = '{"a":' * (levels - 1) + "{}" + "}" * (levels - 1)
+    return orjson.dumps(body)[:-1] + b',"metadata":' + metadata.encode() + b"}"
+
+
+async def test_monitor_metadata_has_the_signals_bounds(
+    start_app: AppStarter, tmp_path: Any, fake_worker: FakeWorker
+) -> None:
+    """Metadata nested past 32 levels (255+ once escaped the validator as a 500; 254 was
+    taken and then failed on the bus for good) or over 16 KB is a 422 naming ``metadata``,
+    as on ``/api/signals``; at the bounds it is taken and reaches the worker."""
+    app = await start_app(sqlite_url(tmp_path), ws_worker_base_url=fake_worker.url)
+    base = {"symbol": "BTCUSDT", "side": "long", "stop_loss": "60000"}
+    for path, extra in (("/api/positions/monitor", {}), ("/api/signals", SIGNAL_FIELDS)):
+        bodies = [with_nested_metadata({**base, **extra}, n) for n in (33, 254, 255, 1000)]
+        bodies.append(orjson.dumps({**base, **extra, "metadata": {"x": "y" * 17000}}))
+        for raw in bodies:
+            status, body = await app.http.post(path, raw=raw)
+            assert status == 422, (path, body)
+            assert [f["field"] for f in body["fields"]] == ["metadata"], body
+    status, body = await app.http.post("/api/positions/monitor", {**base, "metadata": nested(32)})
+    assert status == 201, body
+    await eventually(lambda: fake_worker.bodies("/api/monitor-position"), what="monitor-position")
+    (payload,) = fake_worker.bodies("/api/monitor-position")
+    assert payload["metadata"] == nested(32)
+
+
+SIGNAL_FIELDS = {"entry_zone_min": "60500", "entry_zone_max": "61000", "quantity": "0.01"}

@@ -144,6 +144,19 @@ async def test_signal_posts_to_the_app_and_prints_the_order_id(
     assert "HTTP 422" in err
 
 
+async def test_signal_sends_the_apps_token_from_the_environment(
+    start_app: AppStarter, tmp_path: Path
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False, api_token="cli-t0ken")
+    args = [*signal_args(), "--app-url", app.http.base_url]
+    code, out, err = await run_cli(*args, env={"ZONEGUARD_API_TOKEN": "cli-t0ken"})
+    assert code == 0, err
+    assert out.strip().startswith("order-")
+    code, out, err = await run_cli(*args, env={"ZONEGUARD_API_TOKEN": "wrong"})
+    assert code == 1 and out == ""
+    assert "authorization: wrong bearer token (HTTP 401)" in err, err
+
+
 async def test_signal_bad_arguments_and_no_app_are_one_line_errors(tmp_path: Path) -> None:
     code, _out, err = await run_cli(*signal_args(**{"--side": "up"}))
     assert code == 2

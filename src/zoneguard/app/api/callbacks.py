@@ -1,8 +1,9 @@
 """``POST /api/orders/callback``: the seed's OrderCallbackController over HTTP.
 
-Signature first (when ``ZONEGUARD_CALLBACK_SECRET`` is set: missing or bad is a 401),
-then the body (400 not JSON, 422 naming the field), then one transaction that dedupes on
-``event_id`` and applies the news. Answers ``{"status": "ok"}``, with ``"duplicate":
+Signature first (when ``ZONEGUARD_CALLBACK_SECRET`` is set: missing or bad is a 401;
+when it is not, only a loopback peer may post, anyone else gets a 401), then the body
+(400 not JSON, 422 naming the field), then one transaction that dedupes on ``event_id``
+and applies the news. Answers ``{"status": "ok"}``, with ``"duplicate":
 true`` for an event already applied.
 """
 
@@ -12,13 +13,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from zoneguard.app.api.docs import CallbackBody, body_doc
-from zoneguard.app.api.errors import field_errors, parse_json_object, plain_error
+from zoneguard.app.api.errors import field_errors, parse_json_object
+from zoneguard.app.api.schemas import CallbackAnswer, answers
 from zoneguard.app.callback_body import CallbackInvalid, IncomingCallback, parse_callback
 from zoneguard.app.callbacks import DuplicateEvent, Outcome, apply_callback
 from zoneguard.app.ids import now_ms
 from zoneguard.app.logs import escaped, orders_log
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature_problem
+from zoneguard.domain.errors import FieldError
+from zoneguard.web.addresses import is_loopback
 
 _ERROR_STATUSES = frozenset({"failed", "close_failed"})
 _WARNING_STATUSES = frozenset({"timeout"})
@@ -31,13 +35,26 @@ def router(runtime: AppRuntime) -> APIRouter:
     @api.post(
         "/api/orders/callback",
         openapi_extra=body_doc(CallbackBody),
-        responses={401: {"description": "missing or bad signature"}},
+        responses=answers(
+            {200: (CallbackAnswer, "applied, or a duplicate (`duplicate: true`)")},
+            400,
+            401,
+            413,
+            422,
+        ),
     )
     async def order_callback(request: Request) -> JSONResponse:
         """The worker reports an order's news (placed, filled, failed, timeout, cancelled,
         closed, close_failed)."""
-        raw = await request.body()
+        peer = request.client.host if request.client else None
         secret = settings.secret()
+        if secret is None and not is_loopback(peer):
+            orders_log.warning("unsigned callback refused from %s", peer)
+            return _refused(
+                f"unsigned callbacks are taken only from loopback, not from {peer}; "
+                "set ZONEGUARD_CALLBACK_SECRET on the app and the worker"
+            )
+        raw = await request.body()
         if secret is not None:
             problem = signature_problem(
                 secret,
@@ -48,7 +65,7 @@ def router(runtime: AppRuntime) -> APIRouter:
             )
             if problem is not None:
                 orders_log.warning("callback refused: %s", problem)
-                return plain_error(401, f"signature: {problem}")
+                return _refused(problem)
         body = parse_json_object(raw)
         if isinstance(body, JSONResponse):
             return body
@@ -73,6 +90,10 @@ def router(runtime: AppRuntime) -> APIRouter:
         return JSONResponse({"status": "ok"})
 
     return api
+
+
+def _refused(problem: str) -> JSONResponse:
+    return field_errors(401, [FieldError("signature", problem)])
 
 
 def _log(incoming: IncomingCallback, outcome: Outcome) -> None:

@@ -15,21 +15,40 @@ from fastapi.responses import JSONResponse
 from zoneguard.domain.errors import FieldError
 
 
-def field_errors(status: int, errors: Iterable[FieldError]) -> JSONResponse:
+def error_shape(errors: Iterable[FieldError]) -> dict[str, Any]:
     listed = list(errors)
-    return JSONResponse(
-        {
-            "ok": False,
-            "status": "error",
-            "error": "; ".join(str(e) for e in listed),
-            "fields": [{"field": e.field, "message": e.message} for e in listed],
-        },
-        status_code=status,
-    )
+    return {
+        "ok": False,
+        "status": "error",
+        "error": "; ".join(str(e) for e in listed),
+        "fields": [{"field": e.field, "message": e.message} for e in listed],
+    }
+
+
+def field_errors(
+    status: int, errors: Iterable[FieldError], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_shape(errors), status_code=status, headers=headers)
+
+
+def body_too_large(message: str) -> bytes:
+    """The 413 of :class:`~zoneguard.web.body_limit.BodyLimit`, in this shape."""
+    return orjson.dumps(error_shape([FieldError("body", message)]))
 
 
 def bad(status: int, field: str, message: str) -> JSONResponse:
     return field_errors(status, [FieldError(field, message)])
+
+
+def relayed(status: int, message: str, body: Mapping[str, Any], field: str) -> JSONResponse:
+    """A worker's refusal passed on with its status: the fields it named, else ``field``."""
+    named = body.get("fields")
+    found = [
+        FieldError(str(item["field"]), str(item.get("message", "")))
+        for item in (named if isinstance(named, list) else [])
+        if isinstance(item, Mapping) and isinstance(item.get("field"), str) and item["field"]
+    ]
+    return field_errors(status, found or [FieldError(field, message)])
 
 
 def plain_error(status: int, message: str, **extra: Any) -> JSONResponse:

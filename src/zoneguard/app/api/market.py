@@ -3,40 +3,41 @@ worker (the app has no exchange connection of its own)."""
 
 from __future__ import annotations
 
-import re
+from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
-from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.api.errors import bad, relayed
+from zoneguard.app.api.schemas import Klines, answers
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
 
-TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w")
-_SYMBOL = re.compile(r"[A-Za-z0-9]{2,30}")
+Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w"]
+SYMBOL_PATTERN = r"^[A-Za-z0-9]{2,30}$"
 
 
 def router(runtime: AppRuntime) -> APIRouter:
     api = APIRouter(tags=["market"])
 
-    @api.get("/api/market/{symbol}/klines")
+    @api.get(
+        "/api/market/{symbol}/klines",
+        responses=answers({200: (Klines, "oldest bar first")}, 404, 422, 503),
+    )
     async def klines(
-        symbol: str,
-        tf: str = Query("1m", description=", ".join(TIMEFRAMES)),
+        symbol: str = Path(pattern=SYMBOL_PATTERN, examples=["BTCUSDT"]),
+        tf: Timeframe = Query("1m"),
         limit: int = Query(120, ge=1, le=500),
     ) -> JSONResponse:
         """``{"symbol", "tf", "bars": [{"t", "o", "h", "l", "c", "v"}]}``; ``t`` is the bar's
-        open time in epoch seconds, prices and volume decimal strings."""
-        if not _SYMBOL.fullmatch(symbol):
-            return bad(422, "symbol", "must be 2..30 letters or digits, e.g. BTCUSDT")
-        if tf.lower() not in TIMEFRAMES:
-            return bad(422, "tf", f"unknown timeframe {tf[:10]!r}; use {', '.join(TIMEFRAMES)}")
+        open time in epoch seconds, prices and volume decimal strings. An unknown symbol is
+        the worker's 404 naming ``symbol``, passed on."""
         try:
-            answer = await runtime.client.klines(symbol.upper(), tf.lower(), limit)
-        except WorkerRejected as exc:
-            return plain_error(exc.status, f"worker: {exc.message}")
+            answer = await runtime.client.klines(symbol.upper(), tf, limit)
+        except WorkerRejected as exc:  # a 4xx: final, not retried (unknown symbol: 404)
+            return relayed(exc.status, exc.message, exc.body, "symbol")
         except WorkerUnavailable as exc:
-            return plain_error(503, f"worker unavailable: {exc}")
+            return bad(503, "worker", f"unavailable: {exc}")
         return JSONResponse(answer)
 
     return api

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from zoneguard.app.api.errors import bad
+from zoneguard.app.api.schemas import FailedMessageList, RetryAccepted, answers
 from zoneguard.app.bus import table
 from zoneguard.app.ids import MAX_ROW_ID, now_ms
 from zoneguard.app.logs import orders_log
@@ -19,7 +20,10 @@ from zoneguard.app.views import failed_message_view
 def router(runtime: AppRuntime) -> APIRouter:
     api = APIRouter(tags=["bus"])
 
-    @api.get("/api/messages/failed")
+    @api.get(
+        "/api/messages/failed",
+        responses=answers({200: (FailedMessageList, "newest failure first")}, 422),
+    )
     async def list_failed(limit: int = Query(100, ge=1, le=1000)) -> JSONResponse:
         """Messages in the failure queue, newest failure first."""
 
@@ -28,7 +32,11 @@ def router(runtime: AppRuntime) -> APIRouter:
 
         return JSONResponse({"messages": await runtime.db.run(read)})
 
-    @api.post("/api/messages/failed/{failed_id}/retry")
+    @api.post(
+        "/api/messages/failed/{failed_id}/retry",
+        status_code=202,
+        responses=answers({202: (RetryAccepted, "back on the bus")}, 404, 422),
+    )
     async def retry_failed(failed_id: int = Path(ge=1, le=MAX_ROW_ID)) -> JSONResponse:
         """Put a failed message back on the bus with a fresh set of attempts."""
         at = now_ms()

@@ -10,7 +10,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from zoneguard.app import store
-from zoneguard.app.api.errors import bad, plain_error
+from zoneguard.app.api.errors import bad, relayed
+from zoneguard.app.api.schemas import (
+    OrderDetail,
+    OrderList,
+    PositionList,
+    WorkerAnswer,
+    answers,
+)
 from zoneguard.app.cancel import cancel_unsent
 from zoneguard.app.db.models import OrderLifecycle
 from zoneguard.app.feed import sse_stream
@@ -23,12 +30,24 @@ from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
 
 ORDER_STATUSES = ", ".join(s.value for s in OrderStatus)
 POSITION_STATUSES = ", ".join(s.value for s in PositionStatus)
+WORKER_ACTION = answers(
+    {
+        202: (WorkerAnswer, "the worker took the request; the outcome comes as a callback"),
+        200: (WorkerAnswer, "the worker never had the order: cancelled in the app"),
+    },
+    400,
+    404,
+    409,
+    422,
+    503,
+)
+"""A 4xx of the worker is passed on with the fields it names."""
 
 
 def router(runtime: AppRuntime) -> APIRouter:
     api = APIRouter(tags=["orders"])
 
-    @api.get("/api/orders")
+    @api.get("/api/orders", responses=answers({200: (OrderList, "newest first")}, 422))
     async def list_orders(
         status: str | None = Query(None, description=f"one of {ORDER_STATUSES}"),
         symbol: str | None = Query(None, max_length=32),
@@ -48,7 +67,10 @@ def router(runtime: AppRuntime) -> APIRouter:
 
         return JSONResponse({"orders": await runtime.db.run(read)})
 
-    @api.get("/api/orders/{order_id}")
+    @api.get(
+        "/api/orders/{order_id}",
+        responses=answers({200: (OrderDetail, "the lifecycle")}, 404, 422),
+    )
     async def order_detail(order_id: str) -> JSONResponse:
         """One lifecycle: status, every transition with its time, prices, exchange ids,
         reason, error, and its position."""
@@ -72,17 +94,17 @@ def router(runtime: AppRuntime) -> APIRouter:
             return bad(404, "order_id", f"{order_id[:64]} is unknown")
         return JSONResponse(detail)
 
-    @api.post("/api/orders/{order_id}/cancel")
+    @api.post("/api/orders/{order_id}/cancel", status_code=202, responses=WORKER_ACTION)
     async def cancel(order_id: str) -> JSONResponse:
         """Ask the worker to cancel the order (the outcome arrives as a callback)."""
         return await _worker_action(runtime, order_id, "cancel")
 
-    @api.post("/api/orders/{order_id}/close")
+    @api.post("/api/orders/{order_id}/close", status_code=202, responses=WORKER_ACTION)
     async def close(order_id: str) -> JSONResponse:
         """Ask the worker to close the order's position at market now."""
         return await _worker_action(runtime, order_id, "close")
 
-    @api.get("/api/positions")
+    @api.get("/api/positions", responses=answers({200: (PositionList, "most recent first")}, 422))
     async def list_positions(
         status: str | None = Query(None, description=f"one of {POSITION_STATUSES}"),
         limit: int = Query(100, ge=1, le=1000),
@@ -97,7 +119,11 @@ def router(runtime: AppRuntime) -> APIRouter:
 
         return JSONResponse({"positions": await runtime.db.run(read)})
 
-    @api.get("/api/events", response_class=StreamingResponse)
+    @api.get(
+        "/api/events",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "never ends"}},
+    )
     async def events() -> StreamingResponse:
         """Server-Sent Events: ``event: order`` / ``event: position`` with the row's new
         JSON each time one changes (``event: hello`` first, comments as keep-alive)."""
@@ -125,9 +151,9 @@ async def _worker_action(runtime: AppRuntime, order_id: str, action: str) -> JSO
     except WorkerRejected as exc:
         if action == "cancel" and exc.unknown_order:
             return await _cancel_unsent(runtime, order_id, exc)
-        return plain_error(exc.status, f"worker: {exc.message}")
+        return relayed(exc.status, exc.message, exc.body, "order_id")
     except WorkerUnavailable as exc:
-        return plain_error(503, f"worker unavailable: {exc}")
+        return bad(503, "worker", f"unavailable: {exc}")
     return JSONResponse(answer, status_code=202)
 
 
@@ -142,7 +168,7 @@ async def _cancel_unsent(runtime: AppRuntime, order_id: str, exc: WorkerRejected
 
     done = await runtime.db.run(write)
     if done is None:  # the worker reported on it before: its 404 is news to look into
-        return plain_error(exc.status, f"worker: {exc.message}")
+        return relayed(exc.status, exc.message, exc.body, "order_id")
     view, ask_again = done
     runtime.changed()
     orders_log.info("cancelled in the app: the worker never had it", extra={"order_id": order_id})
@@ -159,8 +185,9 @@ async def _cancel_unsent(runtime: AppRuntime, order_id: str, exc: WorkerRejected
         except WorkerRejected as again:
             body["worker"] = {"status": again.status, "error": again.message}
         except WorkerUnavailable as down:
-            return plain_error(
+            return bad(
                 503,
+                "worker",
                 f"cancelled in the app, but the worker, which had accepted the order, could "
                 f"not be asked again ({down}): send the cancel again",
             )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from zoneguard.app import store
 from zoneguard.app.api.docs import SignalBody, body_doc
 from zoneguard.app.api.errors import bad, field_errors, json_object, validation_errors
+from zoneguard.app.api.schemas import OrderAccepted, answers
 from zoneguard.app.bus import table
 from zoneguard.app.contract_checks import plan_problems, symbol_problems
 from zoneguard.app.ids import new_order_id, now_ms
@@ -34,10 +34,10 @@ from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.views import order_view
 from zoneguard.domain.errors import FieldError, PlanValidationError
 from zoneguard.domain.plan import (
-    MAX_METADATA_BYTES,
     MAX_TIMEOUT_SECONDS,
     OrderPlan,
     PlanDefaults,
+    checked_metadata,
     parse_plan,
 )
 
@@ -64,21 +64,24 @@ class MonitorBody(BaseModel):
     stop_loss: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[64000])
     take_profit: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[68000])
     timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_TIMEOUT_SECONDS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
 
     @field_validator("side", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("metadata")
+    @field_validator("metadata", mode="before")
     @classmethod
-    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
-        """A signal's bound: the worker refuses more, which would fail the order later."""
-        size = len(orjson.dumps(value))
-        if size > MAX_METADATA_BYTES:
-            raise ValueError(f"is {size} bytes serialised, at most {MAX_METADATA_BYTES}")
-        return value
+    def _bounded(cls, value: object) -> object:
+        """A signal's bounds (depth and size), checked before anything walks the value: the
+        bus and the worker would choke on more, leaving the order queued for good."""
+        if value is None:
+            return None
+        copy, problem = checked_metadata(value)
+        if copy is None:
+            raise ValueError(problem)
+        return copy
 
     @model_validator(mode="after")
     def _some_exit(self) -> MonitorBody:
@@ -94,7 +97,16 @@ def router(runtime: AppRuntime) -> APIRouter:
         "/api/signals",
         status_code=201,
         openapi_extra=body_doc(SignalBody),
-        responses={200: {"description": "same Idempotency-Key and body: the existing order"}},
+        responses=answers(
+            {
+                201: (OrderAccepted, "stored and queued for the worker"),
+                200: (OrderAccepted, "same Idempotency-Key and body: the existing order"),
+            },
+            400,
+            409,
+            413,
+            422,
+        ),
     )
     async def post_signal(request: Request) -> JSONResponse:
         """A trading signal: stores an OrderLifecycle (``queued``) and, in the same
@@ -137,7 +149,14 @@ def router(runtime: AppRuntime) -> APIRouter:
             {"id": plan.id, "status": view["status"], "order": view}, status_code=201
         )
 
-    @api.post("/api/positions/monitor", status_code=201, openapi_extra=body_doc(MonitorBody))
+    @api.post(
+        "/api/positions/monitor",
+        status_code=201,
+        openapi_extra=body_doc(MonitorBody),
+        responses=answers(
+            {201: (OrderAccepted, "stored and queued for the worker")}, 400, 413, 422
+        ),
+    )
     async def monitor_position(request: Request) -> JSONResponse:
         """Have the worker guard with SL/TP a position opened elsewhere: stores an
         OrderLifecycle and enqueues a MonitorPositionMessage."""
@@ -159,7 +178,7 @@ def router(runtime: AppRuntime) -> APIRouter:
             stop_loss=wanted.stop_loss,
             take_profit=wanted.take_profit,
             timeout_seconds=wanted.timeout_seconds,
-            metadata=wanted.metadata,
+            metadata=wanted.metadata or {},
         )
 
         def write(session: Session) -> dict[str, Any]:

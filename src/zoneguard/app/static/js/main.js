@@ -2,7 +2,7 @@
 // patches the page in place. No reloads; after a dropped stream it re-reads the lists,
 // because events sent while it was away are gone.
 
-import { POSITIONS_LIMIT, api, followEvents } from "./api.js";
+import { POSITIONS_LIMIT, api, currentToken, followEvents, setToken, whenUnauthorised } from "./api.js";
 import { drawChart } from "./chart.js";
 import { formatMoney, formatQty, signOf, sumDecimals } from "./decimal.js";
 import { badge, byId, clock, el, shortId, sideTag, stateLabel } from "./dom.js";
@@ -193,6 +193,51 @@ function setConnection(state) {
   box.querySelector(".conn-text").textContent = { live: "live", connecting: "reconnecting", down: "offline" }[state];
 }
 
+/* ---------------- the app's token ---------------- */
+
+let events = null;
+
+/** The app answered 401: ask for its token (again, saying so, when one was refused). */
+function askForToken(hadToken) {
+  const dialog = byId("token-dialog");
+  byId("token-error").textContent = hadToken ? "The app refused this token. Check ZONEGUARD_API_TOKEN." : "";
+  if (!dialog.open) {
+    const input = byId("token-input");
+    input.value = currentToken();
+    dialog.showModal();
+    input.focus();
+    input.select();
+  }
+}
+
+function setupTokenDialog() {
+  const dialog = byId("token-dialog");
+  dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing works without it
+  byId("token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = byId("token-input").value.trim();
+    if (!token) {
+      byId("token-error").textContent = "Enter the token.";
+      return;
+    }
+    setToken(token);
+    dialog.close();
+    startEvents();
+    loadAll();
+  });
+  whenUnauthorised(askForToken);
+}
+
+function startEvents() {
+  events?.close();
+  events = followEvents(onEvent, (state) => {
+    const wasDown = store.connection !== "live";
+    store.connection = state;
+    setConnection(state);
+    if (state === "live" && wasDown) loadAll();
+  });
+}
+
 /* ---------------- data ---------------- */
 
 function render() {
@@ -269,12 +314,8 @@ function start() {
     store.selectedId = id;
     loadAll().then(() => follow(id));
   });
-  followEvents(onEvent, (state) => {
-    const wasDown = store.connection !== "live";
-    store.connection = state;
-    setConnection(state);
-    if (state === "live" && wasDown) loadAll();
-  });
+  setupTokenDialog();
+  startEvents();
   setInterval(() => refreshBars({ scheduled: true }), CHART_REFRESH_MS);
   // Events carry every change; the lists are re-read only as a safety net: often while the
   // stream is down, rarely while it is up.

@@ -1,5 +1,5 @@
 """The app's settings, from the environment and the working directory's ``.env`` (names as
-in the seed and DESIGN.md; a variable set in the environment wins over the file).
+in the README and docs/DESIGN.md; a variable set in the environment wins over the file).
 
 An empty variable counts as unset. Secrets are :class:`~pydantic.SecretStr`, so printing
 or logging the settings cannot leak them.

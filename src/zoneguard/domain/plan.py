@@ -33,7 +33,9 @@ MAX_NUMBER_TEXT = 64
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9]{2,30}")
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""ASCII digits only: ``\\d`` would also take other scripts' digits (``"٣"``), which
+``Decimal`` reads as numbers."""
 _EXACT = Context(prec=80, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999)
 
 KNOWN_FIELDS = (
@@ -128,10 +130,15 @@ def decimal_text(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def parse_plan(payload: Mapping[str, object], defaults: PlanDefaults) -> OrderPlan:
+def parse_plan(
+    payload: Mapping[str, object], defaults: PlanDefaults, *, check_exits: bool = True
+) -> OrderPlan:
     """Validate a JSON-decoded ``place-order`` body; raise :class:`PlanValidationError` listing
-    every bad field (unknown keys included, to catch typos like ``stop_los``)."""
-    return _read_plan(payload, defaults, check_exits=True)
+    every bad field (unknown keys included, to catch typos like ``stop_los``).
+
+    ``check_exits=False`` leaves out where SL/TP sit against the zone: for checking every
+    other field of a request whose zone is not known yet (a position to adopt)."""
+    return _read_plan(payload, defaults, check_exits=check_exits)
 
 
 def restore_plan(payload: Mapping[str, object]) -> OrderPlan:
@@ -152,7 +159,7 @@ def _read_plan(
     reader = _Reader(payload)
     for key in payload:
         if key not in KNOWN_FIELDS:
-            reader.fail(str(key), "unknown field")
+            reader.fail(unknown_field_name(str(key)), "unknown field")
 
     plan_id = reader.text("id", _ID_PATTERN, "must be 1..64 characters of A-Z a-z 0-9 . _ : -")
     symbol = reader.symbol()
@@ -204,6 +211,16 @@ def _read_plan(
         callback_url=callback_url,
         metadata=_freeze(metadata),
     )
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def unknown_field_name(key: str) -> str:
+    """How an unknown key is named in its error: as sent when it is a plain name
+    (``stop_los``), else quoted and cut at 64 characters, so an empty, blank or very long
+    key is still visible (``''``, ``'\\t'``)."""
+    return key if _PLAIN_NAME.fullmatch(key) else repr(key[:64])
 
 
 def _check_exits(

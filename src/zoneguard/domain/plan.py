@@ -36,6 +36,9 @@ _SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9]{2,30}")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 """ASCII digits only: ``\\d`` would also take other scripts' digits (``"٣"``), which
 ``Decimal`` reads as numbers."""
+ASCII_SPACES = " \t\n\r\f\v"
+"""Spaces a number written as text may carry around it (``str.strip()`` would also take
+Unicode separators that regular expressions elsewhere do not count as spaces)."""
 _EXACT = Context(prec=80, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999)
 
 KNOWN_FIELDS = (
@@ -387,7 +390,7 @@ def _to_decimal(value: object) -> tuple[Decimal | None, str]:
     elif isinstance(value, Decimal):
         text = format(value, "f") if value.is_finite() else "inf"
     elif isinstance(value, str):
-        text = value.strip()
+        text = value.strip(ASCII_SPACES)
         if not text:
             return None, "must be a number, got an empty string"
         if len(text) > MAX_NUMBER_TEXT:

@@ -26,7 +26,9 @@ ID_PATTERN = "^[A-Za-z0-9._:-]{1,64}$"
 SYMBOL_PATTERN = "^[A-Za-z0-9]{2,30}$"
 SIDE_PATTERN = "^(?:[Ll][Oo][Nn][Gg]|[Ss][Hh][Oo][Rr][Tt])$"
 """``long`` or ``short``, in any case."""
-DECIMAL_STRING_PATTERN = r"^\s*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*$"
+DECIMAL_STRING_PATTERN = (
+    r"^[ \t\n\r\f\v]*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\r\f\v]*$"
+)
 """A positive decimal written as text (``"65000.5"``, ``"1e3"``); spaces around are ignored."""
 HTTP_URL_PATTERN = "^[Hh][Tt][Tt][Pp][Ss]?://"
 

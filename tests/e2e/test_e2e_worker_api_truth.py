@@ -60,6 +60,9 @@ async def test_every_route_documents_its_real_statuses_and_bodies(stack: Stack) 
             content = operation["responses"][code].get("content", {})
             schema = next(iter(content.values()))["schema"] if content else {}
             assert schema, f"{method} {path} {code} documents no body"
+            if int(code) >= 400:  # errors are JSON, whatever the route's success is
+                assert list(content) == ["application/json"], (method, path, code, content)
+    assert list(paths["/metrics"]["get"]["responses"]["200"]["content"]) == ["text/plain"]
     # The bearer token is declared, so a client generator knows to send it.
     assert "HTTPBearer" in document["components"]["securitySchemes"]
     # Request bodies state their real constraints.

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from fastapi import Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -374,7 +374,7 @@ def create_app(worker: WorkerService, api_token: str | None) -> FastAPI:
         "/metrics",
         dependencies=guard,
         response_model=None,
-        response_class=PlainTextResponse,
+        response_class=Response,  # no default media type: 200 is text, errors stay JSON
         responses={**answers({}), **docs.METRICS_DOC},
     )
     async def metrics() -> Response:

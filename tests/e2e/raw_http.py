@@ -18,8 +18,8 @@ class RawResponse:
     status: int
     headers: dict[str, str]
     body: bytes
-    closed_after: bool
-    """Whether the server closed the connection after this response."""
+    closed_after: bool | None
+    """Whether the server closed the connection after this response (None: not looked at)."""
 
     def json(self) -> object:
         return orjson.loads(self.body)
@@ -55,8 +55,9 @@ def chunk(data: bytes) -> bytes:
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
-def read_response(sock: socket.socket) -> RawResponse:
-    """Read one response (``Content-Length`` framed), then whether the server closes."""
+def read_response(sock: socket.socket, *, check_close: bool = True) -> RawResponse:
+    """Read one response (``Content-Length`` framed), then (``check_close``) wait to see
+    whether the server closes the connection."""
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         data = sock.recv(CHUNK)
@@ -75,7 +76,8 @@ def read_response(sock: socket.socket) -> RawResponse:
         if not data:
             break
         rest += data
-    return RawResponse(int(status_line.split()[1]), headers, rest[:length], _closes(sock))
+    closed = _closes(sock) if check_close else None
+    return RawResponse(int(status_line.split()[1]), headers, rest[:length], closed)
 
 
 def _closes(sock: socket.socket, wait_s: float = 5.0) -> bool:

@@ -66,10 +66,6 @@ class WorkerUnderFuzz:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {TOKEN}"}
-
     def run(self, work: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         """Run ``work`` on the worker's loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint bench fuzz venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Zoneguard needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -27,6 +27,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Schema fuzzing of the HTTP APIs (tests/fuzz) with many examples per route; `make test`
+# runs the same tests with a few. ZONEGUARD_FUZZ_EXAMPLES=N sets how many.
+fuzz: $(STAMP)
+	ZONEGUARD_FUZZ_EXAMPLES=$${ZONEGUARD_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python bench/trigger_index.py

@@ -26,7 +26,7 @@ MAX_TIMEOUT_SECONDS = 604_800  # one week
 MAX_METADATA_BYTES = 16 * 1024
 MAX_METADATA_DEPTH = 32
 MAX_FIELD_NAME = 64
-"""An unknown key longer than this (or not a name at all) is quoted, cut, not named."""
+"""An unknown key longer than this (or not a plain name at all) is named quoted and cut."""
 MAX_URL_LENGTH = 2048
 MAX_NUMBER = Decimal("1e15")
 """Sanity bound on any price or quantity: far above any real price, far below overflow games."""
@@ -35,7 +35,12 @@ MAX_NUMBER_TEXT = 64
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9]{2,30}")
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""ASCII digits only: ``\\d`` would also take other scripts' digits (``"٣"``), which
+``Decimal`` reads as numbers."""
+ASCII_SPACES = " \t\n\r\f\v"
+"""Spaces a number written as text may carry around it (``str.strip()`` would also take
+Unicode separators that regular expressions elsewhere do not count as spaces)."""
 _EXACT = Context(prec=80, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999)
 
 KNOWN_FIELDS = (
@@ -130,10 +135,15 @@ def decimal_text(value: Decimal) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def parse_plan(payload: Mapping[str, object], defaults: PlanDefaults) -> OrderPlan:
+def parse_plan(
+    payload: Mapping[str, object], defaults: PlanDefaults, *, check_exits: bool = True
+) -> OrderPlan:
     """Validate a JSON-decoded ``place-order`` body; raise :class:`PlanValidationError` listing
-    every bad field (unknown keys included, to catch typos like ``stop_los``)."""
-    return _read_plan(payload, defaults, check_exits=True)
+    every bad field (unknown keys included, to catch typos like ``stop_los``).
+
+    ``check_exits=False`` leaves out where SL/TP sit against the zone: for checking every
+    other field of a request whose zone is not known yet (a position to adopt)."""
+    return _read_plan(payload, defaults, check_exits=check_exits)
 
 
 def restore_plan(payload: Mapping[str, object]) -> OrderPlan:
@@ -154,11 +164,7 @@ def _read_plan(
     reader = _Reader(payload)
     for key in payload:
         if key not in KNOWN_FIELDS:
-            name = str(key)
-            if name.isidentifier() and len(name) <= MAX_FIELD_NAME:
-                reader.fail(name, "unknown field")
-            else:  # no name to point at: say which key, cut short, on the whole body
-                reader.fail("payload", f"unknown field {name[:MAX_FIELD_NAME]!r}")
+            reader.fail(unknown_field_name(str(key)), "unknown field")
 
     plan_id = reader.text("id", _ID_PATTERN, "must be 1..64 characters of A-Z a-z 0-9 . _ : -")
     symbol = reader.symbol()
@@ -210,6 +216,16 @@ def _read_plan(
         callback_url=callback_url,
         metadata=_freeze(metadata),
     )
+
+
+_PLAIN_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_FIELD_NAME}}}")
+
+
+def unknown_field_name(key: str) -> str:
+    """How an unknown key is named in its error: as sent when it is a plain name
+    (``stop_los``), else quoted and cut at 64 characters, so an empty, blank or very long
+    key is still visible (``''``, ``'\\t'``)."""
+    return key if _PLAIN_NAME.fullmatch(key) else repr(key[:MAX_FIELD_NAME])
 
 
 def _check_exits(
@@ -384,7 +400,7 @@ def _to_decimal(value: object) -> tuple[Decimal | None, str]:
     elif isinstance(value, Decimal):
         text = format(value, "f") if value.is_finite() else "inf"
     elif isinstance(value, str):
-        text = value.strip()
+        text = value.strip(ASCII_SPACES)
         if not text:
             return None, "must be a number, got an empty string"
         if len(text) > MAX_NUMBER_TEXT:

@@ -33,6 +33,10 @@ DEFAULT_ORDERS_CONFIG_PATH = Path("config/orders.yaml")
 """Where the worker looks for its trading configuration, relative to the working directory."""
 
 
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+"""The control API's body limit: an order is well under 1 KiB, metadata at most 16 KiB."""
+
+
 class ConfigError(Exception):
     """A configuration file or variable is unusable; ``str()`` is one line naming where."""
 
@@ -204,6 +208,10 @@ class WorkerSettings(BaseSettings):
         default=60, gt=0, validation_alias="ZONEGUARD_CALLBACK_ALERT_AGE_S"
     )
     """Alert when the oldest undelivered callback is older than this many seconds."""
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=1024, validation_alias="ZONEGUARD_WORKER_MAX_BODY_BYTES"
+    )
+    """Largest request body the control API reads; a larger one is refused (413) unread."""
 
     @field_validator("app_base_url")
     @classmethod

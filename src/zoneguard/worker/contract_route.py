@@ -4,19 +4,17 @@ the signal arrives instead of storing an order that fails here later."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import Any
 
-from fastapi import FastAPI, params
+from fastapi import FastAPI, Path, params
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from zoneguard.domain.contract_facts import contract_facts
+from zoneguard.domain.plan_schema import SYMBOL_PATTERN
 from zoneguard.exchange.errors import ExchangeError, MarketUnavailable
+from zoneguard.worker import api_docs as docs
 from zoneguard.worker.service import WorkerService
-
-SYMBOL = re.compile(r"[A-Za-z0-9]{2,30}")
 
 
 class ContractFactsBody(BaseModel):
@@ -37,49 +35,43 @@ class ContractFactsBody(BaseModel):
     max_leverage: str = Field(examples=["100"])
 
 
-class ErrorBody(BaseModel):
-    ok: bool = Field(examples=[False])
-    error: str = Field(examples=["symbol: XYZUSDT is not traded"])
-    fields: list[dict[str, str]] | None = None
+def add_contract_route(
+    app: FastAPI,
+    worker: WorkerService,
+    dependencies: Sequence[params.Depends],
+    *,
+    needs_token: bool,
+) -> None:
+    @app.get(
+        "/api/market/{symbol}/contract",
+        dependencies=list(dependencies),
+        response_model=None,
+        responses=docs.answers(
+            {200: (ContractFactsBody, "the contract's facts")},
+            {404: docs.error("the exchange trades no such symbol")},
+            docs.INVALID,
+            docs.UNAVAILABLE,
+            auth=needs_token,
+        ),
+    )
+    async def market_contract(
+        symbol: str = Path(pattern=SYMBOL_PATTERN, examples=["BTCUSDT"]),
+    ) -> Response:
+        """A contract's facts: contract size, lot and tick, volume and leverage limits."""
+        symbol = symbol.upper()
+        try:
+            spec = await worker.markets.spec(symbol)
+        except MarketUnavailable:
+            return _refused(404, "symbol", f"{symbol} is not traded")
+        except ExchangeError as exc:
+            return JSONResponse({"ok": False, "error": f"exchange unavailable: {exc}"}, 503)
+        return JSONResponse(contract_facts(spec))
 
 
-def _error(status: int, field: str | None, message: str) -> JSONResponse:
-    if field is None:
-        return JSONResponse({"ok": False, "error": message}, status_code=status)
+def _refused(status: int, field: str, message: str) -> JSONResponse:
     body = {
         "ok": False,
         "error": f"{field}: {message}",
         "fields": [{"field": field, "message": message}],
     }
     return JSONResponse(body, status_code=status)
-
-
-def add_contract_route(
-    app: FastAPI, worker: WorkerService, dependencies: Sequence[params.Depends]
-) -> None:
-    responses: dict[int | str, dict[str, Any]] = {
-        200: {"model": ContractFactsBody, "description": "the contract's facts"},
-        401: {"model": ErrorBody, "description": "missing or wrong bearer token"},
-        404: {"model": ErrorBody, "description": "the exchange trades no such symbol"},
-        422: {"model": ErrorBody, "description": "not a symbol (2..30 letters or digits)"},
-        503: {"model": ErrorBody, "description": "the exchange cannot be asked now"},
-    }
-
-    @app.get(
-        "/api/market/{symbol}/contract",
-        dependencies=list(dependencies),
-        responses=responses,
-        response_model=None,
-    )
-    async def market_contract(symbol: str) -> Response:
-        """A contract's facts: contract size, lot and tick, volume and leverage limits."""
-        if not SYMBOL.fullmatch(symbol):
-            return _error(422, "symbol", "must be 2..30 letters or digits, e.g. BTCUSDT")
-        symbol = symbol.upper()
-        try:
-            spec = await worker.markets.spec(symbol)
-        except MarketUnavailable:
-            return _error(404, "symbol", f"{symbol} is not traded")
-        except ExchangeError as exc:
-            return _error(503, None, f"exchange unavailable: {exc}")
-        return JSONResponse(contract_facts(spec))

@@ -28,7 +28,7 @@ from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.fills import FillTracker
 from zoneguard.worker.journal import DuplicateOrder, Journal, hash_payload
 from zoneguard.worker.markets import Markets
-from zoneguard.worker.metrics import Metrics
+from zoneguard.worker.metrics import Metrics, SuccessRate
 from zoneguard.worker.order_queue import GUARDED_STATES, OrderQueue, WorkerOrder, now_ms
 from zoneguard.worker.outbox import CallbackSender
 from zoneguard.worker.placement import OrderPlacementService
@@ -52,6 +52,16 @@ class Answer:
 
     status: int
     body: dict[str, Any]
+
+
+POSITION_FIELDS = ("entry_zone_min", "entry_zone_max", "quantity", "leverage")
+"""What ``monitor-position`` takes from the exchange's position, never from the request."""
+_POSITION_PLACEHOLDER = {
+    "entry_zone_min": "1",
+    "entry_zone_max": "1",
+    "quantity": "1",
+    "leverage": 1,
+}
 
 
 def _field_errors(fields: list[tuple[str, str]], status: int = 422) -> Answer:
@@ -130,12 +140,17 @@ class WorkerService:
             alert_age_s=settings.callback_alert_age_s,
         )
         self.queue.on_callback_enqueued.append(self.sender.notify)
+        self.metrics.count_callbacks_from(self._callback_success)
         self.ready = False
         self.started_at = time.time()
         self._sender_task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._submit_lock = asyncio.Lock()
         self._freeze_heap_on = freeze_heap
+
+    def _callback_success(self) -> SuccessRate:
+        delivered = self.sender.delivered
+        return SuccessRate(delivered, delivered + self.sender.failed_attempts)
 
     # -- life
     async def start(self) -> None:
@@ -245,7 +260,7 @@ class WorkerService:
             contracts = contracts_for_quantity(spec, plan.quantity)
             validate_leverage(spec, plan.leverage)
         except ContractError as exc:
-            return _field_errors([(exc.field, str(exc))])
+            return _field_errors([(exc.field, exc.message)])
         try:
             await self.markets.ensure_prices(plan.symbol)
             await self.markets.ensure_account()
@@ -297,14 +312,7 @@ class WorkerService:
         if stored is None:
             return None
         if stored.payload_hash != payload_hash:
-            return Answer(
-                409,
-                {
-                    "ok": False,
-                    "error": f"id: order {order_id} exists with a different body",
-                    "fields": [{"field": "id", "message": "already used for another order"}],
-                },
-            )
+            return _field_errors([("id", f"{order_id} is already used by another order")], 409)
         order = self.queue.get(order_id)
         if order is not None:
             return Answer(200, self._accepted(order, duplicate=True))
@@ -317,18 +325,11 @@ class WorkerService:
         side, and two orders sharing it would close each other's contracts."""
         order = self.queue.live_on_side(plan.symbol, plan.side)
         if order is not None:
-            return Answer(
-                409,
-                {
-                    "ok": False,
-                    "error": (
-                        f"side: {plan.symbol} {plan.side.value} already has order "
-                        f"{order.order_id} ({order.state.value}); one live order per symbol "
-                        "and side (cancel it first)"
-                    ),
-                    "fields": [{"field": "side", "message": "busy"}],
-                },
+            busy = (
+                f"{plan.symbol} {plan.side.value} already has order {order.order_id} "
+                f"({order.state.value}); one live order per symbol and side (cancel it first)"
             )
+            return _field_errors([("side", busy)], 409)
         return None
 
     @staticmethod
@@ -349,8 +350,8 @@ class WorkerService:
         if order is None:
             stored = self.journal.get_order(order_id)
             if stored is None:
-                return Answer(404, {"ok": False, "error": f"order_id: {order_id} is unknown"})
-            return Answer(409, {"ok": False, "error": f"order {order_id} is {stored.state}"})
+                return _field_errors([("order_id", f"{order_id} is unknown")], 404)
+            return _field_errors([("order_id", f"{order_id} is {stored.state}")], 409)
         state = order.state
         if state is OrderState.WAITING_ZONE:
             self.entry.end_cancelled(order)
@@ -362,22 +363,25 @@ class WorkerService:
             if state is OrderState.PLACED:
                 self.fills.cancel_for_timeout(order)
             return Answer(202, {"ok": True, "order_id": order_id, "status": "cancelling"})
-        return Answer(
+        return _field_errors(
+            [
+                (
+                    "order_id",
+                    f"{order_id} is {state.value}: close it with POST /api/orders/{order_id}/close",
+                )
+            ],
             409,
-            {
-                "ok": False,
-                "error": (
-                    f"order {order_id} is {state.value}: close it with "
-                    f"POST /api/orders/{order_id}/close"
-                ),
-            },
         )
 
     async def close(self, order_id: str) -> Answer:
         """Close a guarded position now, at market (reason ``manual``)."""
         order = self.queue.get(order_id)
         if order is None or order.state not in GUARDED_STATES:
-            return Answer(409, {"ok": False, "error": f"order {order_id} holds no position"})
+            stored = self.journal.get_order(order_id)
+            if stored is None:
+                return _field_errors([("order_id", f"{order_id} is unknown")], 404)
+            state = order.state.value if order is not None else stored.state
+            return _field_errors([("order_id", f"{order_id} holds no position ({state})")], 409)
         if self.sltp.is_closing(order):
             return Answer(202, {"ok": True, "order_id": order_id, "status": "closing"})
         quote = self.markets.quote(order.symbol)
@@ -388,21 +392,30 @@ class WorkerService:
     async def monitor_position(self, payload: Mapping[str, Any]) -> Answer:
         """Guard a position opened elsewhere (the target of MonitorPositionMessage)."""
         fields = dict(payload)
-        for name in ("entry_zone_min", "entry_zone_max", "quantity", "leverage"):
-            if name in fields:
-                return _field_errors([(name, "not accepted: taken from the exchange position")])
-        symbol = str(fields.get("symbol", "")).upper()
-        side = str(fields.get("side", "")).lower()
+        refused = [
+            (name, "not accepted: taken from the exchange position")
+            for name in POSITION_FIELDS
+            if name in fields
+        ]
+        # Every field of the request is checked before the exchange is asked about it.
         try:
-            positions = await self.exchange.positions(symbol) if symbol else []
-            spec = await self.markets.spec(symbol) if symbol else None
+            parse_plan({**fields, **_POSITION_PLACEHOLDER}, self.defaults, check_exits=False)
+        except PlanValidationError as exc:
+            refused += [(e.field, e.message) for e in exc.errors]
+        if refused:
+            return _field_errors(refused)
+        symbol = str(fields["symbol"]).upper()
+        side = str(fields["side"]).lower()
+        try:
+            spec = await self.markets.spec(symbol)
+            positions = await self.exchange.positions(symbol)
         except MarketUnavailable as exc:
             return _field_errors([("symbol", f"{symbol} is not traded: {exc.message}")])
         except ExchangeError as exc:
             return Answer(503, {"ok": False, "error": f"exchange unavailable: {exc}"})
         held = [p for p in positions if p.side.value == side and p.contracts > 0]
-        if spec is None or not held:
-            return _field_errors([("side", f"no open {side or '?'} position on {symbol or '?'}")])
+        if not held:
+            return _field_errors([("side", f"no open {side} position on {symbol}")])
         position = held[0]
         fields.update(
             entry_zone_min=str(position.entry_price),
@@ -494,9 +507,7 @@ class WorkerService:
     def retry_callback(self, event_id: str) -> Answer:
         """Send a set-aside callback again (once its receiver was fixed)."""
         if not self.journal.retry_refused(event_id, now_ms()):
-            return Answer(
-                404, {"ok": False, "error": f"event_id: {event_id} is not a set-aside callback"}
-            )
+            return _field_errors([("event_id", f"{event_id} is not a set-aside callback")], 404)
         self.sender.notify()
         return Answer(202, {"ok": True, "event_id": event_id, "status": "queued"})
 
@@ -519,6 +530,10 @@ class WorkerService:
             "orders": self.orders_status()["counts"],
             "callbacks_pending": pending,
             "callbacks_refused": self.journal.refused_count(),
+            "success_rates": {
+                "placement": self.metrics.placement_success().as_dict(),
+                "callback": self.metrics.callback_success().as_dict(),
+            },
             "uptime_s": round(time.time() - self.started_at, 3),
             "exchange": self.exchange.venue,
         }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import signal
 import threading
@@ -15,6 +14,7 @@ import uvicorn
 from zoneguard.envfile import environment_with_env_file
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
+from zoneguard.web.addresses import is_loopback
 from zoneguard.worker.config import (
     DEFAULT_ORDERS_CONFIG_PATH,
     ConfigError,
@@ -28,22 +28,13 @@ from zoneguard.worker.service import WorkerService
 log = logging.getLogger("zoneguard.worker")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def serve(
     host: str, port: int, config_path: Path | None, var_dir: Path, *, live: bool
 ) -> None:
     settings = load_worker_settings()
     config = load_orders_config(config_path)
     token = settings.api_token.get_secret_value() if settings.api_token else None
-    if token is None and not _is_loopback(host):
+    if token is None and not is_loopback(host):
         raise ConfigError(
             f"refusing to listen on {host} without ZONEGUARD_API_TOKEN (anyone could trade)"
         )

@@ -13,8 +13,11 @@ import asyncio
 import shutil
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from zoneguard.chaos.invariants import Finding, check_all
 from zoneguard.chaos.lifecycle import LifecycleResult, LifecycleRun
@@ -145,12 +148,16 @@ class Runner:
     def _report(self, result: LifecycleResult, finding: Finding, logs: Path) -> None:
         self.tally.findings.append(Reported(result, finding, logs))
         plan = result.plan
+        dump = logs / f"finding-seed{plan.seed}.json"
+        dump.write_bytes(orjson.dumps(_evidence_record(result), option=orjson.OPT_INDENT_2))
         self.say(f"  FINDING {finding}")
         self.say(f"    order {result.order_id}; plan: {plan.describe()}")
         for note in result.notes:
             self.say(f"    note {note}")
         self.say(f"    replay: {plan.replay()}")
-        self.say(f"    logs: {logs}/ (worker.log, worker/log/app.log, sim.log, app.log)")
+        self.say(
+            f"    logs: {logs}/ (worker/log/app.log, worker.log, sim.log, app.log, {dump.name})"
+        )
         if not self.options.keep_going:
             self._stop = True
 
@@ -171,3 +178,16 @@ class Runner:
                     late = Finding(finding.check, f"after the lifecycle ended: {finding.message}")
                     self._report(result, late, root)
         return clean
+
+
+def _evidence_record(result: LifecycleResult) -> dict[str, Any]:
+    """What a finding was judged on, for the person reading it later."""
+    return {
+        "plan": result.plan.describe(),
+        "replay": result.plan.replay(),
+        "order_id": result.order_id,
+        "findings": [str(f) for f in result.findings],
+        "notes": result.notes,
+        "window_ms": list(result.window),
+        "evidence": None if result.evidence is None else asdict(result.evidence),
+    }

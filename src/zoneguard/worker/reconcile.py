@@ -99,6 +99,11 @@ class Reconciler:
             markets.update_from_tick(PriceTick(symbol, price, received_ns=time.monotonic_ns()))
 
     async def _resume(self, order: WorkerOrder) -> None:
+        if self.sltp.is_closing(order):
+            # Guarded from the journal, the order crossed a level at once: that close task
+            # owns it and settles it by the position. A second loop beside it would close
+            # "what is left" too, and one of them report closed with contracts still open.
+            return
         state = order.state
         if state in _WORKING:
             await self._resume_entry(order)

@@ -1,0 +1,80 @@
+"""Regressions found by ``zoneguard chaos``: each test replays, deterministically, the
+moment a seeded run hit, and holds the worker to the invariant that run broke."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from e2e_harness import (
+    CLOSE_SIDES,
+    ENTRY_SIDES,
+    SEED_ORDER,
+    CrashStack,
+    distinct_callbacks,
+    filled,
+    open_contracts,
+    sim_orders,
+)
+
+ORDER_ID = str(SEED_ORDER["id"])
+SYMBOL = str(SEED_ORDER["symbol"])
+IN_ZONE = 65400  # the long rests at 65400
+TRADES_THROUGH = 65300  # fills whatever of the resting buy is left
+BETWEEN_TP_AND_PRESET = 68050  # over the TP (68000), under the exchange preset (68136)
+PART = 4
+
+pytestmark = pytest.mark.slow
+
+
+def closes(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return sim_orders(state, sides=CLOSE_SIDES, symbol=SYMBOL)
+
+
+def statuses(crash: CrashStack) -> list[str]:
+    return [str(body["status"]) for body in distinct_callbacks(crash.receiver, ORDER_ID)]
+
+
+def average(orders: list[dict[str, Any]]) -> Decimal:
+    size = sum(Decimal(str(o["deal_size"])) for o in orders)
+    value = sum(Decimal(str(o["deal_size"])) * Decimal(str(o["deal_avg_price"])) for o in orders)
+    return value / size
+
+
+@pytest.mark.parametrize("pushes_lost", [0, 1])
+async def test_level_crossed_while_down_with_a_partial_entry_is_closed_by_one_close_task(
+    crash: CrashStack, pushes_lost: int
+) -> None:
+    """Chaos seed 1008 (partial_fill:long): partly filled, killed; the rest fills and the
+    take-profit is crossed while nobody runs. On restart the guard fires at once (closing),
+    and resuming that order must not start a second close beside it: two close loops each
+    closed "what was left", so one close found no position and reported the worker's own
+    close as the exchange's (no price, no PnL), or reported closed while the other still
+    had contracts to close. Which loop settles first is a race (about half the runs of
+    each case failed before the fix); a lost close push shifts it the other way."""
+    client = await crash.start()
+    status, body = await client.post("/api/place-order", SEED_ORDER)
+    assert status == 200, body
+    await client.price(SYMBOL, IN_ZONE)
+    placed = await crash.receiver.wait_for(ORDER_ID, "placed")
+    assert await client.sim_fill(SYMBOL, placed["exchange_order_id"], PART) == 200
+    await client.wait_state(ORDER_ID, "partially_filled")
+    crash.kill()
+    await client.price(SYMBOL, TRADES_THROUGH)  # the rest fills while nobody runs
+    await client.price(SYMBOL, BETWEEN_TP_AND_PRESET)
+    assert open_contracts(await client.sim_state(), SYMBOL) == 10
+    await client.fault({"drop_order_pushes": pushes_lost})
+
+    await crash.restart()
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 0
+    assert len(sim_orders(state, sides=ENTRY_SIDES, symbol=SYMBOL)) == 1
+    done = filled(closes(state))
+    assert sum(Decimal(str(c["deal_size"])) for c in done) == 10
+    assert len(closes(state)) == len(done), "every close sent was needed and filled"
+    assert (closed["reason"], closed["closed_by"]) == ("take_profit", "worker")
+    assert Decimal(str(closed["close_price"])) == average(done)
+    assert closed["close_order_id"] in {str(c["order_id"]) for c in done}
+    assert statuses(crash) == ["placed", "closed"]

@@ -263,6 +263,13 @@ class LifecycleRun:
             if disruption.mode == "delay":
                 reply["delay_ms"] = HICCUP_DELAY_MS
             await self.sim.faults({"order_response": reply})
+        elif kind == "lagging_reads":
+            await self.sim.faults({"lookup_lag_ms": disruption.down_ms})
+        elif kind == "thin_book":
+            book = {"count": 1, "contracts": int(disruption.mode), "reduce_only": True}
+            await self.sim.faults({"thin_book": book})
+        elif kind == "refuse_cancels":
+            await self.sim.faults({"reject_cancels": {"count": int(disruption.mode)}})
         elif kind == "receiver_down":
             await stack.receiver.go_down(disruption.mode)
             try:

@@ -15,7 +15,15 @@ from zoneguard.chaos.geometry import CONTRACTS
 from zoneguard.chaos.scenarios import script, variants
 
 Kind = Literal[
-    "kill_worker", "drop_ws", "exchange_hiccup", "kill_app", "receiver_down", "slow_reply"
+    "kill_worker",
+    "drop_ws",
+    "exchange_hiccup",
+    "kill_app",
+    "receiver_down",
+    "slow_reply",
+    "lagging_reads",
+    "thin_book",
+    "refuse_cancels",
 ]
 HICCUPS = ("503", "drop", "delay")
 """``order_response`` faults: executed, but the reply is a 503, lost, or late."""
@@ -30,11 +38,14 @@ class Disruption:
     """Index of the script step at whose start the delay begins."""
     delay_ms: int
     down_ms: int = 0
-    """kill_worker / kill_app: pause before the restart; receiver_down: how long."""
+    """kill_worker / kill_app: pause before the restart; receiver_down: how long;
+    lagging_reads: how far order lookups lag."""
     again_ms: int | None = None
     """kill_worker: kill the new process again this long after starting it (it may still be
     resuming), then start it once more."""
     mode: str = ""
+    """exchange_hiccup: 503/drop/delay; receiver_down: 503/closed; thin_book: contracts
+    the next close finds; refuse_cancels: how many."""
 
     def describe(self, step_names: tuple[str, ...]) -> str:
         where = f"{step_names[self.step]}+{self.delay_ms}ms"
@@ -119,6 +130,15 @@ def make_plan(seed: int, key: str, options: PlanOptions) -> LifecyclePlan:
         chosen.append(Disruption("receiver_down", *down_at, down_ms=down_for, mode=down_mode))
     refusals = rng.randint(1, 4)
     partial = rng.randint(1, CONTRACTS - 1)
+    lag, lag_at, lag_ms = rng.random() < 0.2, point(), rng.randint(200, 1500)
+    if lag:  # order lookups miss orders younger than this (reads lagging the writes)
+        chosen.append(Disruption("lagging_reads", *lag_at, down_ms=lag_ms))
+    thin, thin_at, thin_contracts = rng.random() < 0.2, point(), rng.randint(1, CONTRACTS - 1)
+    if thin:  # the next close finds only part of the liquidity it needs
+        chosen.append(Disruption("thin_book", *thin_at, mode=str(thin_contracts)))
+    refuse, refuse_at, refused = rng.random() < 0.2, point(), rng.randint(1, 3)
+    if refuse:  # the next cancels are refused (timeout, operator and leftover cancels)
+        chosen.append(Disruption("refuse_cancels", *refuse_at, mode=str(refused)))
     for _ in range(options.kills_per_lifecycle):  # last: their number changes no other draw
         step, delay = point()
         down = rng.choice((0, rng.randint(0, 1500)))

@@ -3,6 +3,7 @@ moment a seeded run hit, and holds the worker to the invariant that run broke.""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ SYMBOL = str(SEED_ORDER["symbol"])
 IN_ZONE = 65400  # the long rests at 65400
 TRADES_THROUGH = 65300  # fills whatever of the resting buy is left
 BETWEEN_TP_AND_PRESET = 68050  # over the TP (68000), under the exchange preset (68136)
+OVER_PRESET_TP = 68200  # over the exchange preset TP (68136): the preset fires at once
 PART = 4
 
 pytestmark = pytest.mark.slow
@@ -78,3 +80,74 @@ async def test_level_crossed_while_down_with_a_partial_entry_is_closed_by_one_cl
     assert Decimal(str(closed["close_price"])) == average(done)
     assert closed["close_order_id"] in {str(c["order_id"]) for c in done}
     assert statuses(crash) == ["placed", "closed"]
+
+
+async def test_a_retried_close_that_filled_unheard_is_reported_as_the_workers(
+    crash: CrashStack,
+) -> None:
+    """Chaos seed 9075 (close_refused): the first close refused, the retry executed but its
+    reply late, the worker killed before hearing it. After the restart the position is
+    flat by the worker's own close: ``closed`` by the worker, with that close's id and
+    price; not "closed by the exchange" with no price."""
+    client = await crash.start()
+    status, body = await client.post("/api/place-order", SEED_ORDER)
+    assert status == 200, body
+    await client.price(SYMBOL, IN_ZONE)
+    await crash.receiver.wait_for(ORDER_ID, "placed")
+    await client.price(SYMBOL, TRADES_THROUGH)
+    await crash.receiver.wait_for(ORDER_ID, "filled")
+    await client.fault(
+        {
+            "reject_orders": {"count": 1, "reduce_only": True, "code": 40027},
+            "order_response": {"count": 1, "mode": "delay", "delay_ms": 3000},
+        }
+    )
+    await client.price(SYMBOL, BETWEEN_TP_AND_PRESET)
+    await crash.receiver.wait_for(ORDER_ID, "close_failed")
+    for _ in range(200):
+        if filled(closes(await client.sim_state())):
+            break
+        await asyncio.sleep(0.02)
+    crash.kill()  # the retried close filled; its reply has not come yet
+    (close,) = closes(await client.sim_state())
+    assert open_contracts(await client.sim_state(), SYMBOL) == 0
+
+    await crash.restart()
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    assert (closed["reason"], closed["closed_by"]) == ("take_profit", "worker")
+    assert closed["close_order_id"] == str(close["order_id"])
+    assert Decimal(str(closed["close_price"])) == Decimal(str(close["deal_avg_price"]))
+    assert statuses(crash) == ["placed", "filled", "close_failed", "closed"]
+
+
+async def test_a_preset_that_closed_only_part_is_counted_in_the_report(
+    crash: CrashStack,
+) -> None:
+    """Chaos seed 9044 (preset_first with a thin book): the price jumps past the exchange's
+    preset take-profit; the preset's market close finds liquidity for 4 of 10 contracts and
+    the rest is cancelled; the worker closes the other 6. ``closed`` must report the whole
+    position (10 contracts, their average price and PnL), not the worker's 6 alone."""
+    client = await crash.start()
+    status, body = await client.post("/api/place-order", SEED_ORDER)
+    assert status == 200, body
+    await client.price(SYMBOL, IN_ZONE)
+    await crash.receiver.wait_for(ORDER_ID, "placed")
+    await client.price(SYMBOL, TRADES_THROUGH)
+    filled_body = await crash.receiver.wait_for(ORDER_ID, "filled")
+    await client.fault({"thin_book": {"count": 1, "contracts": PART, "reduce_only": True}})
+    await client.price(SYMBOL, OVER_PRESET_TP)
+
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    state = await client.sim_state()
+    done = filled(closes(state))
+    by_preset = [c for c in done if c["origin"] == "take_profit"]
+    assert [Decimal(str(c["deal_size"])) for c in by_preset] == [PART], done
+    assert sum(Decimal(str(c["deal_size"])) for c in done) == 10
+    assert open_contracts(state, SYMBOL) == 0
+    assert closed["reason"] == "take_profit"
+    assert closed["filled_contracts"] == 10
+    assert Decimal(str(closed["close_price"])) == average(done)
+    entry = Decimal(str(filled_body["entry_price"]))
+    pnl = (average(done) - entry) * 10 * Decimal("0.001")
+    assert Decimal(str(closed["realized_pnl"])) == pnl
+    assert statuses(crash) == ["placed", "filled", "closed"]

@@ -226,6 +226,12 @@ class Reconciler:
     async def _resume_close(self, order: WorkerOrder) -> None:
         if order.close_client_id is not None:
             info = await self.placement.find(order.symbol, order.close_client_id)
+            log.info(
+                "close %s of %s after restart: %s",
+                order.close_client_id,
+                order.order_id,
+                "not on the exchange" if info is None else f"{info.status.value} {info.order_id}",
+            )
             if info is not None:
                 # It reached the exchange: wait for its outcome and settle by the position
                 # (a partial fill leaves the rest to close; an entry rest is cancelled).

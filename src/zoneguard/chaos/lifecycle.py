@@ -109,28 +109,22 @@ class LifecycleRun:
         self.notes: list[str] = []
         self.findings: list[Finding] = []
         self.step_name = ""
-        self._cids: frozenset[str] = frozenset()
         self._reached = [asyncio.Event() for _ in self.script.steps]
         self._start_ms = 0
         self._end_ms = 0
         self._step_deadline = 0.0
-        self.adopt_order_id(self.order_id)
+        self._cids = _worker_client_ids(self.order_id)
 
     @property
     def sim(self) -> SimClient:
         return self.stack.sim
 
     def adopt_order_id(self, order_id: str) -> None:
-        """The order's id (the app names it when the signal goes through the app): the
-        worker's client ids follow from it."""
+        """The id the app gave the signal: the worker's client ids follow from it, and its
+        callbacks are passed on to the app."""
         self.order_id = order_id
-        self._cids = frozenset(
-            client_order_id_for(order_id, f"{purpose}{n}")
-            for purpose in ("entry", "close")
-            for n in range(1, MAX_ATTEMPTS + 1)
-        )
-        if self.plan.via_app:
-            self.stack.receiver.forwarded.add(order_id)
+        self._cids = _worker_client_ids(order_id)
+        self.stack.receiver.forwarded.add(order_id)
 
     def note(self, text: str) -> None:
         self.notes.append(f"[{self.step_name}] {text}")
@@ -323,3 +317,13 @@ class LifecycleRun:
         if final.get("reason") and text == "closed":
             text += f" {final.get('reason')} by {final.get('closed_by')}"
         return text
+
+
+def _worker_client_ids(order_id: str) -> frozenset[str]:
+    """The client ids the worker gives the entry attempts and closes of ``order_id``: how
+    its orders are told apart from any other at the exchange."""
+    return frozenset(
+        client_order_id_for(order_id, f"{purpose}{n}")
+        for purpose in ("entry", "close")
+        for n in range(1, MAX_ATTEMPTS + 1)
+    )

@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench fuzz venv clean
+.PHONY: demo test lint bench fuzz chaos venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Zoneguard needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -32,6 +32,11 @@ lint: $(STAMP)
 # runs the same tests with a few. ZONEGUARD_FUZZ_EXAMPLES=N sets how many.
 fuzz: $(STAMP)
 	ZONEGUARD_FUZZ_EXAMPLES=$${ZONEGUARD_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest tests/fuzz
+
+# Seeded lifecycles with the worker SIGKILLed at random points (see README "Chaos").
+# ARGS are passed on: make chaos ARGS="--lifecycles 1000 --seed 7 --keep-going"
+chaos: $(STAMP)
+	$(BIN)/zoneguard chaos $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/trigger_index.py

@@ -33,12 +33,13 @@ def _root(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    """Sub-commands: sim, worker, app, signal, demo."""
+    """Sub-commands: sim, worker, app, signal, demo, chaos."""
 
 
 def _register_subcommands() -> None:
     from zoneguard import demo
     from zoneguard.app import cli as app_cli
+    from zoneguard.chaos import cli as chaos_cli
     from zoneguard.sim import cli as sim_cli
     from zoneguard.worker import cli as worker_cli
 
@@ -46,6 +47,7 @@ def _register_subcommands() -> None:
     worker_cli.register(app)
     app_cli.register(app)
     demo.register(app)
+    chaos_cli.register(app)
 
 
 _register_subcommands()

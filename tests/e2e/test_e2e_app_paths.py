@@ -161,3 +161,26 @@ async def test_refused_closes_report_close_failed_then_closed_through_the_whole_
     (close,) = reduce_only_orders(state)  # only the accepted close exists
     assert closed["close_order_id"] == str(close["order_id"])
     assert open_contracts(state) == 0
+
+
+async def test_a_partly_filled_position_closed_at_its_stop_tells_the_app_its_size(
+    stack: Stack, app_factory: AppFactory
+) -> None:
+    """Found by ``zoneguard chaos`` (seed 1009, partial_fill via the app): an entry filled
+    in part and closed before the rest filled never sends ``filled``, so the app kept no
+    size for the position it reports closed. ``closed`` carries the contracts it closed."""
+    sim = await stack.start(callback_secret=SECRET)
+    app = app_factory()
+    await app.start()
+    order_id = await submit_signal(app)
+    await sim.prices(SYMBOL, 65800, 65400)  # into the zone: the buy rests at 65400
+    placed = await app.wait_status(order_id, "placed")
+    assert await sim.sim_fill(SYMBOL, placed["exchange_order_id"], 4) == 200
+    await sim.wait_state(order_id, "partially_filled")
+    await sim.price(SYMBOL, 68050)  # past the TP (68000), short of its preset: rest unfilled
+    closed = await app.wait_status(order_id, "closed")
+    state = await sim.sim_state()
+    (close,) = reduce_only_orders(state)
+    assert dec(close["deal_size"]) == 4
+    assert dec(closed["filled_contracts"]) == 4
+    assert "filled" not in events(closed)

@@ -131,6 +131,9 @@ class CallbackFactory:
                 "reason": order.close_reason,
                 "close_price": _number(order.close_price),
                 "entry_price": _number(order.entry_price),
+                # The size closed: an entry closed while partly filled never sent
+                # ``filled``, and the receiver would not know what the position was.
+                "filled_contracts": _number(order.filled_contracts),
                 "trigger_level": _number(order.close_level),
                 "closed_by": closed_by,
                 "slippage_percent": _number(slippage_percent),

@@ -81,17 +81,20 @@ class FillTracker:
 
     def _maybe_exchange_exit(self, info: OrderInfo) -> None:
         reason = _EXCHANGE_EXITS.get(info.origin)
-        if reason is None or info.status is not OrderStatus.FILLED:
+        if reason is None or not info.status.is_final or info.filled_contracts <= 0:
             return
         owner = self.queue.position_owner(info.symbol, info.position_side)
-        if owner is not None and owner.state in _HOLDING | {OrderState.CLOSING}:
-            log.warning(
-                "SLTP exchange preset %s closed %s at %s",
-                reason,
-                owner.order_id,
-                info.avg_fill_price,
-            )
-            self.sltp.closed_by_exchange(owner, reason, info.avg_fill_price, info.order_id)
+        if owner is None or owner.state not in _HOLDING | {OrderState.CLOSING}:
+            return
+        if info.status is not OrderStatus.FILLED:
+            # The preset closed part of the position and the rest was cancelled (a thin
+            # book): the guard closes what is left, and the report counts this part too.
+            self.sltp.exchange_part(owner, info)
+            return
+        log.warning(
+            "SLTP exchange preset %s closed %s at %s", reason, owner.order_id, info.avg_fill_price
+        )
+        self.sltp.closed_by_exchange(owner, reason, info.avg_fill_price, info.order_id)
 
     def on_position(self, position: PositionInfo) -> None:
         owner = self.queue.position_owner(position.symbol, position.side)

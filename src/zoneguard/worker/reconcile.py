@@ -99,6 +99,11 @@ class Reconciler:
             markets.update_from_tick(PriceTick(symbol, price, received_ns=time.monotonic_ns()))
 
     async def _resume(self, order: WorkerOrder) -> None:
+        if self.sltp.is_closing(order):
+            # Guarded from the journal, the order crossed a level at once: that close task
+            # owns it and settles it by the position. A second loop beside it would close
+            # "what is left" too, and one of them report closed with contracts still open.
+            return
         state = order.state
         if state in _WORKING:
             await self._resume_entry(order)
@@ -221,6 +226,12 @@ class Reconciler:
     async def _resume_close(self, order: WorkerOrder) -> None:
         if order.close_client_id is not None:
             info = await self.placement.find(order.symbol, order.close_client_id)
+            log.info(
+                "close %s of %s after restart: %s",
+                order.close_client_id,
+                order.order_id,
+                "not on the exchange" if info is None else f"{info.status.value} {info.order_id}",
+            )
             if info is not None:
                 # It reached the exchange: wait for its outcome and settle by the position
                 # (a partial fill leaves the rest to close; an entry rest is cancelled).

@@ -396,12 +396,30 @@ class StopLossTakeProfitMonitor:
         finally:
             self._close_fills.pop(cid, None)
 
+    def exchange_part(self, order: WorkerOrder, info: OrderInfo) -> None:
+        """Fill tracker: an exchange preset closed part of the position and stopped (its
+        rest cancelled). Kept with the order (once per exchange order, pushes repeat) so
+        the ``closed`` report covers those contracts too, at their price."""
+        parts = order.extra.setdefault("exchange_parts", {})
+        if info.order_id in parts or info.avg_fill_price is None:
+            return
+        parts[info.order_id] = [str(info.filled_contracts), str(info.avg_fill_price)]
+        self.queue.save_facts(order)
+        log.warning(
+            "SLTP exchange preset closed %s of %s at %s; the rest stays guarded",
+            info.filled_contracts,
+            order.order_id,
+            info.avg_fill_price,
+        )
+
     @staticmethod
     def _closed_parts_price(order: WorkerOrder) -> Decimal | None:
-        """The close of the whole position from every order that closed part of it:
-        ``filled_contracts`` becomes all they closed and the price their average, so the
-        ``closed`` callback's PnL covers every contract, not the last order's only."""
+        """The close of the whole position from every order that closed part of it (ours,
+        and an exchange preset's that stopped short): ``filled_contracts`` becomes all they
+        closed and the price their average, so the ``closed`` callback's size and PnL cover
+        every contract, not the last order's only."""
         parts = order.extra.pop("closed_parts", None) or []
+        parts += list((order.extra.pop("exchange_parts", None) or {}).values())
         fills = [(Decimal(size), Decimal(price)) for size, price in parts]
         total = sum((size for size, _ in fills), Decimal(0))
         if total <= 0:

@@ -1,0 +1,94 @@
+"""Where a lifecycle's prices sit: the zone, the levels, and the prices that cross them.
+
+Percentages are of the base price and signed by the side: positive is in the position's
+favour (up for a long, down for a short), so one script serves both sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+SYMBOL = "BTCUSDT"
+BASE_PRICE = Decimal(65000)
+TICK = Decimal("0.1")
+QUANTITY = Decimal("0.01")
+"""0.01 BTC: 10 contracts of 0.001."""
+CONTRACTS = 10
+LEVERAGE = 10
+BACKSTOP_OFFSET_PERCENT = Decimal("0.2")
+"""The worker's default ``exchange_backstop.offset_percent``: where the exchange's presets
+sit beyond the signal's levels."""
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    side: str
+    base: Decimal = BASE_PRICE
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "long" else -1
+
+    def at(self, percent: str) -> Decimal:
+        """The price ``percent`` from the base, in the position's favour when positive."""
+        raw = self.base * (1 + self.sign * Decimal(percent) / 100)
+        return (raw / TICK).quantize(Decimal(1), rounding=ROUND_HALF_UP) * TICK
+
+    @property
+    def zone(self) -> tuple[Decimal, Decimal]:
+        low, high = sorted((self.at("-1.0"), self.at("-0.5")))
+        return low, high
+
+    @property
+    def entry(self) -> Decimal:
+        """Inside the zone: the worker places its post-only entry here."""
+        return self.at("-0.75")
+
+    @property
+    def stop_loss(self) -> Decimal:
+        return self.at("-2.0")
+
+    @property
+    def take_profit(self) -> Decimal:
+        return self.at("1.0")
+
+    @property
+    def past_stop(self) -> Decimal:
+        """Beyond the stop, short of the exchange's preset: only the worker closes here."""
+        return self.at("-2.1")
+
+    @property
+    def past_preset_stop(self) -> Decimal:
+        """Beyond the exchange's preset stop (0.2 % past the stop): it fires at once."""
+        return self.at("-2.5")
+
+    @property
+    def past_take(self) -> Decimal:
+        return self.at("1.1")
+
+    @property
+    def past_preset_take(self) -> Decimal:
+        return self.at("1.5")
+
+    def through(self, limit: Decimal) -> Decimal:
+        """A price that trades through a resting entry at ``limit`` (one tick is enough;
+        a few make it plain in the logs)."""
+        return limit - self.sign * 5 * TICK
+
+    def signal(self, order_id: str, timeout_seconds: int) -> dict[str, object]:
+        """The seed's place-order payload for this lifecycle."""
+        low, high = self.zone
+        return {
+            "id": order_id,
+            "symbol": SYMBOL,
+            "side": self.side,
+            "entry_zone_min": str(low),
+            "entry_zone_max": str(high),
+            "quantity": str(QUANTITY),
+            "leverage": LEVERAGE,
+            "stop_loss": str(self.stop_loss),
+            "take_profit": str(self.take_profit),
+            "timeout_seconds": timeout_seconds,
+            "metadata": {"strategy": "chaos"},
+        }

@@ -1,0 +1,207 @@
+"""The steps scripts are made of. Each acts as a user or the market would (a signal, a
+price, a partial fill, a cancel), then waits for the exchange to show the consequence.
+A step whose lifecycle already ended (its final callback came) does nothing more: what
+happened is the checks' business, not the script's."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from zoneguard.chaos.clients import Unreachable
+from zoneguard.chaos.geometry import CONTRACTS, SYMBOL
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from zoneguard.chaos.lifecycle import LifecycleRun, View
+
+    Checker = Callable[[View | None], bool | Awaitable[bool]]
+
+RETRY_S = 0.1
+REFUSED_CLOSE_CODE = 40027
+"""A business error the exchange may answer a close with (the worker retries with backoff)."""
+
+
+class StepFailed(Exception):
+    """A request a user makes was refused for good (a finding, not a chaos effect)."""
+
+
+async def reset(run: LifecycleRun) -> None:
+    """No fault left from the last lifecycle; the price back at the base, outside the zone."""
+    await run.sim.faults({"clear": True})
+    await run.sim.price(SYMBOL, run.levels.base)
+
+
+async def submit(run: LifecycleRun) -> None:
+    """Send the signal, to the worker or through the app, until it is taken (a process
+    that is restarting is asked again, with the same body: both are idempotent)."""
+    if run.plan.via_app:
+        await _submit_to_app(run)
+    else:
+        await _submit_to_worker(run)
+
+
+async def _submit_to_worker(run: LifecycleRun) -> None:
+    payload = run.levels.signal(run.order_id, run.script.timeout_seconds)
+    while True:
+        try:
+            status, body = await run.stack.worker.place(payload)
+        except Unreachable:
+            status, body = 0, None
+        if status == 200:
+            return
+        if status not in (0, 502, 503):
+            raise StepFailed(f"place-order answered {status}: {body}")
+        await run.pause(RETRY_S, "the worker to take the order")
+
+
+async def _submit_to_app(run: LifecycleRun) -> None:
+    payload = run.levels.signal("", run.script.timeout_seconds)
+    del payload["id"]
+    key = f"chaos-{run.plan.seed}-{run.plan.key}-{run.stack_generation}"
+    while True:
+        try:
+            status, body = await run.stack.app.signal(payload, key)
+        except Unreachable:
+            status, body = 0, None
+        if status in (200, 201) and isinstance(body, dict):
+            run.adopt_order_id(str(body["id"]))
+            break
+        if status not in (0, 502, 503):
+            raise StepFailed(f"POST /api/signals answered {status}: {body}")
+        await run.pause(RETRY_S, "the app to take the signal")
+    # The bus hands it to the worker; the zone is only entered once the worker has it.
+    await run.until("the app's order submitted to the worker", _app_submitted(run), use_view=False)
+
+
+def _app_submitted(run: LifecycleRun) -> Checker:
+    async def check(_view: View | None) -> bool:
+        try:
+            status, body = await run.stack.app.order(run.order_id)
+        except Unreachable:
+            return False
+        return status == 200 and isinstance(body, dict) and body.get("status") != "queued"
+
+    return check
+
+
+async def enter_zone(run: LifecycleRun) -> None:
+    """The price enters the zone: the worker places its post-only entry."""
+    await run.sim.price(SYMBOL, run.levels.entry)
+
+    def placed(view: View | None) -> bool:
+        assert view is not None
+        return view.live_entry is not None or view.held > 0
+
+    await run.until("the entry order live at the exchange", placed)
+
+
+async def fill(run: LifecycleRun) -> None:
+    """Trade through the live entry until the position holds every contract."""
+
+    async def filled(view: View | None) -> bool:
+        assert view is not None
+        if view.held >= CONTRACTS:
+            return True
+        if view.live_entry is not None:
+            await run.sim.price(SYMBOL, run.levels.through(Decimal(view.live_entry["price"])))
+        return False
+
+    await run.until("every contract of the entry filled", filled)
+
+
+async def partial(run: LifecycleRun) -> None:
+    """Fill part of the resting entry (``/_sim/fill``), as a thin market would."""
+    view = await run.view()
+    entry = view.live_entry
+    if entry is None or view.held > 0 or run.ended():
+        run.note("partial fill skipped: no entry resting unfilled")
+        return
+    want = run.plan.partial
+    status, body = await run.sim.fill(SYMBOL, str(entry["order_id"]), want)
+    if status != 200:
+        run.note(f"partial fill refused by the sim: {status} {body}")
+        return
+
+    def held(v: View | None) -> bool:
+        assert v is not None
+        return v.held >= want
+
+    await run.until(f"{want} contracts held", held)
+
+
+async def rest_cancelled(run: LifecycleRun) -> None:
+    """The deadline passes: the worker cancels the entry's unfilled rest."""
+
+    def gone(view: View | None) -> bool:
+        assert view is not None
+        return view.live_entry is None
+
+    await run.until("the entry's rest cancelled at the deadline", gone)
+
+
+async def refuse_closes(run: LifecycleRun) -> None:
+    """The exchange refuses the next closes (the worker reports close_failed, retries)."""
+    spec = {"count": run.plan.refusals, "reduce_only": True, "code": REFUSED_CLOSE_CODE}
+    await run.sim.faults({"reject_orders": spec})
+
+
+async def cross_take(run: LifecycleRun) -> None:
+    """Past the take-profit, short of the exchange's preset: the worker must close."""
+    await _cross(run, run.levels.past_take, "take_profit")
+
+
+async def cross_stop(run: LifecycleRun) -> None:
+    await _cross(run, run.levels.past_stop, "stop_loss")
+
+
+async def jump_preset_take(run: LifecycleRun) -> None:
+    """One move past the exchange's preset take-profit: the exchange closes first."""
+    await _cross(run, run.levels.past_preset_take, "take_profit")
+
+
+async def jump_preset_stop(run: LifecycleRun) -> None:
+    await _cross(run, run.levels.past_preset_stop, "stop_loss")
+
+
+async def _cross(run: LifecycleRun, price: Decimal, reason: str) -> None:
+    """Move the price beyond a level and hold it there until the position is flat. The
+    crossing counts when the exchange shows a position open as the price moves."""
+    view = await run.view()
+    if view.held > 0:
+        run.crossed.append(reason)
+    await run.sim.price(SYMBOL, price)
+
+    def flat(v: View | None) -> bool:
+        assert v is not None
+        return v.held == 0
+
+    await run.until(f"the position closed past its {reason}", flat)
+
+
+async def cancel(run: LifecycleRun) -> None:
+    """The operator cancels (through the app when the signal came that way)."""
+    while not run.ended():
+        try:
+            if run.plan.via_app:
+                status, body = await run.stack.app.cancel(run.order_id)
+            else:
+                status, body = await run.stack.worker.cancel(run.order_id)
+        except Unreachable:
+            status, body = 0, None
+        if 200 <= status < 300:
+            run.cancel_requested = True
+            return
+        if status not in (0, 502, 503):
+            raise StepFailed(f"cancel answered {status}: {body}")
+        await run.pause(RETRY_S, "the cancel to be taken")
+
+
+async def await_final(run: LifecycleRun) -> None:
+    """Until the order's final callback (``closed``, ``timeout``, ``failed``, ``cancelled``)."""
+
+    def done(_view: View | None) -> bool:
+        return run.ended()
+
+    await run.until("a final callback", done, within_s=run.final_timeout_s, use_view=False)

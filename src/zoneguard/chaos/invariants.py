@@ -57,7 +57,8 @@ class Evidence:
     """Levels (``stop_loss``/``take_profit``) the script moved the price beyond while the
     exchange showed the position open, in order."""
     cancel_requested: bool = False
-    """The script's cancel was accepted (2xx) before any entry filled."""
+    """The script's cancel was accepted (2xx), or sent with its answer lost and the order
+    ended before a retry was answered (it may have been carried out)."""
     via_app: bool = False
     app_order: Row | None = None
     """The app's ``GET /api/orders/{id}`` at the end (via the app only)."""

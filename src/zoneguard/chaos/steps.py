@@ -181,7 +181,10 @@ async def _cross(run: LifecycleRun, price: Decimal, reason: str) -> None:
 
 
 async def cancel(run: LifecycleRun) -> None:
-    """The operator cancels (through the app when the signal came that way)."""
+    """The operator cancels (through the app when the signal came that way). An attempt whose
+    answer was lost (the app or worker killed as it answered) may have been carried out:
+    when the order then ends before a retry is answered, the cancel counts as requested."""
+    sent = False
     while not run.ended():
         try:
             if run.plan.via_app:
@@ -190,12 +193,14 @@ async def cancel(run: LifecycleRun) -> None:
                 status, body = await run.stack.worker.cancel(run.order_id)
         except Unreachable:
             status, body = 0, None
+        sent = True
         if 200 <= status < 300:
             run.cancel_requested = True
             return
         if status not in (0, 502, 503):
             raise StepFailed(f"cancel answered {status}: {body}")
         await run.pause(RETRY_S, "the cancel to be taken")
+    run.cancel_requested = run.cancel_requested or sent
 
 
 async def await_final(run: LifecycleRun) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sim_wire import Wire, drain, recv, subscribe
+from sim_wire import WAIT_S, Wire, drain, recv, subscribe
 
 from zoneguard.sim import SimServer
 
@@ -238,7 +238,7 @@ async def test_drop_ws_closes_the_chosen_sockets(wire: Wire) -> None:
         await subscribe(public, "futures/trade:BTCUSDT")
         status, body = await wire.control("/_sim/faults", {"drop_ws": "private"})
         assert (status, body["dropped"]) == (200, 1)
-        msg = await private.receive(timeout=2)
+        msg = await private.receive(timeout=WAIT_S)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         await public.send_json({"action": "ping"})
         assert (await recv(public))["data"] == "pong"

@@ -5,6 +5,7 @@ sockets. A uniquely named module (not conftest) so imports cannot pick another f
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import socket
@@ -57,10 +58,13 @@ def free_port() -> int:
 async def eventually(
     check: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
 ) -> Any:
-    """Wait until ``check()`` returns something truthy (events, not timing, decide tests)."""
+    """Wait until ``check()`` returns (or, for a coroutine function, resolves to) something
+    truthy (events, not timing, decide tests)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:

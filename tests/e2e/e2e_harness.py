@@ -49,10 +49,20 @@ SEED_ORDER: dict[str, Any] = {
 
 
 def free_port() -> int:
+    """A port that was free a moment ago, for a child process that binds it itself. A server
+    in this process binds port 0 instead (:func:`bound_socket`): nothing can take it first."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def bound_socket() -> socket.socket:
+    """A listening-ready socket on a port the kernel picked, for an in-process server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 async def eventually(
@@ -74,9 +84,12 @@ async def eventually(
 
 @dataclass
 class Receiver:
-    """The trading app's callback endpoint: records every POST; can be down."""
+    """The trading app's callback endpoint: records every POST; can be down.
 
-    port: int = field(default_factory=free_port)
+    The first :meth:`start` binds a port the kernel picks (no free-port guess another
+    process can take in between); a later start after :meth:`stop` binds that port again."""
+
+    port: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     status: int = 200
@@ -84,6 +97,7 @@ class Receiver:
 
     @property
     def base_url(self) -> str:
+        assert self.port, "start the receiver first: its port is chosen then"
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
@@ -92,6 +106,7 @@ class Receiver:
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -232,7 +247,8 @@ class InProcessWorker:
         config: OrdersConfig | None = None,
         **settings: Any,
     ) -> None:
-        self.port = free_port()
+        self._socket = bound_socket()
+        self.port: int = self._socket.getsockname()[1]
         self.service = WorkerService(
             BitMartExchange(sim_exchange_settings(sim)),
             config or OrdersConfig(),
@@ -255,7 +271,8 @@ class InProcessWorker:
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )
         self._server = uvicorn.Server(config)
-        self._task = asyncio.get_running_loop().create_task(self._server.serve())
+        serving = self._server.serve(sockets=[self._socket])
+        self._task = asyncio.get_running_loop().create_task(serving)
         await eventually(lambda: self._server is not None and self._server.started, 5, "uvicorn")
 
     async def stop(self) -> None:
@@ -263,6 +280,7 @@ class InProcessWorker:
             self._server.should_exit = True
         if self._task is not None:
             await self._task
+        self._socket.close()
         await self.service.stop()
 
 

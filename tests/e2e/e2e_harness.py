@@ -587,10 +587,14 @@ def journal_state(var_dir: Path, order_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def sending_recorded(var_dir: Path, order_id: str, kind: str) -> bool:
+def sending_recorded(
+    var_dir: Path, order_id: str, kind: str, client_order_id: str | None = None
+) -> bool:
     """Whether a worker killed as its request left had recorded it: ``placing``/``closing``
     in the journal, or, killed before that commit, the intent log's line (the note comes
-    before the send, the commit right after: either may be the last thing done)."""
+    before the send, the commit right after: either may be the last thing done; which one
+    a SIGKILL lands after depends on the machine's load). ``client_order_id``: the line
+    must be for that request (an earlier attempt's line does not count)."""
     from zoneguard.worker.intents import IntentLog
 
     acting = {"entry": "placing", "close": "closing"}[kind]
@@ -598,6 +602,11 @@ def sending_recorded(var_dir: Path, order_id: str, kind: str) -> bool:
         return True
     log = IntentLog(var_dir / "intents.log")
     try:
-        return any(i.order_id == order_id and i.kind == kind for i in log.read())
+        return any(
+            i.order_id == order_id
+            and i.kind == kind
+            and client_order_id in (None, i.client_order_id)
+            for i in log.read()
+        )
     finally:
         log.close()

@@ -284,6 +284,13 @@ class InProcessWorker:
         await self.service.stop()
 
 
+STARTUP_BOUND_S = 60.0
+"""How long a child process (worker, app) may take to become ready: a bound on a hang. A
+start takes 1-5 s, but under CPU stress with other suites running it passed 20 s (a fresh
+interpreter importing everything, and REST round trips to a simulator in this starved
+process); pytest's own 120 s per test still bounds the whole."""
+
+
 class WorkerProcess:
     """`zoneguard worker` as a real child process: killed with SIGKILL in the crash tests."""
 
@@ -298,7 +305,7 @@ class WorkerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, session: aiohttp.ClientSession, timeout: float = 20.0) -> None:
+    async def start(self, session: aiohttp.ClientSession, timeout: float = STARTUP_BOUND_S) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -328,7 +335,8 @@ class WorkerProcess:
             except aiohttp.ClientError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("worker did not become ready")
+                err = (self.var_dir / "stderr.txt").read_text()
+                raise AssertionError(f"worker not ready in {timeout} s: {err[-2000:]}")
             await asyncio.sleep(0.05)
 
     def kill(self) -> None:

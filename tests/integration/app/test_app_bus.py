@@ -100,7 +100,13 @@ async def test_a_4xx_from_the_worker_fails_the_order_without_retry(
 
     detail = await eventually(failed, what="failed")
     assert "symbol: XYZUSDT is not traded" in detail["error"]
-    await asyncio.sleep(0.3)  # a retry would have come by now (base 0.05 s)
+
+    async def settled() -> bool:
+        return bool(await app.runtime.db.run(table.pending_count) == 0)
+
+    # The message is gone from the queue (acknowledged): no retry can follow. (Sleeping
+    # 0.3 s "for a retry to have come" proved nothing when the machine was slow.)
+    await eventually(settled, what="the message acknowledged")
     assert len(fake_worker.requests) == 1
     _, failed_list = await app.http.get("/api/messages/failed")
     assert failed_list["messages"] == []

@@ -5,6 +5,7 @@ sockets. A uniquely named module (not conftest) so imports cannot pick another f
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import socket
@@ -48,19 +49,32 @@ SEED_ORDER: dict[str, Any] = {
 
 
 def free_port() -> int:
+    """A port that was free a moment ago, for a child process that binds it itself. A server
+    in this process binds port 0 instead (:func:`bound_socket`): nothing can take it first."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
 
 
+def bound_socket() -> socket.socket:
+    """A listening-ready socket on a port the kernel picked, for an in-process server."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 async def eventually(
     check: Callable[[], Any], timeout: float = 5.0, what: str = "condition"
 ) -> Any:
-    """Wait until ``check()`` returns something truthy (events, not timing, decide tests)."""
+    """Wait until ``check()`` returns (or, for a coroutine function, resolves to) something
+    truthy (events, not timing, decide tests)."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:
@@ -70,9 +84,12 @@ async def eventually(
 
 @dataclass
 class Receiver:
-    """The trading app's callback endpoint: records every POST; can be down."""
+    """The trading app's callback endpoint: records every POST; can be down.
 
-    port: int = field(default_factory=free_port)
+    The first :meth:`start` binds a port the kernel picks (no free-port guess another
+    process can take in between); a later start after :meth:`stop` binds that port again."""
+
+    port: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     status: int = 200
@@ -80,6 +97,7 @@ class Receiver:
 
     @property
     def base_url(self) -> str:
+        assert self.port, "start the receiver first: its port is chosen then"
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
@@ -88,6 +106,7 @@ class Receiver:
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -228,7 +247,8 @@ class InProcessWorker:
         config: OrdersConfig | None = None,
         **settings: Any,
     ) -> None:
-        self.port = free_port()
+        self._socket = bound_socket()
+        self.port: int = self._socket.getsockname()[1]
         self.service = WorkerService(
             BitMartExchange(sim_exchange_settings(sim)),
             config or OrdersConfig(),
@@ -251,7 +271,8 @@ class InProcessWorker:
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
         )
         self._server = uvicorn.Server(config)
-        self._task = asyncio.get_running_loop().create_task(self._server.serve())
+        serving = self._server.serve(sockets=[self._socket])
+        self._task = asyncio.get_running_loop().create_task(serving)
         await eventually(lambda: self._server is not None and self._server.started, 5, "uvicorn")
 
     async def stop(self) -> None:
@@ -259,7 +280,15 @@ class InProcessWorker:
             self._server.should_exit = True
         if self._task is not None:
             await self._task
+        self._socket.close()
         await self.service.stop()
+
+
+STARTUP_BOUND_S = 60.0
+"""How long a child process (worker, app) may take to become ready: a bound on a hang. A
+start takes 1-5 s, but under CPU stress with other suites running it passed 20 s (a fresh
+interpreter importing everything, and REST round trips to a simulator in this starved
+process); pytest's own 120 s per test still bounds the whole."""
 
 
 class WorkerProcess:
@@ -276,7 +305,7 @@ class WorkerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self, session: aiohttp.ClientSession, timeout: float = 20.0) -> None:
+    async def start(self, session: aiohttp.ClientSession, timeout: float = STARTUP_BOUND_S) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -306,7 +335,8 @@ class WorkerProcess:
             except aiohttp.ClientError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("worker did not become ready")
+                err = (self.var_dir / "stderr.txt").read_text()
+                raise AssertionError(f"worker not ready in {timeout} s: {err[-2000:]}")
             await asyncio.sleep(0.05)
 
     def kill(self) -> None:
@@ -565,10 +595,14 @@ def journal_state(var_dir: Path, order_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def sending_recorded(var_dir: Path, order_id: str, kind: str) -> bool:
+def sending_recorded(
+    var_dir: Path, order_id: str, kind: str, client_order_id: str | None = None
+) -> bool:
     """Whether a worker killed as its request left had recorded it: ``placing``/``closing``
     in the journal, or, killed before that commit, the intent log's line (the note comes
-    before the send, the commit right after: either may be the last thing done)."""
+    before the send, the commit right after: either may be the last thing done; which one
+    a SIGKILL lands after depends on the machine's load). ``client_order_id``: the line
+    must be for that request (an earlier attempt's line does not count)."""
     from zoneguard.worker.intents import IntentLog
 
     acting = {"entry": "placing", "close": "closing"}[kind]
@@ -576,6 +610,11 @@ def sending_recorded(var_dir: Path, order_id: str, kind: str) -> bool:
         return True
     log = IntentLog(var_dir / "intents.log")
     try:
-        return any(i.order_id == order_id and i.kind == kind for i in log.read())
+        return any(
+            i.order_id == order_id
+            and i.kind == kind
+            and client_order_id in (None, i.client_order_id)
+            for i in log.read()
+        )
     finally:
         log.close()

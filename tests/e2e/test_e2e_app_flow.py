@@ -19,7 +19,7 @@ import app_e2e_support
 import pytest
 from aiohttp import web
 from app_e2e_support import SECRET, SIGNAL, AppFactory, Http, free_port
-from e2e_harness import Stack
+from e2e_harness import STARTUP_BOUND_S, Stack
 
 from zoneguard.worker.journal import encode_json
 from zoneguard.worker.outbox import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_callback
@@ -154,7 +154,7 @@ class AppProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + STARTUP_BOUND_S
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(f"app exited: {self.log_path.read_text()[-2000:]}")

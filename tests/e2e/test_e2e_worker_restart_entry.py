@@ -203,10 +203,7 @@ async def test_order_waiting_for_the_price_to_leave_stays_unarmed_after_restart(
         _status, body = await client.get("/status")
         return body["connections"]["last_public_message_age_s"] is not None
 
-    for _ in range(200):
-        if await price_seen():
-            break
-        await asyncio.sleep(0.01)
+    await eventually(price_seen, 20, "the worker to hear a price")  # an error if it never does
     await place_seed_order(client)
     crash.kill()
     await crash.restart()

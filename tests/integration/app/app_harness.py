@@ -134,7 +134,9 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> AppSet
         "bus_retry_max_s": 1.0,
         "bus_poll_interval_s": 0.1,
         "bus_lease_s": 3.0,
-        "worker_timeout_s": 2.0,
+        # Bounds a hang only: the worker (fake or real) runs in this process, and a 2 s
+        # timeout raced it on a busy machine (a request cut off, then sent again).
+        "worker_timeout_s": 30.0,
         "worker_attempts": 1,
         "ws_worker_base_url": f"http://127.0.0.1:{free_port()}",  # nobody there
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -27,6 +28,10 @@ from zoneguard.exchange.errors import (
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bitmart"
 KEY, SECRET, MEMO = "loop-key", "loop-secret", "loop-memo"
+HANG_BOUND_S = 30.0
+"""The shared client's timeout: it only bounds a hang. A short one would race the double's
+normal replies on a busy machine (the request cancelled before the loopback answered);
+the one test about the timeout makes its own client and a double that never answers."""
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -70,7 +75,7 @@ async def double() -> AsyncIterator[tuple[Double, str]]:
 
 @pytest.fixture
 async def client(double: tuple[Double, str]) -> AsyncIterator[BitMartRestClient]:
-    rest = BitMartRestClient(double[1], KEY, SECRET, MEMO, timeout_s=0.5)
+    rest = BitMartRestClient(double[1], KEY, SECRET, MEMO, timeout_s=HANG_BOUND_S)
     yield rest
     await rest.close()
 
@@ -167,15 +172,18 @@ async def test_rate_limit_headers_make_the_next_request_wait(
         return fixture_reply("rest_contract_details_response.json", headers)
 
     fake.routes["/contract/public/details"] = details
-    await client.contract_details("BTCUSDT")
+    # Timed from before the first request: the window starts when its reply is read, so
+    # the second request cannot return sooner than a window after this, however slow
+    # the machine (timed after the first request, a late wake-up would eat the window).
     first_at = time.monotonic()
+    await client.contract_details("BTCUSDT")
     await client.contract_details("BTCUSDT")
     assert time.monotonic() - first_at >= window_s * 0.9
     assert len(fake.requests) == 2
 
 
 async def test_headers_below_the_limit_do_not_wait(
-    double: tuple[Double, str], client: BitMartRestClient
+    double: tuple[Double, str], client: BitMartRestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake, _ = double
 
@@ -188,10 +196,12 @@ async def test_headers_below_the_limit_do_not_wait(
         return fixture_reply("rest_contract_details_response.json", headers)
 
     fake.routes["/contract/public/details"] = details
-    started = time.monotonic()
+    caplog.set_level(logging.INFO, logger="zoneguard")
     await client.contract_details()
+    assert client.gate.delay_for("/contract/public/details") == 0.0
     await client.contract_details()
-    assert time.monotonic() - started < 1.0
+    assert len(fake.requests) == 2
+    assert "rate limit: waiting" not in caplog.text  # the gate held nothing back
 
 
 async def test_429_raises_rate_limited_with_retry_after(
@@ -211,10 +221,15 @@ async def test_429_raises_rate_limited_with_retry_after(
         )
 
     fake.routes["/contract/private/submit-order"] = too_many
+    sent_at = time.monotonic()
     with pytest.raises(RateLimited) as caught:
         await client.submit_order({"symbol": "BTCUSDT"})
     assert caught.value.retry_after_s == 2.0
-    assert client.gate.delay_for("/contract/private/submit-order") > 1.5
+    # Blocked for the header's whole window from the reply: what is left of it plus the
+    # time since the request left covers 2 s, whatever the machine's load.
+    left = client.gate.delay_for("/contract/private/submit-order")
+    assert 0 < left <= 2.0
+    assert left + (time.monotonic() - sent_at) >= 2.0
 
 
 async def test_cloudflare_html_403_is_authentication_with_hint(
@@ -248,20 +263,25 @@ async def test_html_502_is_unknown_outcome(
     assert caught.value.http_status == 502
 
 
-async def test_timeout_is_unknown_outcome(
-    double: tuple[Double, str], client: BitMartRestClient
-) -> None:
-    fake, _ = double
+async def test_timeout_is_unknown_outcome(double: tuple[Double, str]) -> None:
+    """A double that never answers: only the client's own timeout can end the request."""
+    fake, url = double
+    arrived = asyncio.Event()
+    never = asyncio.Event()
 
     async def hang(request: web.Request) -> web.Response:
-        await asyncio.sleep(1.0)
+        arrived.set()
+        await never.wait()  # cancelled when the client hangs up or the double stops
         return fixture_reply("rest_submit_order_response.json")
 
     fake.routes["/contract/private/submit-order"] = hang
-    started = time.monotonic()
-    with pytest.raises(UnknownOutcome, match="no reply"):
-        await client.submit_order({"symbol": "BTCUSDT"})
-    assert time.monotonic() - started < 0.9
+    rest = BitMartRestClient(url, KEY, SECRET, MEMO, timeout_s=0.5)
+    try:
+        with pytest.raises(UnknownOutcome, match=r"no reply within 0\.5s"):
+            await rest.submit_order({"symbol": "BTCUSDT"})
+    finally:
+        await rest.close()
+    assert arrived.is_set()  # the request got there: a timeout, not a refused connection
 
 
 async def test_connection_dropped_without_reply_is_unknown_outcome() -> None:
@@ -305,14 +325,20 @@ async def test_cancel_without_any_id_is_refused_locally(
 
 async def test_clock_calibration(double: tuple[Double, str], client: BitMartRestClient) -> None:
     fake, _ = double
-    server_ms = int(time.time() * 1000) + 90_000
 
     async def system_time(request: web.Request) -> web.Response:
+        server_ms = int(time.time() * 1000) + 90_000  # read when the request is served
         return web.json_response(
             {"code": 1000, "message": "OK", "data": {"server_time": server_ms}}
         )
 
     fake.routes["/system/time"] = system_time
+    before = time.time() * 1000
     offset = await client.calibrate_clock()
-    assert 89_000 < offset < 91_000
-    assert abs(client.now_ms() - (time.time() * 1000 + offset)) < 100
+    round_trip_ms = time.time() * 1000 - before
+    # The mid-point estimate is off by at most half the round trip, however long it took.
+    assert abs(offset - 90_000) <= round_trip_ms / 2 + 2
+    low = time.time() * 1000 + offset
+    now = client.now_ms()
+    high = time.time() * 1000 + offset
+    assert low - 1 <= now <= high + 1

@@ -118,7 +118,13 @@ class Wire:
         return await recv(ws)
 
 
-async def recv(ws: aiohttp.ClientWebSocketResponse, wait_s: float = 2.0) -> dict[str, Any]:
+WAIT_S = 10.0
+"""How long a frame may take: it only bounds a hang (a busy machine stretches milliseconds
+into seconds)."""
+PONG = {"group": "System", "data": "pong"}
+
+
+async def recv(ws: aiohttp.ClientWebSocketResponse, wait_s: float = WAIT_S) -> dict[str, Any]:
     msg = await ws.receive(timeout=wait_s)
     assert msg.type is aiohttp.WSMsgType.TEXT, msg
     decoded: dict[str, Any] = json.loads(msg.data)
@@ -128,7 +134,7 @@ async def recv(ws: aiohttp.ClientWebSocketResponse, wait_s: float = 2.0) -> dict
 async def recv_until(
     ws: aiohttp.ClientWebSocketResponse,
     match: Callable[[dict[str, Any]], bool],
-    wait_s: float = 2.0,
+    wait_s: float = WAIT_S,
 ) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + wait_s
     while True:
@@ -140,14 +146,19 @@ async def recv_until(
             return frame
 
 
-async def drain(ws: aiohttp.ClientWebSocketResponse, quiet_s: float = 0.1) -> list[dict[str, Any]]:
-    """Every frame until the socket has been quiet for ``quiet_s``."""
+async def drain(ws: aiohttp.ClientWebSocketResponse) -> list[dict[str, Any]]:
+    """Every frame the simulator sent on this socket before it answered a ping sent now.
+
+    The simulator publishes inside the request that causes a push and writes a socket's
+    frames in order, so this is everything the requests that have returned caused: an
+    exact barrier. (Waiting until the socket had been quiet for 0.1 s raced the load: a
+    frame that came later leaked into the next test step, and an empty answer proved
+    nothing.) Pushes from the simulator's own timers still need a wait for a condition."""
+    await ws.send_json({"action": "ping"})
     frames = []
-    while True:
-        try:
-            frames.append(await recv(ws, quiet_s))
-        except TimeoutError:
-            return frames
+    while (frame := await recv(ws)) != PONG:
+        frames.append(frame)
+    return frames
 
 
 def _is_ack(topic: str, frame: dict[str, Any]) -> bool:

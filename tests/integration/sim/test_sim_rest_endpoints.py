@@ -4,15 +4,27 @@ history, demo claim and spot <-> futures transfers."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from sim_wire import KEY, MEMO, SECRET, Reply, Wire, drain, fixture, hmac_hex, now_ms, subscribe
+from sim_wire import (
+    KEY,
+    MEMO,
+    SECRET,
+    Reply,
+    Wire,
+    drain,
+    fixture,
+    hmac_hex,
+    now_ms,
+    recv_until,
+    subscribe,
+)
 from test_sim_rest_wire import assert_envelope, assert_same_shape
 
 PRIVATE = "/contract/private/"
@@ -47,30 +59,39 @@ async def open_orders(wire: Wire, **params: str) -> list[dict[str, Any]]:
 async def test_cancel_all_after_cancels_the_symbols_orders_when_the_timer_runs_out(
     wire: Wire,
 ) -> None:
-    """BTCUSDT armed for 5 s; ETHUSDT armed then disarmed with 0: only BTCUSDT is cancelled."""
+    """BTCUSDT armed for 5 s; ETHUSDT armed then disarmed with 0: only BTCUSDT is cancelled,
+    and not before its 5 s. Timed from before the arming call, and the pushes watched from
+    before it too: a busy machine can only make the cancel look later, never earlier."""
     await wire.order(side=1, price="60000", size=1)
     await wire.order(side=4, price="70000", size=1)
     eth = await wire.order(symbol="ETHUSDT", side=1, price="2900", size=1)
-    body = fixture("rest_cancel_all_after_request.json") | {"symbol": "BTCUSDT", "timeout": 5}
-    armed = await wire.signed(PRIVATE + "cancel-all-after", body)
-    assert_envelope(armed, 1000, 200)
-    assert_exact_shape(armed.data, sample_data("rest_cancel_all_after_response.json"))
-    assert armed.data["result"] is True
-    assert armed.data["cancel_time"] - armed.data["set_time"] == 5
-    assert abs(armed.data["set_time"] - int(now_ms()) // 1000) <= 1
-    assert (await wire.signed(PRIVATE + "cancel-all-after", body | {"timeout": 3})).code == 40011
-    eth_body = {"symbol": "ETHUSDT", "timeout": 5}
-    await wire.signed(PRIVATE + "cancel-all-after", eth_body)
-    off = await wire.signed(PRIVATE + "cancel-all-after", eth_body | {"timeout": 0})
-    assert (off.data["result"], off.data["cancel_time"]) == (True, 0)
-
     async with await wire.ws(private=True) as ws:
         await wire.login(ws)
         await subscribe(ws, "futures/order")
-        await asyncio.sleep(4.0)
-        assert len(await open_orders(wire, symbol="BTCUSDT")) == 2  # not yet
-        await asyncio.sleep(1.5)  # the 5 s timer ran out: both BTCUSDT orders are gone
-        pushes = await drain(ws)
+        body = fixture("rest_cancel_all_after_request.json") | {"symbol": "BTCUSDT", "timeout": 5}
+        called_s = int(now_ms()) // 1000
+        armed_at = time.monotonic()
+        armed = await wire.signed(PRIVATE + "cancel-all-after", body)
+        answered_s = int(now_ms()) // 1000
+        assert_envelope(armed, 1000, 200)
+        assert_exact_shape(armed.data, sample_data("rest_cancel_all_after_response.json"))
+        assert armed.data["result"] is True
+        assert armed.data["cancel_time"] - armed.data["set_time"] == 5
+        assert called_s <= armed.data["set_time"] <= answered_s
+        assert (
+            await wire.signed(PRIVATE + "cancel-all-after", body | {"timeout": 3})
+        ).code == 40011
+        eth_body = {"symbol": "ETHUSDT", "timeout": 5}
+        await wire.signed(PRIVATE + "cancel-all-after", eth_body)
+        off = await wire.signed(PRIVATE + "cancel-all-after", eth_body | {"timeout": 0})
+        assert (off.data["result"], off.data["cancel_time"]) == (True, 0)
+
+        pushes: list[dict[str, Any]] = []
+        while len(pushes) < 2:  # the timer's two cancels; recv bounds a hang
+            pushes.append(await recv_until(ws, lambda f: f.get("group") == "futures/order"))
+        waited = time.monotonic() - armed_at
+        pushes += await drain(ws)
+    assert waited >= 4.9, f"cancelled {waited:.2f} s after arming a 5 s timer"
     assert await open_orders(wire, symbol="BTCUSDT") == []
     assert [r["order_id"] for r in await open_orders(wire)] == [str(eth.data["order_id"])]
     assert sorted(p["data"][0]["action"] for p in pushes) == [3, 3]

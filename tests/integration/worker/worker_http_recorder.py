@@ -49,6 +49,7 @@ class Recorder:
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = int(self._runner.addresses[0][1])  # the kernel's pick when port was 0
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -80,8 +81,8 @@ def free_port() -> int:
 
 @pytest.fixture
 async def recorder() -> AsyncIterator[Recorder]:
-    """A running receiver."""
-    rec = Recorder(port=free_port())
+    """A running receiver, on a port the kernel picks as it binds."""
+    rec = Recorder(port=0)
     await rec.start()
     yield rec
     await rec.stop()

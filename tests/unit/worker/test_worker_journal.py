@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -349,14 +348,18 @@ def test_a_failed_migration_step_leaves_the_schema_untouched(
     assert "extra" not in names
 
 
-def test_a_transition_commits_fast_enough_for_the_hot_path(journal: Journal) -> None:
-    """Loose bound (a disk flush per commit would be ~ms): 1000 transitions well under 1 s."""
+def test_a_transition_commits_without_a_disk_flush(journal: Journal) -> None:
+    """What keeps a commit off the disk (a flush per commit would cost ~ms on the hot path):
+    WAL with synchronous=NORMAL on the journal's own connection. Checked as settings, not
+    as wall time (1000 commits under 1 s failed whenever the machine was busy); the time
+    per commit is measured by bench/engine_price_update.py."""
+    db = journal._db
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
     add(journal, "o1")
-    started = time.perf_counter()
-    for seq in range(2, 1002):
+    for seq in range(2, 102):
         journal.record("o1", event("o1", seq, "guarding", seq), state="guarding")
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"{elapsed * 1000:.0f} ms for 1000 commits"
+    assert len(journal.events("o1")) == 101
 
 
 def test_heads_always_match_a_model_of_per_order_queues(journal: Journal) -> None:

@@ -11,6 +11,7 @@ are short and few (signals and callbacks, not prices).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event, select, update
@@ -22,11 +23,21 @@ COUNTER_ID = 1
 _TAKEN = "zoneguard_change_seq"
 
 
+_INSTALLED: weakref.WeakSet[sessionmaker[Session]] = weakref.WeakSet()
+"""The sessionmakers already stamping. Not ``event.contains``: SQLAlchemy keys that on
+``id()``, and its entry for a collected sessionmaker outlives it (the listener sits on the
+sessionmaker's own Session class, freed only by the cyclic GC), so a new sessionmaker that
+reused the id was taken as installed and never stamped: a second Database in one process
+then wrote changes the live feed could not see."""
+
+
 def install(sessions: sessionmaker[Session]) -> None:
     """Stamp every flush of these sessions (idempotent)."""
-    if not event.contains(sessions, "before_flush", _stamp):
-        event.listen(sessions, "before_flush", _stamp)
-        event.listen(sessions, "after_transaction_end", _forget)
+    if sessions in _INSTALLED:
+        return
+    event.listen(sessions, "before_flush", _stamp)
+    event.listen(sessions, "after_transaction_end", _forget)
+    _INSTALLED.add(sessions)
 
 
 def last_change_seq(session: Session) -> int:

@@ -319,3 +319,39 @@ async def test_exchange_preset_during_a_partial_fill_also_cancels_the_rest(
     state = await client.sim_state()
     assert open_positions(state) == [], "a position nobody guards"
     assert stack.receiver.statuses(ORDER_ID) == ["placed", "closed"]
+
+
+async def test_flat_by_our_own_close_whose_answers_were_lost_reports_it(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our stop's close filled, but its push was lost and every lookup of it failed (a
+    lagging read): the position is flat with no exchange close heard of. The worker asks
+    the exchange for its own close orders by client id and reports the close as its own,
+    at the price it filled, rather than as the exchange's with no price."""
+    from e2e_harness import eventually
+
+    from zoneguard.worker import sltp
+
+    monkeypatch.setattr(sltp, "CLOSE_LOOKUP_ATTEMPTS", 2)
+    client = await stack.start()
+    await open_long(stack, client)
+    await client.fault({"drop_order_pushes": 10, "lookup_lag_ms": 600_000})
+    await client.price("BTCUSDT", 63990)  # stop-loss crossed
+    not_found = f"SLTP close of {ORDER_ID} not found"
+
+    def lookups_failed() -> bool:
+        return stack.app_log.read_text().count(not_found) >= sltp.CLOSE_LOOKUP_ATTEMPTS
+
+    await eventually(lookups_failed, 30, "the close's lookups to fail")
+    # The worker now finds the position flat and waits CLOSE_CONFIRM_S for an exchange
+    # close; the reads catch up meanwhile.
+    await client.fault({"lookup_lag_ms": 0})
+    closed = await stack.receiver.wait_for(ORDER_ID, "closed")
+    state = await client.sim_state()
+    assert open_positions(state) == []
+    assert len(closes(state)) == 1, closes(state)
+    close = closes(state)[0]
+    assert closed["closed_by"] == "worker"
+    assert closed["close_order_id"] == str(close["order_id"])
+    assert Decimal(str(closed["close_price"])) == Decimal(str(close["deal_avg_price"]))
+    assert stack.receiver.statuses(ORDER_ID) == ["placed", "filled", "closed"]

@@ -54,6 +54,11 @@ CLOSE_CONFIRM_S = 2.0
 CLOSE_LOOKUP_ATTEMPTS = 5
 """Failed REST lookups of our close order before going by the position instead."""
 
+MAX_CLOSE_LOOKUPS = 20
+"""A position found flat with no exchange close heard of: how many of our latest close
+attempts are asked for by client id (refused attempts never existed; 20 covers a long
+outage of refusals without a flood of lookups)."""
+
 
 class StopLossTakeProfitMonitor:
     def __init__(
@@ -492,9 +497,38 @@ class StopLossTakeProfitMonitor:
             price = known.get("price")
             self._closed(order, Decimal(price) if price else None, "exchange")
         else:
-            self._closed(order, None, "exchange")
+            ours = await self._our_closes_price(order)
+            if order.lifecycle.is_terminal:
+                return True
+            self._closed(order, ours, "worker" if ours is not None else "exchange")
         await self.placement.cancel_leftover_stops(order.symbol, order.side)
         return True
+
+    async def _our_closes_price(self, order: WorkerOrder) -> Decimal | None:
+        """Flat, and no exchange close heard of: our own close orders may have done it while
+        their answers were lost (a reply cut by a crash, pushes dropped, lookups that
+        lagged). Each attempt has its own client id, so the exchange is asked for each; what
+        they filled is the close, at its average price (None: none of ours filled)."""
+        first = max(1, order.close_attempt - MAX_CLOSE_LOOKUPS + 1)
+        parts: list[list[str]] = []
+        for attempt in range(first, order.close_attempt + 1):
+            cid = client_order_id_for(order.order_id, f"close{attempt}")
+            try:
+                info = await self.placement.find(order.symbol, cid)
+            except ExchangeError as exc:
+                log.warning("SLTP close %s of %s could not be asked (%s)", cid, order.order_id, exc)
+                continue
+            if info is not None and info.filled_contracts > 0 and info.avg_fill_price is not None:
+                parts.append([str(info.filled_contracts), str(info.avg_fill_price)])
+                order.close_order_id = info.order_id
+        if parts:
+            order.extra["closed_parts"] = parts  # the exchange's word over what we heard
+            log.warning(
+                "SLTP %s found flat by its own close orders (%d of them filled)",
+                order.order_id,
+                len(parts),
+            )
+        return self._closed_parts_price(order)
 
     def closed_by_exchange(
         self, order: WorkerOrder, reason: str, price: Decimal | None, close_order_id: str

@@ -14,6 +14,7 @@ from e2e_harness import (
     SEED_ORDER,
     CrashStack,
     distinct_callbacks,
+    eventually,
     filled,
     open_contracts,
     sim_orders,
@@ -26,6 +27,7 @@ TRADES_THROUGH = 65300  # fills whatever of the resting buy is left
 BETWEEN_TP_AND_PRESET = 68050  # over the TP (68000), under the exchange preset (68136)
 BETWEEN_SL_AND_PRESET = 63950  # under the SL (64000), over the exchange preset (63872)
 OVER_PRESET_TP = 68200  # over the exchange preset TP (68136): the preset fires at once
+UNDER_PRESET_SL = 63800  # under the exchange preset SL (63872): the preset fires at once
 PART = 4
 
 pytestmark = pytest.mark.slow
@@ -153,3 +155,43 @@ async def test_a_preset_that_closed_only_part_is_counted_in_the_report(
     pnl = (average(done) - entry) * 10 * Decimal("0.001")
     assert Decimal(str(closed["realized_pnl"])) == pnl
     assert statuses(crash) == ["placed", "filled", "closed"]
+
+
+async def test_accepted_entry_hidden_by_lagging_reads_at_restart_is_not_taken_for_unsent(
+    crash: CrashStack,
+) -> None:
+    """Seed 80012: the entry was accepted (its exchange id journaled), filled and stopped
+    out by the exchange's preset while the worker was down; at restart the exchange's reads
+    lagged and did not show it yet. The worker took it for an order that never landed and
+    waited for the zone again: the price never came back, and the lifecycle never ended.
+    An accepted entry is asked for until the reads show it, then settled by what they say."""
+    client = await crash.start()
+    status, body = await client.post("/api/place-order", SEED_ORDER)
+    assert status == 200, body
+    await client.price(SYMBOL, IN_ZONE)
+    await crash.receiver.wait_for(ORDER_ID, "placed")
+    crash.kill()
+    await client.fault({"lookup_lag_ms": 600_000})  # every order read lags, for now
+    await client.prices(SYMBOL, TRADES_THROUGH, UNDER_PRESET_SL)  # filled, then the preset
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 0, "the preset closed the position"
+
+    log = crash.tmp_path / "log" / "app.log"
+    restarted = asyncio.ensure_future(crash.restart())
+    missed = ("not shown by the exchange yet", "not found on the exchange after restart")
+
+    def looked_and_missed() -> bool:
+        return log.exists() and any(line in log.read_text() for line in missed)
+
+    try:
+        await eventually(looked_and_missed, 60, "the worker to miss the entry once")
+        await client.fault({"lookup_lag_ms": 0})  # the reads catch up
+        await restarted
+    finally:
+        restarted.cancel()
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed", timeout=30)
+    assert closed["reason"] == "stop_loss"
+    assert closed["closed_by"] == "exchange"
+    assert statuses(crash) == ["placed", "filled", "closed"]
+    state = await client.sim_state()
+    assert len(sim_orders(state, sides=ENTRY_SIDES, symbol=SYMBOL)) == 1

@@ -215,6 +215,8 @@ class FillTracker:
             if order.state in _ENTRY_LIVE and order.entry_order_id:
                 info = await self.placement.get_order(order.symbol, order.entry_order_id)
                 self.apply_entry(order, info)
+        except ExchangeError as exc:  # a lagging read: the next check asks again
+            log.warning("check of %s's entry failed: %s", order.order_id, exc)
         finally:
             self._checking.discard(order.order_id)
 

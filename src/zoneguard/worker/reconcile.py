@@ -22,7 +22,7 @@ from zoneguard.exchange.errors import ExchangeError, OrderNotFound
 from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.fills import FillTracker
 from zoneguard.worker.order_queue import WorkerOrder, now_ms
-from zoneguard.worker.placement import OrderPlacementService
+from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 
 log = logging.getLogger("zoneguard.worker.reconcile")
@@ -30,9 +30,16 @@ log = logging.getLogger("zoneguard.worker.reconcile")
 _WORKING = frozenset({OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALLY_FILLED})
 _HOLDING = frozenset({OrderState.PARTIALLY_FILLED, OrderState.OPEN})
 _CLOSING = frozenset({OrderState.CLOSING, OrderState.CLOSE_FAILED})
+_ENTRY_ACCEPTED = frozenset({OrderState.PLACED, OrderState.PARTIALLY_FILLED})
 KLINE_TIMEFRAME = "1m"
 RESUME_CONCURRENCY = 8
 """Orders reconciled at once after a restart (each costs a few REST reads)."""
+ACCEPTED_ENTRY_PATIENCE_S = 20.0
+"""How long an entry the exchange accepted (it gave us its id) is asked for after a restart
+while the exchange's reads do not show it yet. It exists: only its reads lag."""
+UNSEEN_ENTRY_PATIENCE_S = 2.0
+"""The same for an entry sent with no answer heard (it may never have left): a short lag is
+waited out; past it, the same client id goes again when the zone is entered."""
 
 
 class Reconciler:
@@ -117,7 +124,23 @@ class Reconciler:
     async def _resume_entry(self, order: WorkerOrder) -> None:
         self.fills.queue.claim_position(order)
         info = await self._entry_info(order)
-        if info is None:
+        if info is not None:
+            self.fills.apply_entry(order, info)
+            if order.state in _HOLDING:
+                await self._guard_if_held(order)
+        elif _accepted(order):
+            # Accepted (the exchange gave its id), yet not shown: never taken for an order
+            # that did not land (waiting for the zone again would miss its fills). It keeps
+            # its state and deadline; the fill tracker's checks adopt it once it shows.
+            log.error(
+                "entry %s of %s accepted but not shown by the exchange after %.0f s: "
+                "kept as %s, asked about again every few seconds",
+                order.entry_order_id,
+                order.order_id,
+                ACCEPTED_ENTRY_PATIENCE_S,
+                order.state.value,
+            )
+        else:
             # Not found: it never reached the exchange, or the lookup lags. Back to its
             # zone, placed at once if the price is still in it, with the *same* client id:
             # if it did land, the exchange refuses the double and we adopt the original.
@@ -126,9 +149,6 @@ class Reconciler:
             if order.state is OrderState.WAITING_ZONE:
                 self.entry.watch(order, check_now=True)
             return
-        self.fills.apply_entry(order, info)
-        if order.state in _HOLDING:
-            await self._guard_if_held(order)
         if order.state in (OrderState.PLACED, OrderState.PARTIALLY_FILLED):
             if order.deadline_ms <= now_ms() or order.timed_out:  # timed out, or cancelled
                 order.timed_out = True
@@ -137,6 +157,25 @@ class Reconciler:
                 self.entry.watch_deadline(order)
 
     async def _entry_info(self, order: WorkerOrder) -> OrderInfo | None:
+        """The entry as the exchange shows it, asked again while its reads may lag (an
+        order's lookups can trail its acceptance by seconds). None: not shown within the
+        patience; an accepted one then stays as it is, asked about by the fill tracker."""
+        patience_s = ACCEPTED_ENTRY_PATIENCE_S if _accepted(order) else UNSEEN_ENTRY_PATIENCE_S
+        deadline = time.monotonic() + patience_s
+        attempt = 0
+        while True:
+            info = await self._ask_entry(order)
+            if info is not None or time.monotonic() >= deadline:
+                return info
+            attempt += 1
+            log.warning(
+                "entry of %s not shown by the exchange yet (lookup %d): asking again",
+                order.order_id,
+                attempt,
+            )
+            await asyncio.sleep(backoff_s(attempt))
+
+    async def _ask_entry(self, order: WorkerOrder) -> OrderInfo | None:
         if order.entry_order_id is not None:
             try:
                 return await self.placement.get_order(order.symbol, order.entry_order_id)
@@ -261,3 +300,8 @@ class Reconciler:
             dedup_key=f"resume_failed:{order.order_id}",
             order_id=order.order_id,
         )
+
+
+def _accepted(order: WorkerOrder) -> bool:
+    """The exchange answered the entry with its id: the order exists there."""
+    return order.entry_order_id is not None and order.state in _ENTRY_ACCEPTED

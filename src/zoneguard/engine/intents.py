@@ -35,4 +35,19 @@ class MoveStop:
     reason: ExitReason
 
 
-Intent = Close | MoveStop
+@dataclass(frozen=True, slots=True)
+class PlaceEntry:
+    """Place the post-only entry of zone ``zone_index`` (1-based) for ``quantity`` contracts."""
+
+    zone_index: int
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class CancelEntry:
+    """Cancel what is left of zone ``zone_index``'s entry (its fills stay, guarded)."""
+
+    zone_index: int
+
+
+Intent = Close | MoveStop | PlaceEntry | CancelEntry

@@ -52,24 +52,22 @@ def _jump(level: str) -> Step:
     return Step(f"past_preset_{level}", fn)
 
 
+def _guarded(scenario: str, variant: str, exit_steps: tuple[Step, ...], nominal: str) -> Script:
+    """A signal that opens a position, then ``exit_steps`` close it."""
+    return Script(scenario, variant, GUARDED_TIMEOUT_S, (*OPEN, *exit_steps, FINAL), nominal)
+
+
+def _level(variant: str) -> str:
+    """The level a ``take`` or ``stop`` variant aims at."""
+    return "take_profit" if variant == "take" else "stop_loss"
+
+
 def _take_profit(variant: str) -> Script:
-    return Script(
-        "take_profit",
-        variant,
-        GUARDED_TIMEOUT_S,
-        (*OPEN, _cross("take_profit"), FINAL),
-        "closed take_profit",
-    )
+    return _guarded("take_profit", variant, (_cross("take_profit"),), "closed take_profit")
 
 
 def _stop_loss(variant: str) -> Script:
-    return Script(
-        "stop_loss",
-        variant,
-        GUARDED_TIMEOUT_S,
-        (*OPEN, _cross("stop_loss"), FINAL),
-        "closed stop_loss",
-    )
+    return _guarded("stop_loss", variant, (_cross("stop_loss"),), "closed stop_loss")
 
 
 def _timeout(variant: str) -> Script:
@@ -131,35 +129,24 @@ def _partial_fill(variant: str) -> Script:
 
 
 def _close_refused(variant: str) -> Script:
-    level = "take_profit" if variant == "take" else "stop_loss"
-    return Script(
-        "close_refused",
-        variant,
-        GUARDED_TIMEOUT_S,
-        (*OPEN, Step("refuse_closes", steps.refuse_closes), _cross(level), FINAL),
-        f"closed {level} (after close_failed)",
+    level = _level(variant)
+    refuse = Step("refuse_closes", steps.refuse_closes)
+    return _guarded(
+        "close_refused", variant, (refuse, _cross(level)), f"closed {level} (after close_failed)"
     )
 
 
 def _preset_first(variant: str) -> Script:
-    level = "take_profit" if variant == "take" else "stop_loss"
-    return Script(
-        "preset_first",
-        variant,
-        GUARDED_TIMEOUT_S,
-        (*OPEN, _jump(level), FINAL),
-        f"closed {level} (by the exchange's preset)",
+    level = _level(variant)
+    return _guarded(
+        "preset_first", variant, (_jump(level),), f"closed {level} (by the exchange's preset)"
     )
 
 
 def _callback_down(variant: str) -> Script:
-    level = "take_profit" if variant == "take" else "stop_loss"
-    return Script(
-        "callback_down",
-        variant,
-        GUARDED_TIMEOUT_S,
-        (*OPEN, _cross(level), FINAL),
-        f"closed {level} (callbacks delivered late)",
+    level = _level(variant)
+    return _guarded(
+        "callback_down", variant, (_cross(level),), f"closed {level} (callbacks delivered late)"
     )
 
 

@@ -33,8 +33,12 @@ MAX_NUMBER = Decimal("1e15")
 MAX_DECIMAL_PLACES = 18
 MAX_NUMBER_TEXT = 64
 
-_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_SYMBOL_PATTERN = re.compile(r"[A-Za-z0-9]{2,30}")
+ID_RULE = "[A-Za-z0-9._:-]{1,64}"
+"""An order id, whole (the API documents anchor it)."""
+SYMBOL_RULE = "[A-Za-z0-9]{2,30}"
+"""A symbol, whole, in any case (``BTCUSDT``)."""
+_ID_PATTERN = re.compile(ID_RULE)
+_SYMBOL_PATTERN = re.compile(SYMBOL_RULE)
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 """ASCII digits only: ``\\d`` would also take other scripts' digits (``"٣"``), which
 ``Decimal`` reads as numbers."""

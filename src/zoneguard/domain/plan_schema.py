@@ -12,18 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 from zoneguard.domain.plan import (
+    ID_RULE,
     MAX_LEVERAGE,
     MAX_METADATA_BYTES,
     MAX_METADATA_DEPTH,
     MAX_NUMBER,
     MAX_TIMEOUT_SECONDS,
     MAX_URL_LENGTH,
+    SYMBOL_RULE,
 )
 
 JsonSchema = dict[str, Any]
 
-ID_PATTERN = "^[A-Za-z0-9._:-]{1,64}$"
-SYMBOL_PATTERN = "^[A-Za-z0-9]{2,30}$"
+ID_PATTERN = f"^{ID_RULE}$"
+SYMBOL_PATTERN = f"^{SYMBOL_RULE}$"
 SIDE_PATTERN = "^(?:[Ll][Oo][Nn][Gg]|[Ss][Hh][Oo][Rr][Tt])$"
 """``long`` or ``short``, in any case."""
 DECIMAL_STRING_PATTERN = (

@@ -14,7 +14,7 @@ from zoneguard.domain.contract_facts import contract_facts
 from zoneguard.domain.plan_schema import SYMBOL_PATTERN
 from zoneguard.exchange.errors import ExchangeError, MarketUnavailable
 from zoneguard.worker import api_docs as docs
-from zoneguard.worker.service import WorkerService
+from zoneguard.worker.service import WorkerService, field_errors
 
 
 class ContractFactsBody(BaseModel):
@@ -69,9 +69,4 @@ def add_contract_route(
 
 
 def _refused(status: int, field: str, message: str) -> JSONResponse:
-    body = {
-        "ok": False,
-        "error": f"{field}: {message}",
-        "fields": [{"field": field, "message": message}],
-    }
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(field_errors([(field, message)], status).body, status_code=status)

@@ -36,7 +36,7 @@ from zoneguard.exchange.errors import ExchangeError, MarketUnavailable
 from zoneguard.web.body_limit import BodyLimit
 from zoneguard.worker import api_docs as docs
 from zoneguard.worker.contract_route import add_contract_route
-from zoneguard.worker.service import Answer, WorkerService
+from zoneguard.worker.service import Answer, WorkerService, field_errors
 
 KLINE_TIMEFRAMES = docs.KLINE_TIMEFRAMES
 _SYMBOL = re.compile(SYMBOL_PATTERN)
@@ -57,16 +57,7 @@ def _answer(answer: Answer) -> JSONResponse:
 def _bad_fields(
     status: int, problems: Iterable[tuple[str, str]], headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
-    listed = list(problems)
-    return JSONResponse(
-        {
-            "ok": False,
-            "error": "; ".join(f"{field}: {message}" for field, message in listed),
-            "fields": [{"field": field, "message": message} for field, message in listed],
-        },
-        status_code=status,
-        headers=headers,
-    )
+    return JSONResponse(field_errors(problems, status).body, status_code=status, headers=headers)
 
 
 def _bad(status: int, field: str, message: str) -> JSONResponse:

@@ -30,7 +30,8 @@ log = logging.getLogger("zoneguard.worker.reconcile")
 _WORKING = frozenset({OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALLY_FILLED})
 _HOLDING = frozenset({OrderState.PARTIALLY_FILLED, OrderState.OPEN})
 _CLOSING = frozenset({OrderState.CLOSING, OrderState.CLOSE_FAILED})
-_ENTRY_ACCEPTED = frozenset({OrderState.PLACED, OrderState.PARTIALLY_FILLED})
+_ENTRY_ACCEPTED = _WORKING - {OrderState.PLACING}
+"""An entry the exchange has answered with its id: working there, perhaps partly filled."""
 KLINE_TIMEFRAME = "1m"
 RESUME_CONCURRENCY = 8
 """Orders reconciled at once after a restart (each costs a few REST reads)."""
@@ -149,7 +150,7 @@ class Reconciler:
             if order.state is OrderState.WAITING_ZONE:
                 self.entry.watch(order, check_now=True)
             return
-        if order.state in (OrderState.PLACED, OrderState.PARTIALLY_FILLED):
+        if order.state in _ENTRY_ACCEPTED:
             if order.deadline_ms <= now_ms() or order.timed_out:  # timed out, or cancelled
                 order.timed_out = True
                 self.fills.cancel_for_timeout(order)

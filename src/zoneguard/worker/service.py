@@ -7,7 +7,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -64,7 +64,10 @@ _POSITION_PLACEHOLDER = {
 }
 
 
-def _field_errors(fields: list[tuple[str, str]], status: int = 422) -> Answer:
+def field_errors(fields: Iterable[tuple[str, str]], status: int = 422) -> Answer:
+    """The control API's one refusal shape: ``{"ok": false, "error": "<field>: <message>;
+    ...", "fields": [{"field", "message"}]}``, each bad field named once."""
+    fields = list(fields)
     message = "; ".join(f"{name}: {text}" for name, text in fields)
     return Answer(
         status,
@@ -245,7 +248,7 @@ class WorkerService:
         try:
             plan = parse_plan(payload, self.defaults)
         except PlanValidationError as exc:
-            return _field_errors([(e.field, e.message) for e in exc.errors])
+            return field_errors([(e.field, e.message) for e in exc.errors])
         payload_hash = hash_payload(plan.to_payload())
         known = self._known(plan.id, payload_hash)
         if known is not None:
@@ -253,21 +256,21 @@ class WorkerService:
         try:
             spec = await self.markets.spec(plan.symbol)
         except MarketUnavailable as exc:
-            return _field_errors([("symbol", f"{plan.symbol} is not traded: {exc.message}")])
+            return field_errors([("symbol", f"{plan.symbol} is not traded: {exc.message}")])
         except ExchangeError as exc:
             return Answer(503, {"ok": False, "error": f"exchange unavailable: {exc}"})
         try:
             contracts = contracts_for_quantity(spec, plan.quantity)
             validate_leverage(spec, plan.leverage)
         except ContractError as exc:
-            return _field_errors([(exc.field, exc.message)])
+            return field_errors([(exc.field, exc.message)])
         try:
             await self.markets.ensure_prices(plan.symbol)
             await self.markets.ensure_account()
             # Leverage now, not when the zone is hit: the trigger path makes one call only.
             await self.placement.ensure_leverage(plan.symbol, Decimal(plan.leverage))
         except Rejected as exc:  # e.g. 40040: another leverage is in force on an open position
-            return _field_errors([("leverage", f"refused by the exchange: {exc}")])
+            return field_errors([("leverage", f"refused by the exchange: {exc}")])
         except ExchangeError as exc:
             return Answer(503, {"ok": False, "error": f"exchange unavailable: {exc}"})
         async with self._submit_lock:
@@ -312,7 +315,7 @@ class WorkerService:
         if stored is None:
             return None
         if stored.payload_hash != payload_hash:
-            return _field_errors([("id", f"{order_id} is already used by another order")], 409)
+            return field_errors([("id", f"{order_id} is already used by another order")], 409)
         order = self.queue.get(order_id)
         if order is not None:
             return Answer(200, self._accepted(order, duplicate=True))
@@ -329,7 +332,7 @@ class WorkerService:
                 f"{plan.symbol} {plan.side.value} already has order {order.order_id} "
                 f"({order.state.value}); one live order per symbol and side (cancel it first)"
             )
-            return _field_errors([("side", busy)], 409)
+            return field_errors([("side", busy)], 409)
         return None
 
     @staticmethod
@@ -350,8 +353,8 @@ class WorkerService:
         if order is None:
             stored = self.journal.get_order(order_id)
             if stored is None:
-                return _field_errors([("order_id", f"{order_id} is unknown")], 404)
-            return _field_errors([("order_id", f"{order_id} is {stored.state}")], 409)
+                return field_errors([("order_id", f"{order_id} is unknown")], 404)
+            return field_errors([("order_id", f"{order_id} is {stored.state}")], 409)
         state = order.state
         if state is OrderState.WAITING_ZONE:
             self.entry.end_cancelled(order)
@@ -363,7 +366,7 @@ class WorkerService:
             if state is OrderState.PLACED:
                 self.fills.cancel_for_timeout(order)
             return Answer(202, {"ok": True, "order_id": order_id, "status": "cancelling"})
-        return _field_errors(
+        return field_errors(
             [
                 (
                     "order_id",
@@ -379,9 +382,9 @@ class WorkerService:
         if order is None or order.state not in GUARDED_STATES:
             stored = self.journal.get_order(order_id)
             if stored is None:
-                return _field_errors([("order_id", f"{order_id} is unknown")], 404)
+                return field_errors([("order_id", f"{order_id} is unknown")], 404)
             state = order.state.value if order is not None else stored.state
-            return _field_errors([("order_id", f"{order_id} holds no position ({state})")], 409)
+            return field_errors([("order_id", f"{order_id} holds no position ({state})")], 409)
         if self.sltp.is_closing(order):
             return Answer(202, {"ok": True, "order_id": order_id, "status": "closing"})
         quote = self.markets.quote(order.symbol)
@@ -403,19 +406,19 @@ class WorkerService:
         except PlanValidationError as exc:
             refused += [(e.field, e.message) for e in exc.errors]
         if refused:
-            return _field_errors(refused)
+            return field_errors(refused)
         symbol = str(fields["symbol"]).upper()
         side = str(fields["side"]).lower()
         try:
             spec = await self.markets.spec(symbol)
             positions = await self.exchange.positions(symbol)
         except MarketUnavailable as exc:
-            return _field_errors([("symbol", f"{symbol} is not traded: {exc.message}")])
+            return field_errors([("symbol", f"{symbol} is not traded: {exc.message}")])
         except ExchangeError as exc:
             return Answer(503, {"ok": False, "error": f"exchange unavailable: {exc}"})
         held = [p for p in positions if p.side.value == side and p.contracts > 0]
         if not held:
-            return _field_errors([("side", f"no open {side} position on {symbol}")])
+            return field_errors([("side", f"no open {side} position on {symbol}")])
         position = held[0]
         fields.update(
             entry_zone_min=str(position.entry_price),
@@ -430,7 +433,7 @@ class WorkerService:
         try:
             plan = parse_plan(fields, strict)
         except PlanValidationError as exc:
-            return _field_errors([(e.field, e.message) for e in exc.errors])
+            return field_errors([(e.field, e.message) for e in exc.errors])
         async with self._submit_lock:
             known = self._known(plan.id, hash_payload(plan.to_payload()))
             if known is not None:
@@ -507,7 +510,7 @@ class WorkerService:
     def retry_callback(self, event_id: str) -> Answer:
         """Send a set-aside callback again (once its receiver was fixed)."""
         if not self.journal.retry_refused(event_id, now_ms()):
-            return _field_errors([("event_id", f"{event_id} is not a set-aside callback")], 404)
+            return field_errors([("event_id", f"{event_id} is not a set-aside callback")], 404)
         self.sender.notify()
         return Answer(202, {"ok": True, "event_id": event_id, "status": "queued"})
 

@@ -12,9 +12,9 @@ from zoneguard.app.api.errors import bad, relayed
 from zoneguard.app.api.schemas import Klines, answers
 from zoneguard.app.runtime import AppRuntime
 from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
+from zoneguard.domain.plan_schema import SYMBOL_PATTERN
 
 Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "2h", "4h", "1d", "1w"]
-SYMBOL_PATTERN = r"^[A-Za-z0-9]{2,30}$"
 
 
 def router(runtime: AppRuntime) -> APIRouter:

@@ -40,6 +40,7 @@ from zoneguard.domain.plan import (
     checked_metadata,
     parse_plan,
 )
+from zoneguard.domain.plan_schema import SYMBOL_PATTERN
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SET_BY_THE_APP = ("id", "callback_url")
@@ -59,7 +60,7 @@ class MonitorBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(pattern=r"^[A-Za-z0-9]{2,30}$", examples=["BTCUSDT"])
+    symbol: str = Field(pattern=SYMBOL_PATTERN, examples=["BTCUSDT"])
     side: Literal["long", "short"]
     stop_loss: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[64000])
     take_profit: Price | None = Field(default=None, gt=0, allow_inf_nan=False, examples=[68000])

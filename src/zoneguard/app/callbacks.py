@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from zoneguard.app import store
 from zoneguard.app.callback_body import IncomingCallback
 from zoneguard.app.db.models import CallbackEvent
-from zoneguard.app.rules import WORKER_SOURCE, OrderStatus
-from zoneguard.app.store import Event
+from zoneguard.app.rules import NOTE_STATUSES, WORKER_SOURCE, OrderStatus
+from zoneguard.app.store import Event, Facts
 
 
 class Outcome(StrEnum):
@@ -57,18 +57,20 @@ def apply_callback(session: Session, callback: IncomingCallback, *, now_ms: int)
         symbol=callback.symbol,
         side=callback.side if callback.side in ("long", "short") else None,
     )
+    note = callback.status in NOTE_STATUSES
     transition = store.record(
         session,
         order,
         Event(
             name=callback.status,
-            status=OrderStatus(callback.status),
+            # A note moves no status, and its prices are a part's, not the order's.
+            status=None if note else OrderStatus(callback.status),
             source=WORKER_SOURCE,
             at_ms=now_ms,
-            facts=callback.facts,
+            facts=Facts() if note else callback.facts,
             event_id=callback.event_id,
             event_time=callback.timestamp,
             data=callback.body,
         ),
     )
-    return Outcome.APPLIED if transition.applied else Outcome.STALE
+    return Outcome.APPLIED if transition.applied or note else Outcome.STALE

@@ -11,7 +11,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from zoneguard.domain.plan import OrderPlan, decimal_text
+from zoneguard.domain.plan import OrderPlan
+from zoneguard.domain.values import decimal_text
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from zoneguard.domain.plan import MAX_DECIMAL_PLACES, MAX_NUMBER, decimal_text
+from zoneguard.domain.plan import MAX_DECIMAL_PLACES, MAX_NUMBER
+from zoneguard.domain.values import decimal_text
 
 
 def decimal_places(number: Decimal) -> int:

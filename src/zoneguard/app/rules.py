@@ -41,10 +41,15 @@ class PositionStatus(StrEnum):
     CLOSED = "closed"
 
 
+NOTE_STATUSES: frozenset[str] = frozenset({"partially_closed", "stop_moved"})
+"""News of an open position that moves no status: a take-profit rung closed part of it,
+its stop moved (break-even, trailing). Kept in the order's history with its body."""
+
 CALLBACK_STATUSES: frozenset[str] = frozenset(
-    {"placed", "failed", "timeout", "closed", "close_failed", "filled", "cancelled"}
+    {"placed", "failed", "timeout", "closed", "close_failed", "filled", "cancelled"} | NOTE_STATUSES
 )
-"""Every status the worker sends (the seed's five plus ``filled`` and ``cancelled``)."""
+"""Every status the worker sends (the seed's five, ``filled``, ``cancelled``, and the
+notes of an open position)."""
 
 _S = OrderStatus
 _RANK: dict[OrderStatus, int] = {

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from zoneguard.app.db.models import FailedMessage, OrderLifecycle, OrderTransition, Position
-from zoneguard.domain.plan import decimal_text
+from zoneguard.domain.values import decimal_text
 
 
 def iso_utc(at_ms: int | None) -> str | None:

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from zoneguard.domain.contract import ContractSpec, quantity_for_contracts, round_to_step
-from zoneguard.domain.plan import decimal_text
-from zoneguard.domain.values import Symbol
+from zoneguard.domain.values import Symbol, decimal_text
 
 _DECIMALS = {
     # JSON key -> ContractSpec field

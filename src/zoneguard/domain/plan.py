@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from zoneguard.domain.errors import FieldError, PlanValidationError
-from zoneguard.domain.values import Side, Symbol
+from zoneguard.domain.exit_plan import (
+    BreakEvenPlan,
+    TakeProfitTarget,
+    TrailingPlan,
+    exits_payload,
+    read_break_even,
+    read_take_profits,
+    read_trailing,
+)
+from zoneguard.domain.values import Side, Symbol, decimal_text
+
+_T = TypeVar("_T")
+_NO_TARGETS: tuple[TakeProfitTarget, ...] = ()
 
 MAX_LEVERAGE = 200
 MAX_TIMEOUT_SECONDS = 604_800  # one week
@@ -60,6 +72,9 @@ KNOWN_FIELDS = (
     "timeout_seconds",
     "callback_url",
     "metadata",
+    "take_profits",
+    "break_even",
+    "trailing_stop",
 )
 
 
@@ -96,6 +111,33 @@ class OrderPlan:
     timeout_seconds: int
     callback_url: str | None
     metadata: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    take_profits: tuple[TakeProfitTarget, ...] = ()
+    """The take-profit ladder (empty: the seed's single ``take_profit``, if any)."""
+    break_even: BreakEvenPlan | None = None
+    trailing_stop: TrailingPlan | None = None
+
+    @property
+    def has_exit_legs(self) -> bool:
+        """A ladder, break-even or trailing stop: the position engine decides its exits."""
+        return (
+            bool(self.take_profits)
+            or self.break_even is not None
+            or (self.trailing_stop is not None)
+        )
+
+    @property
+    def targets(self) -> tuple[TakeProfitTarget, ...]:
+        """The ladder, the seed's single target as one leg of 100 %, or nothing."""
+        if self.take_profits:
+            return self.take_profits
+        if self.take_profit is not None:
+            return (TakeProfitTarget(self.take_profit, Decimal(100)),)
+        return ()
+
+    @property
+    def final_take_profit(self) -> Decimal | None:
+        """The farthest target: the seed's ``take_profit``, or the ladder's last rung."""
+        return self.take_profits[-1].price if self.take_profits else self.take_profit
 
     def to_payload(self) -> dict[str, object]:
         """The seed's JSON shape (Decimals as canonical strings): journal it, compare it."""
@@ -112,6 +154,7 @@ class OrderPlan:
             "timeout_seconds": self.timeout_seconds,
             "callback_url": self.callback_url,
             "metadata": _thaw(self.metadata),
+            **exits_payload(self.take_profits, self.break_even, self.trailing_stop),
         }
 
     def widened_zone(self, tolerance_percent: Decimal) -> tuple[Decimal, Decimal]:
@@ -126,17 +169,6 @@ def widen_zone(lo: Decimal, hi: Decimal, tolerance_percent: Decimal) -> tuple[De
         _EXACT.multiply(lo, _EXACT.subtract(Decimal(1), fraction)),
         _EXACT.multiply(hi, _EXACT.add(Decimal(1), fraction)),
     )
-
-
-def decimal_text(value: Decimal) -> str:
-    """Shortest plain text (no exponent) of ``value``: ``65000``, ``0.01``.
-
-    Equal values give equal text, so journaled payloads compare by value.
-    """
-    text = format(value, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
 
 
 def parse_plan(
@@ -182,6 +214,23 @@ def _read_plan(
     timeout = reader.integer("timeout_seconds", defaults.timeout_seconds, 1, MAX_TIMEOUT_SECONDS)
     callback_url = reader.callback_url()
     metadata = reader.metadata()
+    take_profits = reader.optional("take_profits", read_take_profits, _NO_TARGETS)
+    break_even = reader.optional("break_even", read_break_even, None)
+    trailing = reader.optional("trailing_stop", read_trailing, None)
+    if take_profits and take_profit is not None:
+        reader.fail("take_profits", "give take_profit or take_profits, not both")
+    if side is not None:
+        _check_ladder_order(reader, side, take_profits)
+    legs = len(take_profits) if take_profits else (1 if take_profit is not None else 0)
+    after = None if break_even is None else break_even.after_take_profit
+    if after is not None and not 1 <= after < legs:
+        reader.fail(
+            "break_even.after_take_profit",
+            f"must be 1..{legs - 1} (a take-profit before the last of {legs}: after the "
+            "last nothing is left to protect)"
+            if legs > 1
+            else "needs a take_profits ladder of 2 or more",
+        )
 
     if zone_min is not None and zone_max is not None:
         if zone_min > zone_max:
@@ -191,6 +240,7 @@ def _read_plan(
             )
         elif side is not None and check_exits:
             _check_exits(reader, side, zone_min, zone_max, stop_loss, take_profit, defaults)
+            _check_leg_levels(reader, side, zone_min, zone_max, take_profits, trailing, defaults)
     if stop_loss is not None and stop_loss == take_profit:
         reader.fail("stop_loss", "must differ from take_profit")
 
@@ -219,6 +269,9 @@ def _read_plan(
         timeout_seconds=timeout,
         callback_url=callback_url,
         metadata=_freeze(metadata),
+        take_profits=take_profits,
+        break_even=break_even,
+        trailing_stop=trailing,
     )
 
 
@@ -273,6 +326,53 @@ def _check_exits(
             )
 
 
+def _check_ladder_order(
+    reader: _Reader, side: Side, take_profits: tuple[TakeProfitTarget, ...]
+) -> None:
+    """TP1 nearest the entry, each next one farther: a long's ladder rises, a short's falls."""
+    for index in range(1, len(take_profits)):
+        previous, price = take_profits[index - 1].price, take_profits[index].price
+        farther = price > previous if side is Side.LONG else price < previous
+        if not farther:
+            way = "above" if side is Side.LONG else "below"
+            reader.fail(
+                f"take_profits[{index}].price",
+                f"must be {way} take_profits[{index - 1}].price ({decimal_text(previous)}) "
+                f"for a {side.value}: TP1 is the nearest",
+            )
+
+
+def _check_leg_levels(
+    reader: _Reader,
+    side: Side,
+    zone_min: Decimal,
+    zone_max: Decimal,
+    take_profits: tuple[TakeProfitTarget, ...],
+    trailing: TrailingPlan | None,
+    defaults: PlanDefaults,
+) -> None:
+    """Every ladder rung, and a trailing stop's activation price, beyond the widened zone
+    in the position's favour: inside it they could fire the moment we enter."""
+    low, high = widen_zone(zone_min, zone_max, defaults.tolerance_percent)
+    tolerance = f"{decimal_text(defaults.tolerance_percent)}% tolerance"
+    levels = [(f"take_profits[{i}].price", t.price) for i, t in enumerate(take_profits)]
+    if trailing is not None and trailing.activation_price is not None:
+        levels.append(("trailing_stop.activation_price", trailing.activation_price))
+    for name, level in levels:
+        if side is Side.LONG and not level > high:
+            reader.fail(
+                name,
+                f"must be above entry_zone_max widened by {tolerance} "
+                f"({decimal_text(high)}) for a long",
+            )
+        elif side is Side.SHORT and not level < low:
+            reader.fail(
+                name,
+                f"must be below entry_zone_min widened by {tolerance} "
+                f"({decimal_text(low)}) for a short",
+            )
+
+
 class _Reader:
     """Reads one field at a time, collecting errors instead of stopping at the first."""
 
@@ -320,11 +420,16 @@ class _Reader:
             if required:
                 self.fail(name, "is required")
             return None
+        return self.number(name, value)
+
+    def number(self, name: str, value: object, *, allow_zero: bool = False) -> Decimal | None:
+        """``value`` (named ``name`` in errors) as an exact number above 0 (or 0 with
+        ``allow_zero``), within the sanity bounds."""
         number, problem = _to_decimal(value)
         if number is None:
             self.fail(name, problem)
-        elif number <= 0:
-            self.fail(name, f"must be > 0, got {decimal_text(number)}")
+        elif number < 0 or (number == 0 and not allow_zero):
+            self.fail(name, f"must be {'>=' if allow_zero else '>'} 0, got {decimal_text(number)}")
         elif number >= MAX_NUMBER:
             self.fail(name, f"must be < {decimal_text(MAX_NUMBER)}")
         elif _decimal_places(number) > MAX_DECIMAL_PLACES:
@@ -332,6 +437,11 @@ class _Reader:
         else:
             return Decimal(decimal_text(number))
         return None
+
+    def optional(self, name: str, read: Callable[[Any, object], _T], absent: _T) -> _T:
+        """Field ``name`` read by ``read`` when present (null counts as absent)."""
+        value = self.payload.get(name)
+        return absent if value is None else read(self, value)
 
     def integer(self, name: str, default: int, low: int, high: int) -> int | None:
         value = self.payload.get(name)

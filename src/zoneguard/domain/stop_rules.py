@@ -33,11 +33,17 @@ def tighter(side: Side, current: Decimal | None, candidate: Decimal) -> Decimal:
     return min(current, candidate)
 
 
+def favour_level(side: Side, entry: Decimal, percent: Decimal) -> Decimal:
+    """The price ``percent`` % in the position's favour from ``entry``."""
+    if side is Side.LONG:
+        return _percent_of(entry, HUNDRED + percent)
+    return _percent_of(entry, HUNDRED - percent)
+
+
 def moved_in_favour(side: Side, entry: Decimal, price: Decimal, percent: Decimal) -> bool:
     """True once ``price`` is ``percent`` % or more in the position's favour from ``entry``."""
-    if side is Side.LONG:
-        return price >= _percent_of(entry, HUNDRED + percent)
-    return price <= _percent_of(entry, HUNDRED - percent)
+    level = favour_level(side, entry, percent)
+    return price >= level if side is Side.LONG else price <= level
 
 
 def break_even_level(side: Side, entry: Decimal, offset_percent: Decimal, tick: Decimal) -> Decimal:

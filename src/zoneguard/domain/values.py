@@ -6,6 +6,7 @@ few words the whole system agrees on, so nothing venue-shaped leaks past an adap
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
 Symbol = str
@@ -33,3 +34,14 @@ class PriceSource(StrEnum):
 
     LAST = "last"
     MARK = "mark"
+
+
+def decimal_text(value: Decimal) -> str:
+    """Shortest plain text (no exponent) of ``value``: ``65000``, ``0.01``.
+
+    Equal values give equal text, so journaled payloads compare by value.
+    """
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

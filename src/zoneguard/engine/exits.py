@@ -9,12 +9,16 @@ takes precedence over the ladder: a price that crosses both closes everything at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
+from zoneguard.domain.legs import split_in_lots
 from zoneguard.domain.stop_rules import (
     TrailingStop,
     break_even_level,
+    favour_level,
     moved_in_favour,
     tighter,
 )
@@ -59,7 +63,7 @@ class ExitGuard:
         side: Side,
         held: Decimal,
         entry: Decimal,
-        stop: Decimal,
+        stop: Decimal | None,
         legs: list[TakeProfitLeg],
         tick: Decimal,
         break_even: BreakEvenRule | None = None,
@@ -83,6 +87,33 @@ class ExitGuard:
         """Contracts asked to close whose fills have not come back yet."""
         self.stopped = False
         """The stop fired: everything left is being closed, the ladder is over."""
+        self.filled = held
+        """Contracts entered so far: what the legs' sizes are shares of."""
+        self.percents: tuple[Decimal, ...] = ()
+        self.lot = tick
+
+    @classmethod
+    def for_plan(
+        cls,
+        side: Side,
+        filled: Decimal,
+        entry: Decimal,
+        stop: Decimal | None,
+        targets: Sequence[tuple[Decimal, Decimal]],
+        lot: Decimal,
+        tick: Decimal,
+        break_even: BreakEvenRule | None = None,
+        trailing: TrailingStop | None = None,
+    ) -> ExitGuard:
+        """The guard of a plan's position: ``targets`` are (price, size_percent) rungs,
+        sized from ``filled`` in whole ``lot``s (see :func:`split_in_lots`)."""
+        percents = tuple(percent for _, percent in targets)
+        sizes = split_in_lots(filled, percents, lot) if targets else []
+        legs = [TakeProfitLeg(price, size) for (price, _), size in zip(targets, sizes, strict=True)]
+        guard = cls(side, filled, entry, stop, legs, tick, break_even, trailing)
+        guard.percents = percents
+        guard.lot = lot
+        return guard
 
     @property
     def free(self) -> Decimal:
@@ -92,6 +123,84 @@ class ExitGuard:
     @property
     def flat(self) -> bool:
         return self.held <= 0
+
+    def trigger_levels(self) -> tuple[Decimal | None, Decimal | None]:
+        """(the stop, the nearest level in favour where something would change): the only
+        prices worth waking this guard for, so the trigger index can keep it asleep."""
+        if self.flat or self.stopped:
+            return None, None
+        candidates = [leg.price for leg in self.legs if not leg.sent]
+        rule = self.break_even
+        if rule is not None and rule.trigger_percent is not None and not self.break_even_done:
+            candidates.append(favour_level(self.side, self.entry, rule.trigger_percent))
+        if self.trailing is not None:
+            trailing = self.trailing
+            if trailing.best is None:
+                candidates.append(trailing.activation_price)
+            else:  # a new best is a price past the best by a tick at least
+                step = self.tick if self.side is Side.LONG else -self.tick
+                candidates.append(trailing.best + step)
+        if not candidates:
+            return self.stop, None
+        nearest = min(candidates) if self.side is Side.LONG else max(candidates)
+        return self.stop, nearest
+
+    def grow_to(self, filled: Decimal) -> None:
+        """The entry filled more (``filled`` in all): hold it, and size the legs not yet
+        sent from the new total (a leg already sent keeps its size)."""
+        if filled <= self.filled:
+            return
+        self.held += filled - self.filled
+        self.filled = filled
+        if self.percents:
+            sizes = split_in_lots(filled, self.percents, self.lot)
+            for leg, size in zip(self.legs, sizes, strict=True):
+                if not leg.sent:
+                    leg.size = size
+
+    def shrink_to(self, held: Decimal) -> None:
+        """The exchange holds less than we thought (closed in part while we were down):
+        guard what is there; a leg never closes more than is free."""
+        if held < self.held:
+            self.held = held
+
+    def snapshot(self) -> dict[str, Any]:
+        """Where this guard stands, as JSON text values: the journal keeps it so a restart
+        resumes with the same quantities and a stop no looser than the last one."""
+        best = None if self.trailing is None else self.trailing.best
+        return {
+            "held": str(self.held),
+            "filled": str(self.filled),
+            "closing": str(self.closing),
+            "stop": None if self.stop is None else str(self.stop),
+            "stop_reason": self.stop_reason.value,
+            "stopped": self.stopped,
+            "break_even_done": self.break_even_done,
+            "trailing_best": None if best is None else str(best),
+            "legs": [
+                {"size": str(leg.size), "sent": leg.sent, "closed": str(leg.closed)}
+                for leg in self.legs
+            ],
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Take back a :meth:`snapshot` over the plan's rules (this guard was built from
+        the same plan): quantities, the stop, the legs' progress, the trailing best."""
+        self.held = Decimal(state["held"])
+        self.filled = Decimal(state["filled"])
+        self.closing = Decimal(state["closing"])
+        stop = state.get("stop")
+        self.stop = None if stop is None else Decimal(stop)
+        self.stop_reason = ExitReason(state["stop_reason"])
+        self.stopped = bool(state["stopped"])
+        self.break_even_done = bool(state["break_even_done"])
+        best = state.get("trailing_best")
+        if self.trailing is not None and best is not None:
+            self.trailing = replace(self.trailing, best=Decimal(best))
+        for leg, saved in zip(self.legs, state["legs"], strict=True):
+            leg.size = Decimal(saved["size"])
+            leg.sent = bool(saved["sent"])
+            leg.closed = Decimal(saved["closed"])
 
     def on_price(self, price: Decimal) -> list[Intent]:
         if self.flat or self.stopped:
@@ -133,6 +242,8 @@ class ExitGuard:
         if close.take_profit_index is not None:
             leg = self.legs[close.take_profit_index - 1]
             leg.closed += filled
+            if filled == 0 and not self.stopped:
+                leg.sent = False  # nothing closed (refused): the next price may try again
             rule = self.break_even
             if (
                 rule is not None
@@ -149,6 +260,8 @@ class ExitGuard:
 
     # -- rules
     def _stop_crossed(self, price: Decimal) -> bool:
+        if self.stop is None:
+            return False
         return price <= self.stop if self.side is Side.LONG else price >= self.stop
 
     def _target_crossed(self, price: Decimal, target: Decimal) -> bool:

@@ -141,6 +141,47 @@ class CallbackFactory:
             },
         )
 
+    def partially_closed(
+        self,
+        order: WorkerOrder,
+        *,
+        close_order_id: str | None,
+        take_profit_index: int,
+        closed: Decimal,
+        remaining: Decimal,
+        price: Decimal | None,
+    ) -> Callback:
+        """A take-profit rung closed part of the position (quantities in contracts, like
+        ``filled_contracts``); the rest stays guarded."""
+        return self._callback(
+            order,
+            {
+                "position_id": order.order_id,
+                "order_id": order.order_id,
+                "close_order_id": close_order_id,
+                "status": "partially_closed",
+                "reason": "take_profit",
+                "take_profit_index": take_profit_index,
+                "closed_quantity": _number(closed),
+                "remaining_quantity": _number(remaining),
+                "close_price": _number(price),
+                "entry_price": _number(order.entry_price),
+            },
+        )
+
+    def stop_moved(self, order: WorkerOrder, level: Decimal, reason: str) -> Callback:
+        """The position's stop moved (``break_even`` or ``trailing_stop``); always tighter."""
+        return self._callback(
+            order,
+            {
+                "position_id": order.order_id,
+                "order_id": order.order_id,
+                "status": "stop_moved",
+                "stop_loss": _number(level),
+                "reason": reason,
+            },
+        )
+
     def close_failed(self, order: WorkerOrder, error: str, code: int | None) -> Callback:
         return self._callback(
             order,

@@ -74,6 +74,8 @@ class FillTracker:
             info.client_order_id is not None and info.client_order_id == order.close_client_id
         ) or info.order_id == order.close_order_id:
             self.sltp.on_close_order(order, info)
+        elif self.sltp.legs.owns(info.client_order_id):
+            self.sltp.legs.on_order(info)
         elif info.reduce_only:
             self._maybe_exchange_exit(info)
         else:

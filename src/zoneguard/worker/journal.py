@@ -393,10 +393,17 @@ class Journal:
             )
 
     def replace_data(
-        self, order_id: str, data: Mapping[str, Any], *, at_ms: int | None = None
+        self,
+        order_id: str,
+        data: Mapping[str, Any],
+        *,
+        at_ms: int | None = None,
+        callbacks: Sequence[OutboxItem] = (),
     ) -> None:
         """Set the order's facts to ``data`` (nothing read or merged: the caller holds them
-        all); sets ``updated_ms`` when ``at_ms`` is given. Raises :class:`UnknownOrder`."""
+        all), with ``callbacks`` enqueued in the same transaction (a fact and the report of
+        it, e.g. a partial close, land together or not at all); sets ``updated_ms`` when
+        ``at_ms`` is given. Raises :class:`UnknownOrder`."""
         text = _json_text(dict(data))
         with self._transaction():
             cursor = self._db.execute(
@@ -406,6 +413,7 @@ class Journal:
             )
             if cursor.rowcount == 0:
                 raise UnknownOrder(f"order {order_id!r} is not in the journal")
+            self._enqueue(order_id, callbacks)
 
     def events(self, order_id: str) -> list[JsonDict]:
         """The order's events, oldest first."""

@@ -292,13 +292,8 @@ class OrderQueue:
         ``log_now=False`` leaves the log line to the caller (:meth:`log_move`): the hot
         path journals, sends the order, and only then spends time on logging."""
         at_ms = now_ms()
-        items: list[OutboxItem] = []
-        if callback is not None:  # built first: a bad body must not leave a half-made move
-            event_id = uuid.uuid4().hex
-            body = build_callback_body(
-                callback.status, callback.fields, event_id=event_id, at_ms=at_ms
-            )
-            items.append(OutboxItem(event_id, order.order_id, callback.url, body, at_ms))
+        # Built first: a bad body must not leave a half-made move.
+        items = self._outbox_items(order, callback, at_ms)
         event = order.lifecycle.transition(to, at_ms, reason, **data)
         try:
             self.journal.record(
@@ -360,10 +355,28 @@ class OrderQueue:
             event.reason,
         )
 
-    def save_facts(self, order: WorkerOrder) -> None:
-        """Journal facts learnt without a state change (e.g. an exchange id): a self-move is
-        not in the table, so facts ride on the next transition; this writes them now."""
-        self.journal.replace_data(order.order_id, order.facts())
+    def save_facts(self, order: WorkerOrder, *callbacks: Callback) -> None:
+        """Journal facts learnt without a state change (e.g. an exchange id, a partial
+        close): a self-move is not in the table, so facts ride on the next transition; this
+        writes them now, with the callbacks that report them, in one transaction."""
+        at_ms = now_ms()
+        items = [
+            item for callback in callbacks for item in self._outbox_items(order, callback, at_ms)
+        ]
+        self.journal.replace_data(order.order_id, order.facts(), callbacks=items)
+        if items:
+            for listener in self.on_callback_enqueued:
+                listener()
+
+    @staticmethod
+    def _outbox_items(
+        order: WorkerOrder, callback: Callback | None, at_ms: int
+    ) -> list[OutboxItem]:
+        if callback is None:
+            return []
+        event_id = uuid.uuid4().hex
+        body = build_callback_body(callback.status, callback.fields, event_id=event_id, at_ms=at_ms)
+        return [OutboxItem(event_id, order.order_id, callback.url, body, at_ms)]
 
     # -- restart
     def load(self) -> tuple[list[WorkerOrder], list[tuple[str, str]]]:

@@ -43,6 +43,19 @@ REQUIRED_FIELDS: dict[str, frozenset[str]] = {
     # Added by us (the app handles any status the worker adds):
     "filled": frozenset({"order_id", "exchange_order_id", "entry_price", "filled_contracts"}),
     "cancelled": frozenset({"order_id", "reason"}),
+    # Issue 9's exit legs:
+    "partially_closed": frozenset(
+        {
+            "position_id",
+            "close_order_id",
+            "reason",
+            "take_profit_index",
+            "closed_quantity",
+            "remaining_quantity",
+            "close_price",
+        }
+    ),
+    "stop_moved": frozenset({"position_id", "stop_loss", "reason"}),
 }
 """The seed's callback statuses and the fields its bodies carry (names must not drift).
 A new status is added here first."""

@@ -114,8 +114,9 @@ class OrderPlacementService:
         if plan.stop_loss is not None:
             raw = plan.stop_loss * (1 - offset if long else 1 + offset)
             stop = round_price(spec, raw, "down" if long else "up")
-        if plan.take_profit is not None:
-            raw = plan.take_profit * (1 + offset if long else 1 - offset)
+        take_profit = plan.final_take_profit  # a ladder's backstop: past its last rung
+        if take_profit is not None:
+            raw = take_profit * (1 + offset if long else 1 - offset)
             take = round_price(spec, raw, "up" if long else "down")
         return stop, take
 

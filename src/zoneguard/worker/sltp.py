@@ -34,6 +34,7 @@ from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory
 from zoneguard.worker.config import OrdersSection
+from zoneguard.worker.exit_legs import ExitLegs
 from zoneguard.worker.feed_watch import FeedWatch
 from zoneguard.worker.logs import sltp_logger
 from zoneguard.worker.markets import Markets
@@ -88,28 +89,51 @@ class StopLossTakeProfitMonitor:
         )
         self._exchange_exits: dict[str, asyncio.Event] = {}
         self._side_tasks: set[asyncio.Task[object]] = set()
+        self.legs = ExitLegs(
+            queue,
+            markets,
+            placement,
+            callbacks,
+            alerter,
+            config,
+            start_close=lambda o, reason, level, price, tick_ns: self.start_close(
+                o, reason, level, price, tick_ns, hit=True
+            ),
+            finish=self._closed,
+            register=self._watch,
+        )
 
     # -- guarding
     def guard(self, order: WorkerOrder, *, check_now: bool = True) -> None:
         """Watch the order's SL/TP from now on (idempotent); ``check_now``: act at once when
         the last price already crossed a level."""
-        plan = order.plan
-        triggers = self.index.for_symbol(order.symbol)
-        if not triggers.has_guard(order.order_id):
-            self._guarded_symbols[order.symbol] = self._guarded_symbols.get(order.symbol, 0) + 1
-        triggers.add_guard(order.order_id, order.side, plan.stop_loss, plan.take_profit)
+        stop, take = self._watch(order)
         log.info(
-            "SLTP guarding %s %s %s contracts=%s SL=%s TP=%s",
+            "SLTP guarding %s %s %s contracts=%s SL=%s %s=%s",
             order.order_id,
             order.symbol,
             order.side.value,
-            order.filled_contracts,
-            plan.stop_loss,
-            plan.take_profit,
+            self.legs.held(order),
+            stop,
+            "next" if self.legs.manages(order) else "TP",
+            take,
         )
         quote = self.markets.quote(order.symbol)
         if quote is not None and check_now:  # the level may already be crossed
             self.on_price(order.symbol, quote.last, time.monotonic_ns())
+
+    def _watch(self, order: WorkerOrder) -> tuple[Decimal | None, Decimal | None]:
+        """Put ``order``'s levels in the trigger index (replacing earlier ones): the plan's
+        SL/TP, or for exit legs the engine's stop and next level in favour."""
+        if self.legs.manages(order):
+            stop, take = self.legs.levels(order)
+        else:
+            stop, take = order.plan.stop_loss, order.plan.take_profit
+        triggers = self.index.for_symbol(order.symbol)
+        if not triggers.has_guard(order.order_id):
+            self._guarded_symbols[order.symbol] = self._guarded_symbols.get(order.symbol, 0) + 1
+        triggers.add_guard(order.order_id, order.side, stop, take)
+        return stop, take
 
     def unguard(self, order: WorkerOrder) -> None:
         triggers = self.index.get(order.symbol)
@@ -121,7 +145,8 @@ class StopLossTakeProfitMonitor:
                 self._guarded_symbols[order.symbol] = left
 
     def is_closing(self, order: WorkerOrder) -> bool:
-        return order.order_id in self._closing
+        """A close of ``order`` is on its way (all of it, or a take-profit rung)."""
+        return order.order_id in self._closing or self.legs.busy(order)
 
     # -- the hot path
     def on_price(self, symbol: Symbol, price: Decimal, tick_ns: int) -> None:
@@ -134,11 +159,25 @@ class StopLossTakeProfitMonitor:
             if order is None or order.order_id in self._closing:
                 continue
             try:
+                if self.legs.manages(order):
+                    self.legs.on_price(order, price, tick_ns)
+                    continue
                 self.start_close(order, hit.reason.value, hit.level, price, tick_ns, hit=True)
             except Exception:
                 # E.g. the journal could not record ``closing``: keep guarding, alert, and
                 # try again shortly rather than leave the position unwatched.
                 log.critical("SLTP close of %s could not start", order.order_id, exc_info=True)
+                if self.legs.manages(order) and not self.legs.handed_over(order):
+                    # A rung or a stop move failed, not a close of everything: keep
+                    # watching; the next price asks the engine again.
+                    self.alerter.fire(
+                        "close_not_started",
+                        f"an exit step of {order.order_id} could not start; still guarded",
+                        dedup_key=f"close_not_started:{order.order_id}",
+                        order_id=order.order_id,
+                    )
+                    self.guard(order, check_now=False)
+                    continue
                 self.alerter.fire(
                     "close_not_started",
                     f"closing {order.order_id} could not start; retrying",
@@ -170,6 +209,8 @@ class StopLossTakeProfitMonitor:
     ) -> None:
         """Note the close's client id, send it (at once when the exchange can), journal
         ``closing``, then log; ``hit``: the price crossed ``level`` (the line says so)."""
+        if self.legs.manages(order):
+            self.legs.hand_over(order)
         order.close_reason = reason
         order.close_level = level
         if order.state is OrderState.PARTIALLY_FILLED:
@@ -322,6 +363,11 @@ class StopLossTakeProfitMonitor:
         whole position. Anything else (a partial fill, an unknown outcome, an entry whose
         rest may have filled meanwhile) is settled by the position the exchange reports:
         a position is reported closed only when the exchange shows it flat."""
+        managed = self.legs.manages(order)
+        if managed:
+            # A take-profit rung still closing changes what the position holds: settle
+            # by the position once the rungs are over.
+            await self.legs.settled(order)
         sent_for = order.filled_contracts
         limit = close_limit(order)
         if limit is not None and info is not None and info.filled_contracts < sent_for:
@@ -343,7 +389,7 @@ class StopLossTakeProfitMonitor:
             # before the position counts (the mark stays until that is done).
             await self.placement.cancel_entry(order)
             order.extra.pop("entry_was_working", None)
-        if not whole or entry_was_working:
+        if not whole or entry_was_working or managed:
             remaining = await self.placement.position_contracts(order.symbol, order.side)
             if remaining > 0:
                 log.warning(
@@ -473,6 +519,7 @@ class StopLossTakeProfitMonitor:
         """The position is gone (preset fired, manual close): report it once and stop."""
         if order.lifecycle.is_terminal:
             return True
+        await self.legs.settled(order)
         if order.extra.get("entry_was_working"):
             # Make the entry's rest final first: a position seen flat while it still works
             # could be reopened by it after we report ``closed``, with nobody guarding.
@@ -545,7 +592,9 @@ class StopLossTakeProfitMonitor:
         if order.order_id in self._closing or order.lifecycle.is_terminal:
             return  # our close task settles it (its close will find no position)
         self.unguard(order)
-        level = order.plan.stop_loss if reason == "stop_loss" else order.plan.take_profit
+        if self.legs.manages(order):
+            self.legs.hand_over(order, everything=True)
+        level = order.plan.stop_loss if reason == "stop_loss" else order.plan.final_take_profit
         if order.state is OrderState.PARTIALLY_FILLED:
             # The entry's unfilled rest is still working and its presets are spent: the
             # close task cancels it, confirms the position flat (closing what the rest
@@ -579,15 +628,16 @@ class StopLossTakeProfitMonitor:
         if order.lifecycle.is_terminal:
             return
         self.unguard(order)
+        self.legs.forget(order)
         order.close_price = price
         slip: Decimal | None = None
         level = order.close_level
         if price is not None and level is not None and level > 0:
             slip = slippage_percent(order.side, level, price)
             tolerance = (
-                self.config.stop_loss.slippage_tolerance_percent
-                if order.close_reason == GuardReason.STOP_LOSS.value
-                else self.config.take_profit.slippage_tolerance_percent
+                self.config.take_profit.slippage_tolerance_percent
+                if order.close_reason == GuardReason.TAKE_PROFIT.value
+                else self.config.stop_loss.slippage_tolerance_percent
             )
             if slip > tolerance:
                 log.warning(
@@ -625,6 +675,7 @@ class StopLossTakeProfitMonitor:
 
     async def stop(self) -> None:
         await self.feed_watch.stop()
+        await self.legs.stop()
         tasks = [*self._closing.values(), *self._side_tasks]
         for task in tasks:
             task.cancel()

@@ -56,7 +56,7 @@ def test_body_is_the_seeds_plus_event_id_and_timestamp(status: str) -> None:
 def test_the_seed_statuses_are_all_there_plus_ours() -> None:
     seed = {"placed", "failed", "timeout", "closed", "close_failed"}
     assert seed <= set(REQUIRED_FIELDS)
-    assert set(REQUIRED_FIELDS) - seed == {"filled", "cancelled"}
+    assert set(REQUIRED_FIELDS) - seed == {"filled", "cancelled", "partially_closed", "stop_moved"}
 
 
 def test_extra_fields_are_kept() -> None:

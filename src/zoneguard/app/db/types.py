@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Integer, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from zoneguard.domain.plan import decimal_text
+from zoneguard.domain.values import decimal_text
 
 DECIMAL_PRECISION = 38
 DECIMAL_SCALE = 18

@@ -1,0 +1,713 @@
+"""The shell around the engine's exit guard, for positions whose plan has a take-profit
+ladder, break-even or a trailing stop (a seed plan keeps the seed's guard in ``sltp.py``).
+
+The engine (:class:`zoneguard.engine.exits.ExitGuard`) decides; this module carries its
+intents out, journal first:
+
+* A take-profit rung that closes part of the position is a reduce-only limit IOC at the
+  target less the take-profit tolerance, then a market order for what it did not fill (the
+  seed's take-profit rule, per rung). Each attempt is journaled (its client id) before it
+  is sent; after a restart the same client id is sent again, which the exchange refuses to
+  double. Its fill is journaled with the ``partially_closed`` callback, in one transaction.
+* The close of everything left (the stop, break-even, trailing stop, or the last rung when
+  it closes all that is held) is handed to the seed's close (``start_close``): the same
+  write-ahead send, settled by the exchange's position, one ``closed``.
+* A stop that moves is journaled with its ``stop_moved`` callback (for a trailing stop at
+  most once a second per position, the last level always reported), then the exchange-side
+  backstop follows: the new whole-position stop is placed before the old one is cancelled.
+
+Where the guard stands (``held``, the stop, each rung's progress, the trailing best) is kept
+in the order's facts under ``exit``, so a restart resumes with the same quantities and a
+stop no looser than the last one reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from zoneguard.domain.client_ids import client_order_id_for
+from zoneguard.domain.contract import ContractSpec, round_price
+from zoneguard.domain.lifecycle import OrderState
+from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderType, TimeInForce
+from zoneguard.domain.pricing import take_profit_limit
+from zoneguard.domain.stop_rules import TrailingStop
+from zoneguard.domain.values import Side
+from zoneguard.engine.exits import BreakEvenRule, ExitGuard
+from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
+from zoneguard.exchange.errors import ExchangeError, PositionNotFound
+from zoneguard.exchange.port import OrderRequest, StopRequest
+from zoneguard.worker.alerts import Alerter
+from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.config import OrdersSection
+from zoneguard.worker.markets import Markets
+from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
+from zoneguard.worker.placement import OrderPlacementService, backoff_s
+
+log = logging.getLogger("zoneguard.worker.exits")
+
+_CLOSING = frozenset({OrderState.CLOSING, OrderState.CLOSE_FAILED})
+
+EXIT = "exit"
+"""The order's fact (in ``WorkerOrder.extra``) holding the guard's snapshot."""
+
+STOP_REPORT_EVERY_MS = 1000
+"""A trailing stop's ``stop_moved`` at most this often per position."""
+
+FINAL_CONFIRM_S = 2.0
+"""How long to wait for a rung's final push before asking by REST."""
+
+LEG_REFUSALS = 3
+"""Refusals of one rung's close before it waits for the next price instead."""
+
+StartClose = Callable[[WorkerOrder, str, Decimal | None, Decimal, int], None]
+"""``sltp.start_close(order, reason, level, price, tick_ns)``: close all that is left."""
+Finish = Callable[[WorkerOrder, Decimal | None, str], None]
+"""``sltp._closed(order, price, closed_by)``: report the position closed."""
+
+
+@dataclass(slots=True)
+class _StopReport:
+    """The throttle of one position's ``stop_moved``."""
+
+    last_ms: int = 0
+    timer: asyncio.TimerHandle | None = None
+
+
+class ExitLegs:
+    def __init__(
+        self,
+        queue: OrderQueue,
+        markets: Markets,
+        placement: OrderPlacementService,
+        callbacks: CallbackFactory,
+        alerter: Alerter,
+        config: OrdersSection,
+        start_close: StartClose,
+        finish: Finish,
+        register: Callable[[WorkerOrder], object],
+    ) -> None:
+        self.queue = queue
+        self.markets = markets
+        self.placement = placement
+        self.callbacks = callbacks
+        self.alerter = alerter
+        self.config = config
+        self._start_close = start_close
+        self._finish = finish
+        self._register = register
+        self.guards: dict[str, ExitGuard] = {}
+        self._handed_over: set[str] = set()
+        self._legs: dict[str, dict[int, asyncio.Task[None]]] = {}
+        self._leg_owner: dict[str, str] = {}
+        self._finals: dict[str, asyncio.Future[OrderInfo]] = {}
+        self._reports: dict[str, _StopReport] = {}
+        self._backstops: dict[str, asyncio.Task[None]] = {}
+        self._backstop_at: dict[str, Decimal] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- the guard of an order
+    @staticmethod
+    def manages(order: WorkerOrder) -> bool:
+        return order.plan.has_exit_legs
+
+    def levels(self, order: WorkerOrder) -> tuple[Decimal | None, Decimal | None]:
+        """The (stop, level in favour) to watch for ``order``, building its guard on first
+        use (from the journal's snapshot after a restart). Without the contract's grid yet,
+        the stop alone is watched (the journaled one, else the plan's) until it is known."""
+        guard = self._guard_for(order)
+        if guard is None:
+            saved = order.extra.get(EXIT)
+            stop = saved.get("stop") if isinstance(saved, dict) else None
+            self._spawn(self._build_when_known(order), f"learn the grid of {order.symbol}")
+            return (Decimal(stop) if stop else order.plan.stop_loss), None
+        if order.order_id in self._handed_over:
+            return None, None
+        return guard.trigger_levels()
+
+    def _guard_for(self, order: WorkerOrder) -> ExitGuard | None:
+        if order.state in _CLOSING:
+            # The seed's close owns it (sent before a restart, or refused and retried).
+            self._handed_over.add(order.order_id)
+        guard = self.guards.get(order.order_id)
+        if guard is not None:
+            if order.order_id not in self._handed_over:
+                if order.entry_price is not None:
+                    guard.entry = order.entry_price
+                guard.grow_to(order.filled_contracts)
+            return guard
+        spec = self.markets.cached_spec(order.symbol)
+        if spec is None or order.entry_price is None or order.filled_contracts <= 0:
+            return None
+        guard = self._build(order, spec)
+        self.guards[order.order_id] = guard
+        saved = order.extra.get(EXIT)
+        if isinstance(saved, dict) and "held" in saved:
+            guard.restore(saved)
+            if order.order_id not in self._handed_over:
+                guard.grow_to(order.filled_contracts)
+                self._resume_pending(order, guard, saved)
+        else:
+            self._save(order, guard)
+        return guard
+
+    async def _build_when_known(self, order: WorkerOrder) -> None:
+        await self.markets.spec(order.symbol)
+        if not order.lifecycle.is_terminal and order.order_id not in self.guards:
+            self._register(order)
+
+    def _build(self, order: WorkerOrder, spec: ContractSpec) -> ExitGuard:
+        plan = order.plan
+        assert order.entry_price is not None
+        entry = order.entry_price
+        rule = plan.break_even
+        break_even = (
+            None
+            if rule is None
+            else BreakEvenRule(rule.after_take_profit, rule.trigger_percent, rule.offset_percent)
+        )
+        trail = plan.trailing_stop
+        trailing: TrailingStop | None = None
+        if trail is not None:
+            if trail.activation_price is not None:
+                trailing = TrailingStop(trail.callback_percent, trail.activation_price)
+            else:
+                assert trail.activation_percent is not None
+                trailing = TrailingStop.from_percent(
+                    plan.side, entry, trail.activation_percent, trail.callback_percent
+                )
+        return ExitGuard.for_plan(
+            plan.side,
+            order.filled_contracts,
+            entry,
+            plan.stop_loss,
+            [(target.price, target.size_percent) for target in plan.targets],
+            spec.lot_size,
+            spec.tick_size,
+            break_even,
+            trailing,
+        )
+
+    def held(self, order: WorkerOrder) -> Decimal:
+        """What this position holds by our count (the entry's fills less the rungs closed)."""
+        guard = self.guards.get(order.order_id)
+        return order.filled_contracts if guard is None else guard.held
+
+    def shrink_to(self, order: WorkerOrder, held: Decimal) -> None:
+        """The exchange holds less (closed in part while we were down): guard that."""
+        guard = self.guards.get(order.order_id)
+        if guard is not None:
+            guard.shrink_to(held)
+            self._save(order, guard)
+
+    def busy(self, order: WorkerOrder) -> bool:
+        """A rung's close is on its way for ``order``."""
+        return bool(self._legs.get(order.order_id))
+
+    async def settled(self, order: WorkerOrder) -> None:
+        """Wait until no rung's close of ``order`` is on its way: the position the exchange
+        shows then is the one to settle by."""
+        while legs := [task for task in self._legs.get(order.order_id, {}).values()]:
+            await asyncio.gather(*legs, return_exceptions=True)
+
+    def forget(self, order: WorkerOrder) -> None:
+        """The order is over: nothing of it stays in memory."""
+        order_id = order.order_id
+        self.guards.pop(order_id, None)
+        self._handed_over.discard(order_id)
+        report = self._reports.pop(order_id, None)
+        if report is not None and report.timer is not None:
+            report.timer.cancel()
+        self._backstop_at.pop(order_id, None)
+        for cid in [cid for cid, owner in self._leg_owner.items() if owner == order_id]:
+            del self._leg_owner[cid]
+
+    def handed_over(self, order: WorkerOrder) -> bool:
+        """The seed's close owns the position (all that is left is being closed)."""
+        return order.order_id in self._handed_over
+
+    def hand_over(self, order: WorkerOrder, *, everything: bool = False) -> None:
+        """The seed's close owns the position from now on (a manual close; ``everything``:
+        the exchange closed it all): the guard decides nothing more, and the close is
+        sized to what the guard holds and is not already closing (all it holds)."""
+        if order.order_id in self._handed_over:
+            return
+        self._handed_over.add(order.order_id)
+        guard = self.guards.get(order.order_id)
+        if guard is not None and order.state not in _CLOSING:
+            order.filled_contracts = guard.held if everything else guard.free
+
+    # -- prices
+    def on_price(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
+        """A watched level of ``order`` was crossed: ask the guard, carry its intents out,
+        and watch its next levels."""
+        guard = self._guard_for(order)
+        if guard is None or order.order_id in self._handed_over:
+            return
+        self._carry_out(order, guard, guard.on_price(price), price, tick_ns)
+        if order.order_id not in self._handed_over and not order.lifecycle.is_terminal:
+            self._register(order)
+
+    def _carry_out(
+        self,
+        order: WorkerOrder,
+        guard: ExitGuard,
+        intents: list[Intent],
+        price: Decimal,
+        tick_ns: int,
+    ) -> None:
+        for intent in intents:
+            if isinstance(intent, Close):
+                self._close(order, guard, intent, price, tick_ns)
+            elif isinstance(intent, MoveStop):
+                self._move_stop(order, guard, intent)
+
+    # -- closing
+    def _close(
+        self, order: WorkerOrder, guard: ExitGuard, close: Close, price: Decimal, tick_ns: int
+    ) -> None:
+        if order.order_id in self._handed_over:
+            return  # the seed's close settles everything left by the position
+        index = close.take_profit_index
+        everything = close.quantity >= guard.held and guard.closing == close.quantity
+        if index is None or everything:
+            # All that is left: the seed's close (write-ahead send, settled by the position).
+            self._handed_over.add(order.order_id)
+            level = guard.stop if index is None else guard.legs[index - 1].price
+            order.filled_contracts = close.quantity
+            self._save(order, guard)
+            self._start_close(order, close.reason.value, level, price, tick_ns)
+            return
+        leg = guard.legs[index - 1]
+        pending = self._next_attempt(order, close, limit=self._limit(order, leg.price))
+        self._save(order, guard)
+        log.warning(
+            "SLTP take-profit %d of %s hit at %s: closing %s of %s contracts",
+            index,
+            order.order_id,
+            price,
+            close.quantity,
+            guard.held,
+        )
+        if order.state is OrderState.PARTIALLY_FILLED:
+            # The ladder has begun: the entry's rest must not add to what it shares out.
+            self._spawn(self.placement.cancel_entry(order), f"cancel the entry of {order.order_id}")
+        self._start_leg(order, guard, close, leg.price, pending)
+
+    def _limit(self, order: WorkerOrder, target: Decimal) -> Decimal | None:
+        spec = self.markets.cached_spec(order.symbol)
+        if spec is None:
+            return None
+        tolerance = self.config.take_profit.slippage_tolerance_percent
+        return take_profit_limit(order.side, target, tolerance, spec.tick_size)
+
+    def _next_attempt(
+        self,
+        order: WorkerOrder,
+        close: Close,
+        *,
+        limit: Decimal | None,
+        quantity: Decimal | None = None,
+    ) -> dict[str, Any]:
+        """Name the rung's next close attempt (a fresh client id) and note it in the
+        facts; the caller journals it before it is sent."""
+        state = order.extra.setdefault(EXIT, {})
+        attempt = int(state.get("attempts", 0)) + 1
+        state["attempts"] = attempt
+        assert close.take_profit_index is not None
+        pending: dict[str, Any] = {
+            "index": close.take_profit_index,
+            "quantity": str(close.quantity),
+            "to_close": str(close.quantity if quantity is None else quantity),
+            "client_id": client_order_id_for(
+                order.order_id, f"tp{close.take_profit_index}.{attempt}"
+            ),
+            "limit": None if limit is None else str(limit),
+            "filled": "0",
+            "cost": "0",
+            "exchange_order_id": None,
+        }
+        state.setdefault("pending", {})[str(close.take_profit_index)] = pending
+        self._leg_owner[pending["client_id"]] = order.order_id
+        self.queue.link_client_id(order, pending["client_id"])
+        return pending
+
+    def _start_leg(
+        self,
+        order: WorkerOrder,
+        guard: ExitGuard,
+        close: Close,
+        level: Decimal,
+        pending: dict[str, Any],
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._run_leg(order, guard, close, level, pending)
+        )
+        legs = self._legs.setdefault(order.order_id, {})
+        assert close.take_profit_index is not None
+        legs[close.take_profit_index] = task
+        task.add_done_callback(lambda t: self._leg_ended(order, close, t))
+
+    def _leg_ended(self, order: WorkerOrder, close: Close, task: asyncio.Task[None]) -> None:
+        legs = self._legs.get(order.order_id, {})
+        if close.take_profit_index is not None and legs.get(close.take_profit_index) is task:
+            del legs[close.take_profit_index]
+        if not legs:
+            self._legs.pop(order.order_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.critical(
+                "SLTP take-profit close of %s crashed", order.order_id, exc_info=task.exception()
+            )
+            self.alerter.fire(
+                "close_failed",
+                f"a take-profit close of {order.order_id} crashed; the stop still guards it",
+                dedup_key=f"leg_crashed:{order.order_id}",
+                order_id=order.order_id,
+            )
+
+    async def _run_leg(
+        self,
+        order: WorkerOrder,
+        guard: ExitGuard,
+        close: Close,
+        level: Decimal,
+        pending: dict[str, Any],
+    ) -> None:
+        """Close one rung: the IOC at the target, then what it left at market; retried on
+        refusals; every attempt's client id journaled before it is sent."""
+        refusals = 0
+        while True:
+            cid = pending["client_id"]
+            request = self._leg_request(order, pending)
+            try:
+                placed = await self.placement.submit(request)
+            except PositionNotFound:
+                log.warning("SLTP take-profit of %s: no position left to close", order.order_id)
+                break
+            except ExchangeError as exc:
+                log.error("SLTP take-profit close of %s refused: %s", order.order_id, exc)
+                if pending["limit"] is None:
+                    refusals += 1
+                    if refusals >= LEG_REFUSALS:
+                        break
+                    await asyncio.sleep(backoff_s(refusals))
+                # A refused order never existed: the next attempt, at market, has its own id.
+                pending = self._follow_up(order, close, pending, Decimal(pending["to_close"]))
+                continue
+            pending["exchange_order_id"] = placed.order_id
+            self.queue.link_exchange_id(order, placed.order_id)
+            info = await self._final(order, cid, placed.order_id)
+            if info.filled_contracts > 0 and info.avg_fill_price is not None:
+                pending["filled"] = str(Decimal(pending["filled"]) + info.filled_contracts)
+                pending["cost"] = str(
+                    Decimal(pending["cost"]) + info.filled_contracts * info.avg_fill_price
+                )
+                pending["last_order_id"] = info.order_id
+            rest = Decimal(pending["to_close"]) - info.filled_contracts
+            if rest <= 0 or pending["limit"] is None:
+                break
+            # The IOC left ``rest``: at market now (the seed's take-profit rule).
+            pending = self._follow_up(order, close, pending, rest)
+        self._leg_done(order, guard, close, level, pending)
+
+    def _follow_up(
+        self, order: WorkerOrder, close: Close, pending: dict[str, Any], quantity: Decimal
+    ) -> dict[str, Any]:
+        """The rung's next attempt, at market for ``quantity``, carrying what the earlier
+        ones filled; journaled before it is sent."""
+        carried = {key: pending.get(key) for key in ("filled", "cost", "last_order_id")}
+        follow = self._next_attempt(order, close, limit=None, quantity=quantity)
+        follow.update(carried)
+        self.queue.save_facts(order)
+        return follow
+
+    def _leg_request(self, order: WorkerOrder, pending: dict[str, Any]) -> OrderRequest:
+        contracts = Decimal(pending["to_close"])
+        if pending["limit"] is not None:
+            return OrderRequest(
+                symbol=order.symbol,
+                position_side=order.side,
+                reduce_only=True,
+                order_type=OrderType.LIMIT,
+                contracts=contracts,
+                price=Decimal(pending["limit"]),
+                time_in_force=TimeInForce.IOC,
+                client_order_id=pending["client_id"],
+            )
+        return OrderRequest(
+            symbol=order.symbol,
+            position_side=order.side,
+            reduce_only=True,
+            order_type=OrderType.MARKET,
+            contracts=contracts,
+            client_order_id=pending["client_id"],
+        )
+
+    async def _final(self, order: WorkerOrder, cid: str, exchange_id: str) -> OrderInfo:
+        """The rung's order once final: its push, else asked by REST until it is."""
+        future = self._finals.get(cid)
+        if future is None:
+            future = self._finals[cid] = asyncio.get_running_loop().create_future()
+        failures = 0
+        try:
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), FINAL_CONFIRM_S)
+                except TimeoutError:
+                    pass
+                try:
+                    info = await self.placement.get_order(order.symbol, exchange_id)
+                except ExchangeError as exc:
+                    failures += 1
+                    log.warning("SLTP take-profit close %s not found yet (%s)", cid, exc)
+                    await asyncio.sleep(backoff_s(min(failures, 6)))
+                    continue
+                if info.status.is_final:
+                    return info
+        finally:
+            self._finals.pop(cid, None)
+
+    def owns(self, client_order_id: str | None) -> bool:
+        return client_order_id is not None and client_order_id in self._leg_owner
+
+    def on_order(self, info: OrderInfo) -> None:
+        """Fill tracker: a push about a rung's close order."""
+        if not info.status.is_final or info.client_order_id is None:
+            return
+        future = self._finals.get(info.client_order_id)
+        if future is None:
+            future = self._finals[info.client_order_id] = asyncio.get_running_loop().create_future()
+        if not future.done():
+            future.set_result(info)
+
+    def _leg_done(
+        self,
+        order: WorkerOrder,
+        guard: ExitGuard,
+        close: Close,
+        level: Decimal,
+        pending: dict[str, Any],
+    ) -> None:
+        """A rung's close is over: what it filled leaves the guard, journaled with its
+        ``partially_closed`` (or, when it was the last of the position, ``closed``)."""
+        filled = Decimal(pending["filled"])
+        cost = Decimal(pending["cost"])
+        price = cost / filled if filled > 0 else None
+        intents = guard.on_closed(close, filled)
+        state = order.extra.setdefault(EXIT, {})
+        state.get("pending", {}).pop(str(close.take_profit_index), None)
+        if order.lifecycle.is_terminal:
+            return
+        assert close.take_profit_index is not None
+        if filled < Decimal(pending["quantity"]):
+            self.alerter.fire(
+                "close_failed",
+                f"take-profit {close.take_profit_index} of {order.order_id} closed {filled} of "
+                f"{pending['quantity']} contracts; the rest stays guarded",
+                dedup_key=f"leg_short:{order.order_id}:{close.take_profit_index}",
+                order_id=order.order_id,
+            )
+        if guard.flat and order.order_id not in self._handed_over:
+            self._handed_over.add(order.order_id)
+            order.close_reason = ExitReason.TAKE_PROFIT.value
+            order.close_level = level
+            order.close_order_id = pending.get("last_order_id")
+            order.filled_contracts = filled
+            self._save(order, guard)
+            self._finish(order, price, "worker")
+            return
+        self._save(order, guard, write=False)
+        report = (
+            self.callbacks.partially_closed(
+                order,
+                close_order_id=pending.get("last_order_id"),
+                take_profit_index=close.take_profit_index,
+                closed=filled,
+                remaining=guard.held,
+                price=price,
+            )
+            if filled > 0
+            else None
+        )
+        self.queue.save_facts(order, *([report] if report is not None else []))
+        if filled > 0:
+            log.warning(
+                "SLTP take-profit %d of %s closed %s contracts at %s; %s left",
+                close.take_profit_index,
+                order.order_id,
+                filled,
+                price,
+                guard.held,
+            )
+        quote = self.markets.quote(order.symbol)
+        self._carry_out(order, guard, intents, quote.last if quote else level, 0)
+        if order.order_id not in self._handed_over and not order.lifecycle.is_terminal:
+            self._register(order)
+            if quote is not None:  # the next rung or the stop may be crossed already
+                self.on_price(order, quote.last, 0)
+
+    def _resume_pending(self, order: WorkerOrder, guard: ExitGuard, saved: dict[str, Any]) -> None:
+        """Restart: each rung's close noted before the crash is sent again under the same
+        client id (the exchange refuses a double; 40050 proves it exists and it is looked
+        up), then settled as any other."""
+        for pending in list((saved.get("pending") or {}).values()):
+            index = int(pending["index"])
+            close = Close(Decimal(pending["quantity"]), ExitReason.TAKE_PROFIT, index)
+            self._leg_owner[pending["client_id"]] = order.order_id
+            self.queue.link_client_id(order, pending["client_id"])
+            log.warning(
+                "SLTP resuming take-profit %d of %s (%s)",
+                index,
+                order.order_id,
+                pending["client_id"],
+            )
+            self._start_leg(order, guard, close, guard.legs[index - 1].price, pending)
+
+    # -- the stop
+    def _move_stop(self, order: WorkerOrder, guard: ExitGuard, move: MoveStop) -> None:
+        """Journal the new stop with its ``stop_moved`` (a trailing stop's at most once a
+        second, the last level always), then let the exchange-side backstop follow."""
+        log.warning(
+            "SLTP stop of %s moved to %s (%s)", order.order_id, move.level, move.reason.value
+        )
+        report = self._reports.setdefault(order.order_id, _StopReport())
+        now = _now_ms()
+        wait_ms = report.last_ms + STOP_REPORT_EVERY_MS - now
+        if move.reason is ExitReason.TRAILING_STOP and wait_ms > 0:
+            if report.timer is None:
+                report.timer = asyncio.get_running_loop().call_later(
+                    wait_ms / 1000, self._report_stop, order
+                )
+        else:
+            self._report_stop(order)
+        self._follow_backstop(order)
+
+    def _report_stop(self, order: WorkerOrder) -> None:
+        report = self._reports.setdefault(order.order_id, _StopReport())
+        report.timer = None
+        guard = self.guards.get(order.order_id)
+        if guard is None or guard.stop is None or order.lifecycle.is_terminal:
+            return
+        if order.order_id in self._handed_over and order.state is OrderState.CLOSING:
+            return
+        report.last_ms = _now_ms()
+        state = order.extra.setdefault(EXIT, {})
+        if state.get("reported_stop") == str(guard.stop):
+            return
+        state["reported_stop"] = str(guard.stop)
+        self._save(order, guard, write=False)
+        self.queue.save_facts(
+            order, self.callbacks.stop_moved(order, guard.stop, guard.stop_reason.value)
+        )
+
+    def _follow_backstop(self, order: WorkerOrder) -> None:
+        if not self.placement.backstop.enabled:
+            return
+        task = self._backstops.get(order.order_id)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._backstop(order))
+            self._backstops[order.order_id] = task
+            self._tasks.add(task)
+            task.add_done_callback(self._backstop_done)
+
+    def _backstop_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SLTP backstop update failed", exc_info=task.exception())
+
+    async def _backstop(self, order: WorkerOrder) -> None:
+        """Move the exchange's whole-position stop after ours: place the new one first,
+        then cancel any other stop of this side, so the position is never without one and
+        never under two that could both fire. Repeats until it matches the latest stop."""
+        while not order.lifecycle.is_terminal:
+            guard = self.guards.get(order.order_id)
+            if guard is None or guard.stop is None:
+                return
+            spec = await self.markets.spec(order.symbol)
+            target = self._backstop_level(order.side, guard.stop, spec)
+            if self._backstop_at.get(order.order_id) == target:
+                return
+            state = order.extra.setdefault(EXIT, {})
+            number = int(state.get("backstops", 0)) + 1
+            state["backstops"] = number
+            cid = client_order_id_for(order.order_id, f"sl{number}")
+            try:
+                await self.placement.exchange.place_stop(
+                    StopRequest(
+                        symbol=order.symbol,
+                        position_side=order.side,
+                        origin=OrderOrigin.STOP_LOSS,
+                        trigger_price=target,
+                        client_order_id=cid,
+                    )
+                )
+            except ExchangeError as exc:
+                log.warning(
+                    "SLTP exchange-side stop of %s not moved to %s (%s); our stop guards it",
+                    order.order_id,
+                    target,
+                    exc,
+                )
+                return
+            self._backstop_at[order.order_id] = target
+            try:
+                stops = await self.placement.exchange.open_stops(order.symbol)
+                for stop in stops:
+                    if (
+                        stop.position_side is order.side
+                        and stop.origin is OrderOrigin.STOP_LOSS
+                        and stop.trigger_price != target
+                    ):
+                        await self.placement.exchange.cancel_stop(
+                            order.symbol, order_id=stop.order_id
+                        )
+            except ExchangeError as exc:
+                log.info(
+                    "SLTP older exchange-side stops of %s not cancelled: %s", order.order_id, exc
+                )
+            log.info("SLTP exchange-side stop of %s now at %s", order.order_id, target)
+
+    def _backstop_level(self, side: Side, stop: Decimal, spec: ContractSpec) -> Decimal:
+        offset = self.placement.backstop.offset_percent / Decimal(100)
+        if side is Side.LONG:
+            return round_price(spec, stop * (1 - offset), "down")
+        return round_price(spec, stop * (1 + offset), "up")
+
+    # -- the journal
+    def _save(self, order: WorkerOrder, guard: ExitGuard, *, write: bool = True) -> None:
+        """Put the guard's snapshot in the order's facts; ``write``: journal them now."""
+        state = order.extra.setdefault(EXIT, {})
+        state.update(guard.snapshot())
+        if write:
+            self.queue.save_facts(order)
+
+    # -- tasks
+    def _spawn(self, coro: Coroutine[Any, Any, object], what: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._side_done(t, what))
+
+    def _side_done(self, task: asyncio.Task[Any], what: str) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SLTP could not %s", what, exc_info=task.exception())
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks]
+        for legs in self._legs.values():
+            tasks += legs.values()
+        for report in self._reports.values():
+            if report.timer is not None:
+                report.timer.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _now_ms() -> int:
+    return time.monotonic_ns() // 1_000_000

@@ -1,0 +1,227 @@
+"""Issue 9's exits over real sockets, against the BitMart simulator: the seed's 50/50
+take-profit ladder, break-even after TP1 (its stop firing), a trailing stop (its callbacks
+at most once a second), the exchange-side stop following the moves; and the worker
+SIGKILLed between TP1 and TP2, and as TP1's close reaches the exchange."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from e2e_harness import (
+    CLOSE_SIDES,
+    ENTRY_SIDES,
+    SEED_ORDER,
+    Client,
+    CrashStack,
+    Stack,
+    eventually,
+    open_contracts,
+    sim_orders,
+)
+
+ORDER_ID = str(SEED_ORDER["id"])
+SYMBOL = str(SEED_ORDER["symbol"])
+IOC = 3
+LADDER: dict[str, Any] = {
+    **{k: v for k, v in SEED_ORDER.items() if k != "take_profit"},
+    "take_profits": [{"price": 66000, "size_percent": 50}, {"price": 67000, "size_percent": 50}],
+    "break_even": {"after_take_profit": 1, "offset_percent": 0.1},
+}
+"""The seed's order with its own "future improvement": 50 % at TP1, 50 % at TP2, and the
+stop to the entry (plus 0.1 % for fees) once TP1 has filled."""
+
+
+def closes(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return sim_orders(state, sides=CLOSE_SIDES, symbol=SYMBOL)
+
+
+def dealt(order: dict[str, Any]) -> Decimal:
+    return Decimal(str(order["deal_size"]))
+
+
+def exchange_stops(state: dict[str, Any]) -> list[Decimal]:
+    """Trigger prices of the simulator's waiting stop-loss plans for the symbol."""
+    return [
+        Decimal(plan["trigger_price"])
+        for plan in state["plan_orders"]
+        if plan["symbol"] == SYMBOL and plan["type"] == "stop_loss" and plan["state"] == 1
+    ]
+
+
+async def open_position(stack: Stack | CrashStack, client: Client, plan: dict[str, Any]) -> Decimal:
+    """Place ``plan``, fill its entry, return the entry price the worker reported."""
+    status, body = await client.post("/api/place-order", plan)
+    assert status == 200, body
+    await client.price(SYMBOL, 65300)
+    await stack.receiver.wait_for(ORDER_ID, "placed")
+    await client.prices(SYMBOL, 65200, 65100)
+    filled = await stack.receiver.wait_for(ORDER_ID, "filled")
+    await client.wait_state(ORDER_ID, "open")
+    return Decimal(str(filled["entry_price"]))
+
+
+async def test_the_seeds_ladder_takes_half_at_each_target_and_moves_to_break_even(
+    stack: Stack,
+) -> None:
+    client = await stack.start()
+    entry = await open_position(stack, client, LADDER)
+    await client.prices(SYMBOL, 65800, 66010)
+    part = await stack.receiver.wait_for(ORDER_ID, "partially_closed")
+    assert (part["take_profit_index"], part["closed_quantity"], part["remaining_quantity"]) == (
+        1,
+        5,
+        5,
+    )
+    assert part["reason"] == "take_profit" and part["position_id"] == ORDER_ID
+    moved = await stack.receiver.wait_for(ORDER_ID, "stop_moved")
+    break_even = (entry * Decimal("1.001")).quantize(Decimal("0.1"), rounding="ROUND_UP")
+    assert (Decimal(str(moved["stop_loss"])), moved["reason"]) == (break_even, "break_even")
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 5
+    (tp1,) = closes(state)
+    assert (tp1["mode"], dealt(tp1)) == (IOC, 5)
+    assert part["close_order_id"] == tp1["order_id"]
+
+    async def backstop_followed() -> bool:
+        stops = exchange_stops(await client.sim_state())
+        return len(stops) == 1 and stops[0] < break_even and stops[0] > entry * Decimal("0.99")
+
+    await eventually(backstop_followed, 5, "the exchange-side stop moved under break-even")
+
+    await client.prices(SYMBOL, 66500, 67010)
+    closed = await stack.receiver.wait_for(ORDER_ID, "closed")
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 0
+    assert [dealt(c) for c in closes(state)] == [5, 5]
+    assert (closed["reason"], closed["filled_contracts"]) == ("take_profit", 5)
+    assert stack.receiver.statuses(ORDER_ID) == [
+        "placed",
+        "filled",
+        "partially_closed",
+        "stop_moved",
+        "closed",
+    ]
+
+
+async def test_the_break_even_stop_closes_the_rest_at_the_entry(stack: Stack) -> None:
+    client = await stack.start()
+    entry = await open_position(stack, client, LADDER)
+    await client.price(SYMBOL, 66010)
+    moved = await stack.receiver.wait_for(ORDER_ID, "stop_moved")
+    level = Decimal(str(moved["stop_loss"]))
+    assert entry < level < Decimal(65500)
+    await client.prices(SYMBOL, 65700, level - 1)
+    closed = await stack.receiver.wait_for(ORDER_ID, "closed")
+    assert (closed["reason"], closed["filled_contracts"]) == ("break_even", 5)
+    assert Decimal(str(closed["trigger_level"])) == level
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 0
+    assert sum(dealt(c) for c in closes(state)) == 10
+
+
+async def test_a_trailing_stop_follows_reports_once_a_second_and_fires(stack: Stack) -> None:
+    client = await stack.start()
+    plan = {
+        **SEED_ORDER,
+        "take_profit": None,
+        "trailing_stop": {"activation_percent": 1, "callback_percent": 0.5},
+    }
+    entry = await open_position(stack, client, plan)
+    activation = entry * Decimal("1.01")
+    rising = [int(activation) + 10 + 20 * step for step in range(6)]
+    await client.prices(SYMBOL, *rising)  # six new bests within ~0.15 s
+    best = Decimal(rising[-1])
+    last = (best * Decimal("0.995")).quantize(Decimal("0.1"), rounding="ROUND_DOWN")
+
+    async def last_level_reported() -> bool:
+        moves = [b for b in stack.receiver.of(ORDER_ID) if b["status"] == "stop_moved"]
+        return bool(moves) and Decimal(str(moves[-1]["stop_loss"])) == last
+
+    await eventually(last_level_reported, 5, "the last trailing level reported")
+    moves = [b for b in stack.receiver.of(ORDER_ID) if b["status"] == "stop_moved"]
+    assert 2 <= len(moves) < len(rising), "at most one a second, the last one always"
+    assert all(m["reason"] == "trailing_stop" for m in moves)
+    levels = [Decimal(str(m["stop_loss"])) for m in moves]
+    assert levels == sorted(levels), "a trailing stop never moves back"
+
+    await client.prices(SYMBOL, best - 100, last - 1)
+    closed = await stack.receiver.wait_for(ORDER_ID, "closed")
+    assert (closed["reason"], Decimal(str(closed["trigger_level"]))) == ("trailing_stop", last)
+    assert open_contracts(await client.sim_state(), SYMBOL) == 0
+
+
+async def test_the_api_names_each_bad_leg(stack: Stack) -> None:
+    client = await stack.start()
+    bad = {
+        **LADDER,
+        "take_profits": [{"price": 67000, "size_percent": 60}, {"price": 66000, "size_percent": 40}],
+        "break_even": {"after_take_profit": 2},
+        "trailing_stop": {"activation_price": 65100, "callback_percent": 1},
+    }
+    status, body = await client.post("/api/place-order", bad)
+    assert status == 422, body
+    named = str(body)
+    for field in (
+        "take_profits[1].price",
+        "break_even.after_take_profit",
+        "trailing_stop.activation_price",
+    ):
+        assert field in named, (field, body)
+    status, body = await client.get(f"/api/orders/{ORDER_ID}")
+    assert status == 404, "nothing half-applied"
+
+
+# -- the worker killed in the middle of a ladder ------------------------------------------
+
+
+@pytest.mark.slow
+async def test_killed_between_tp1_and_tp2_resumes_with_the_rest_and_the_moved_stop(
+    crash: CrashStack,
+) -> None:
+    client = await crash.start()
+    await open_position(crash, client, LADDER)
+    await client.price(SYMBOL, 66010)
+    moved = await crash.receiver.wait_for(ORDER_ID, "stop_moved")
+    level = Decimal(str(moved["stop_loss"]))
+    crash.kill()
+    await eventually(lambda: not crash.alive, 5, "the worker killed")
+
+    await crash.restart()
+    await client.prices(SYMBOL, 65700, level - 1)  # the moved stop, not the plan's 64000
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    assert (closed["reason"], closed["filled_contracts"]) == ("break_even", 5)
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 0
+    assert sum(dealt(c) for c in closes(state)) == 10
+    assert len(sim_orders(state, sides=ENTRY_SIDES, symbol=SYMBOL)) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lands", [True, False])
+async def test_killed_as_tp1_reaches_the_exchange_closes_half_once(
+    crash: CrashStack, lands: bool
+) -> None:
+    """``lands``: TP1's IOC executes and the worker dies before it hears; else it dies
+    after journaling it, before the exchange had it. Restarted, it sends the same client id
+    again (refused as a double, or placed now): 5 contracts closed for TP1, never 10."""
+    client = await crash.start()
+    await open_position(crash, client, LADDER)
+    crash.kill_on_submit(lambda req: req.mode == IOC and req.side in CLOSE_SIDES, execute=lands)
+    await client.price(SYMBOL, 66010)
+    await eventually(lambda: not crash.alive, 5, "the worker killed at TP1's IOC")
+    state = await client.sim_state()
+    assert [dealt(c) for c in closes(state)] == ([5] if lands else [])
+
+    await crash.restart()
+    part = await crash.receiver.wait_for(ORDER_ID, "partially_closed")
+    assert (part["closed_quantity"], part["remaining_quantity"]) == (5, 5)
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 5
+    await client.prices(SYMBOL, 66500, 67010)
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    assert (closed["reason"], closed["filled_contracts"]) == ("take_profit", 5)
+    state = await client.sim_state()
+    assert open_contracts(state, SYMBOL) == 0
+    assert sum(dealt(c) for c in closes(state)) == 10

@@ -69,6 +69,67 @@ async def test_a_signal_goes_to_take_profit_through_the_whole_chain(
     assert [p["id"] for p in positions["positions"]] == [order_id]
 
 
+async def test_a_laddered_signal_takes_tp1_moves_to_break_even_and_takes_tp2(
+    stack: Stack, app_factory: AppFactory
+) -> None:
+    """Issue 9 through the app: the legs ride the bus to the worker, and the app keeps each
+    partial close and stop move in the order's history and shows where the legs stand."""
+    sim = await stack.start(callback_secret=SECRET)
+    app = app_factory()
+    await app.start()
+    ladder = {k: v for k, v in SIGNAL.items() if k != "take_profit"}
+    ladder["take_profits"] = [
+        {"price": 66000, "size_percent": 50},
+        {"price": 67000, "size_percent": 50},
+    ]
+    ladder["break_even"] = {"after_take_profit": 1}
+    status, body = await app.http.post("/api/signals", ladder)
+    assert status == 201, body
+    order_id = body["id"]
+    assert body["order"]["take_profits"] == [
+        {"price": "66000", "size_percent": "50"},
+        {"price": "67000", "size_percent": "50"},
+    ]
+    await app.wait_status(order_id, "submitted")
+    await sim.prices("BTCUSDT", 65800, 65400)
+    await app.wait_status(order_id, "placed")
+    await sim.prices("BTCUSDT", 65300, 65250)
+    filled = await app.wait_status(order_id, "filled")
+    await sim.prices("BTCUSDT", 65800, 66010)  # TP1
+
+    async def tp1_and_break_even() -> dict[str, Any] | None:
+        _, detail = await app.http.get(f"/api/orders/{order_id}")
+        events = [t["event"] for t in detail["transitions"]]
+        return detail if {"partially_closed", "stop_moved"} <= set(events) else None
+
+    deadline = time.monotonic() + 10
+    while (detail := await tp1_and_break_even()) is None:
+        assert time.monotonic() < deadline, "no partially_closed and stop_moved in the app"
+        await asyncio.sleep(0.05)
+    assert detail["status"] == "filled", "a note moves no status"
+    progress = detail["exit_progress"]
+    first, second = progress["take_profits"]
+    assert (first["state"], first["closed_quantity"]) == ("closed", 5)
+    assert second["state"] == "waiting"
+    assert progress["stop_reason"] == "break_even"
+    assert float(progress["stop_loss"]) >= float(filled["entry_price"])
+
+    await sim.prices("BTCUSDT", 66500, 67010)  # TP2
+    closed = await app.wait_status(order_id, "closed")
+    assert (closed["reason"], float(closed["filled_contracts"])) == ("take_profit", 5)
+    events = [t["event"] for t in closed["transitions"]]
+    assert events == [
+        "queued",
+        "submitted",
+        "placed",
+        "filled",
+        "partially_closed",
+        "stop_moved",
+        "closed",
+    ]
+    assert [r["state"] for r in closed["exit_progress"]["take_profits"]] == ["closed", "closed"]
+
+
 async def test_the_app_restarted_mid_flow_loses_nothing_and_applies_nothing_twice(
     stack: Stack, app_factory: AppFactory
 ) -> None:

@@ -89,6 +89,15 @@ async def test_the_seeds_ladder_takes_half_at_each_target_and_moves_to_break_eve
         return len(stops) == 1 and stops[0] < break_even and stops[0] > entry * Decimal("0.99")
 
     await eventually(backstop_followed, 5, "the exchange-side stop moved under break-even")
+    status, body = await client.get(f"/api/orders/{ORDER_ID}")
+    assert status == 200, body
+    progress = body["order"]["exit_progress"]
+    assert [(r["index"], r["sent"], r["closed"]) for r in progress["take_profits"]] == [
+        (1, True, "5"),
+        (2, False, "0"),
+    ]
+    assert (progress["held_contracts"], progress["stop_reason"]) == ("5", "break_even")
+    assert Decimal(progress["stop_loss"]) == break_even
 
     await client.prices(SYMBOL, 66500, 67010)
     closed = await stack.receiver.wait_for(ORDER_ID, "closed")
@@ -156,7 +165,10 @@ async def test_the_api_names_each_bad_leg(stack: Stack) -> None:
     client = await stack.start()
     bad = {
         **LADDER,
-        "take_profits": [{"price": 67000, "size_percent": 60}, {"price": 66000, "size_percent": 40}],
+        "take_profits": [
+            {"price": 67000, "size_percent": 60},
+            {"price": 66000, "size_percent": 40},
+        ],
         "break_even": {"after_take_profit": 2},
         "trailing_stop": {"activation_price": 65100, "callback_percent": 1},
     }

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import typer
 
+from zoneguard.app.exit_options import break_even_fields, take_profit_fields, trailing_fields
 from zoneguard.app.settings import AppSettings, SettingsError, load_settings
 from zoneguard.app.zone_option import SignalCommand, zone_callback
 from zoneguard.envfile import EnvFileError, environment_with_env_file
@@ -144,7 +145,26 @@ def register(app: typer.Typer) -> None:
         quantity: str = typer.Option(..., help="in base currency, e.g. 0.01"),
         leverage: int | None = typer.Option(None, min=1, help="default 1"),
         sl: str | None = typer.Option(None, "--sl", help="stop-loss price"),
-        tp: str | None = typer.Option(None, "--tp", help="take-profit price"),
+        tp: list[str] | None = typer.Option(
+            None,
+            "--tp",
+            metavar="PRICE[:PCT]",
+            help="take-profit price; repeat for a ladder, each with its share: "
+            "--tp 66000:50 --tp 67000:50",
+        ),
+        break_even_after: int | None = typer.Option(
+            None,
+            "--break-even-after",
+            metavar="K",
+            min=1,
+            help="move the stop to the entry once take-profit K has filled",
+        ),
+        trailing: str | None = typer.Option(
+            None,
+            metavar="ACTIVATION_PCT:CALLBACK_PCT",
+            help="trailing stop: active once the price is ACTIVATION_PCT % in favour, "
+            "CALLBACK_PCT % behind the best price",
+        ),
         timeout: int | None = typer.Option(
             None, min=1, help="seconds to wait for the zone (default 300)"
         ),
@@ -167,10 +187,12 @@ def register(app: typer.Typer) -> None:
         optional = {
             "leverage": leverage,
             "stop_loss": sl,
-            "take_profit": tp,
             "timeout_seconds": timeout,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
+        body.update(take_profit_fields(tp or []))
+        body.update(break_even_fields(break_even_after))
+        body.update(trailing_fields(trailing))
         if metadata is not None:
             try:
                 body["metadata"] = json.loads(metadata)

@@ -46,6 +46,10 @@ class PlaceOrderMessage(BusMessage):
     take_profit: Decimal | None = None
     timeout_seconds: int
     metadata: dict[str, Any] = Field(default_factory=dict)
+    take_profits: list[dict[str, str]] | None = None
+    """The plan's exit legs as the worker's API takes them (exact decimal strings)."""
+    break_even: dict[str, Any] | None = None
+    trailing_stop: dict[str, Any] | None = None
 
     @classmethod
     def from_plan(cls, plan: OrderPlan) -> PlaceOrderMessage:
@@ -70,7 +74,17 @@ class PlaceOrderMessage(BusMessage):
             "timeout_seconds": self.timeout_seconds,
             "callback_url": callback_url,
             "metadata": self.metadata,
+            **self.exit_legs(),
         }
+
+    def exit_legs(self) -> dict[str, Any]:
+        """The exit legs that are set (none for a seed signal: its body stays the seed's)."""
+        legs = {
+            "take_profits": self.take_profits,
+            "break_even": self.break_even,
+            "trailing_stop": self.trailing_stop,
+        }
+        return {name: value for name, value in legs.items() if value is not None}
 
 
 class MonitorPositionMessage(BusMessage):

@@ -24,6 +24,7 @@ from zoneguard.app.rules import (
     applies,
     position_moves_forward,
 )
+from zoneguard.domain.exit_plan import exits_payload
 from zoneguard.domain.plan import OrderPlan
 
 
@@ -107,6 +108,7 @@ def create_order(
         take_profit=plan.take_profit if plan else take_profit,
         timeout_seconds=plan.timeout_seconds if plan else timeout_seconds,
         signal_metadata=_plain_metadata(plan) if plan else dict(metadata or {}),
+        exit_legs=plan_exit_legs(plan) if plan else None,
         idempotency_key=idempotency_key,
         created_ms=at_ms,
         updated_ms=at_ms,
@@ -185,6 +187,7 @@ def same_plan(order: OrderLifecycle, plan: OrderPlan) -> bool:
         order.take_profit,
         order.timeout_seconds,
         order.signal_metadata,
+        order.exit_legs,
     ) == (
         plan.symbol,
         plan.side.value,
@@ -196,7 +199,14 @@ def same_plan(order: OrderLifecycle, plan: OrderPlan) -> bool:
         plan.take_profit,
         plan.timeout_seconds,
         _plain_metadata(plan),
+        plan_exit_legs(plan),
     )
+
+
+def plan_exit_legs(plan: OrderPlan) -> dict[str, Any] | None:
+    """The plan's exit legs as stored (None when it has none, like a seed signal)."""
+    legs = exits_payload(plan.take_profits, plan.break_even, plan.trailing_stop)
+    return legs or None
 
 
 def lock_order(session: Session, order_id: str) -> OrderLifecycle | None:

@@ -37,6 +37,7 @@ def order_view(order: OrderLifecycle) -> dict[str, Any]:
         "take_profit": _dec(order.take_profit),
         "timeout_seconds": order.timeout_seconds,
         "metadata": order.signal_metadata,
+        **_exit_legs(order.exit_legs),
         "exchange_order_id": order.exchange_order_id,
         "client_order_id": order.client_order_id,
         "close_order_id": order.close_order_id,
@@ -52,6 +53,46 @@ def order_view(order: OrderLifecycle) -> dict[str, Any]:
         "updated_ms": order.updated_ms,
         "version": order.version,
     }
+
+
+def _exit_legs(legs: dict[str, Any] | None) -> dict[str, Any]:
+    stored = legs or {}
+    return {name: stored.get(name) for name in ("take_profits", "break_even", "trailing_stop")}
+
+
+def exit_progress(order: OrderLifecycle) -> dict[str, Any] | None:
+    """Where an order with exit legs stands, from the worker's callbacks: each rung of its
+    ladder (``closed_quantity``, ``close_price``, ``close_order_id`` once it has filled)
+    and the stop as it stands now (moved by break-even or a trailing stop). None for a
+    seed signal."""
+    if not order.exit_legs:
+        return None
+    rungs: list[dict[str, Any]] = [
+        {"index": index, **rung, "state": "waiting"}
+        for index, rung in enumerate(order.exit_legs.get("take_profits") or [], start=1)
+    ]
+    stop = _dec(order.stop_loss)
+    stop_reason = "stop_loss"
+    for transition in order.transitions:
+        data = transition.data or {}
+        if transition.event == "partially_closed":
+            index = data.get("take_profit_index")
+            if isinstance(index, int) and 1 <= index <= len(rungs):
+                rungs[index - 1].update(
+                    state="closed",
+                    closed_quantity=data.get("closed_quantity"),
+                    close_price=data.get("close_price"),
+                    close_order_id=data.get("close_order_id"),
+                )
+        elif transition.event == "stop_moved":
+            level = data.get("stop_loss")
+            if isinstance(level, int | float | str) and not isinstance(level, bool):
+                stop, stop_reason = decimal_text(Decimal(str(level))), str(data.get("reason"))
+    if order.status == "closed" and rungs and order.reason == "take_profit":
+        for rung in rungs:  # the final close took every rung still waiting
+            if rung["state"] == "waiting":
+                rung["state"] = "closed"
+    return {"take_profits": rungs, "stop_loss": stop, "stop_reason": stop_reason}
 
 
 def transition_view(transition: OrderTransition) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoneguard.domain.exit_plan import MAX_TAKE_PROFITS
 from zoneguard.domain.plan import (
     ID_RULE,
     MAX_LEVERAGE,
@@ -117,6 +118,70 @@ def _field_schemas(*, leverage_default: int, timeout_default: int) -> dict[str, 
                 f"{MAX_METADATA_BYTES} bytes serialised; echoed in callbacks"
             ),
         },
+        **_exit_leg_schemas(),
+    }
+
+
+def _exit_leg_schemas() -> dict[str, JsonSchema]:
+    """Issue 9's exit legs (see :mod:`zoneguard.domain.exit_plan`)."""
+    percent = decimal_schema("percent", 50)
+    rung = {
+        "type": "object",
+        "properties": {
+            "price": decimal_schema("target price, beyond the widened zone", 66000),
+            "size_percent": decimal_schema("share of the filled quantity, %", 50),
+        },
+        "required": ["price", "size_percent"],
+        "additionalProperties": False,
+    }
+    return {
+        "take_profits": {
+            "anyOf": [
+                {"type": "array", "items": rung, "minItems": 1, "maxItems": MAX_TAKE_PROFITS},
+                {"type": "null"},
+            ],
+            "description": "a ladder instead of take_profit: TP1 nearest, percents add up to 100",
+        },
+        "break_even": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "after_take_profit": whole_schema(1, MAX_TAKE_PROFITS, "TP k", 1),
+                        "trigger_percent": _nullable(percent),
+                        "offset_percent": _nullable(
+                            {
+                                "anyOf": [
+                                    {"type": "number", "minimum": 0, "exclusiveMaximum": 100},
+                                    {"type": "string", "pattern": DECIMAL_STRING_PATTERN},
+                                ]
+                            }
+                        ),
+                    },
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ],
+            "description": "the stop to the average entry (+ offset_percent) after TP k "
+            "(after_take_profit) or a move of trigger_percent %; one of the two",
+        },
+        "trailing_stop": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "activation_price": _nullable(decimal_schema("activation price", 66000)),
+                        "activation_percent": _nullable(percent),
+                        "callback_percent": decimal_schema("distance behind the best, %", 0.5),
+                    },
+                    "required": ["callback_percent"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ],
+            "description": "follow the best price callback_percent behind it once activated "
+            "(activation_price or activation_percent: one of the two)",
+        },
     }
 
 
@@ -145,6 +210,9 @@ MONITOR_FIELDS = (
     "timeout_seconds",
     "callback_url",
     "metadata",
+    "take_profits",
+    "break_even",
+    "trailing_stop",
 )
 """Fields of a request to guard an open position: the zone, size and leverage come from the
 position itself."""

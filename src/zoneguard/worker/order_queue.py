@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from zoneguard.domain.exit_plan import exits_payload
 from zoneguard.domain.lifecycle import (
     TERMINAL_STATES,
     Lifecycle,
@@ -184,6 +185,37 @@ class WorkerOrder:
             "created_ms": self.created_ms,
             "monitor_only": self.monitor_only,
             "last_error": self.last_error,
+            **self._exit_summary(),
+        }
+
+    def _exit_summary(self) -> dict[str, Any]:
+        """The plan's exit legs and where they stand (each rung's size, sent, closed; the
+        stop now and why): empty for a seed plan."""
+        plan = self.plan
+        if not plan.has_exit_legs:
+            return {}
+        state = self.extra.get("exit") or {}
+        saved = state.get("legs") or []
+        rungs = []
+        for index, target in enumerate(plan.targets, start=1):
+            rung: dict[str, Any] = {
+                "index": index,
+                "price": str(target.price),
+                "size_percent": str(target.size_percent),
+            }
+            if index <= len(saved):
+                rung.update(saved[index - 1])
+            rungs.append(rung)
+        return {
+            **exits_payload(plan.take_profits, plan.break_even, plan.trailing_stop),
+            "exit_progress": {
+                "take_profits": rungs,
+                "held_contracts": state.get("held"),
+                "stop_loss": state.get(
+                    "stop", None if plan.stop_loss is None else str(plan.stop_loss)
+                ),
+                "stop_reason": state.get("stop_reason", "stop_loss"),
+            },
         }
 
 

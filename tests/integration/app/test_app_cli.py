@@ -207,3 +207,41 @@ async def test_a_malformed_zone_is_one_line_saying_what_is_wrong(
     assert len(err.strip().splitlines()) == 1, err
     assert "'--zone'" in err
     assert says in err
+
+
+async def test_signal_takes_a_ladder_break_even_and_a_trailing_stop(
+    start_app: AppStarter, tmp_path: Path
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False)
+    args = [a for a in signal_args() if a not in ("--tp", "68000")]
+    ladder = ["--tp", "66000:50", "--tp", "67000:50", "--break-even-after", "1"]
+    trailing = ["--trailing", "1:0.5"]
+    code, out, err = await run_cli(*args, *ladder, *trailing, "--app-url", app.http.base_url)
+    assert code == 0, err
+    _, order = await app.http.get(f"/api/orders/{out.strip()}")
+    assert order["take_profit"] is None
+    assert order["take_profits"] == [
+        {"price": "66000", "size_percent": "50"},
+        {"price": "67000", "size_percent": "50"},
+    ]
+    assert order["break_even"] == {"after_take_profit": 1, "offset_percent": "0"}
+    assert order["trailing_stop"] == {"activation_percent": "1", "callback_percent": "0.5"}
+
+    equal = ["--tp", "66000", "--tp", "67000", "--tp", "68000"]
+    code, out, err = await run_cli(*args, *equal, "--app-url", app.http.base_url)
+    assert code == 0, err
+    _, order = await app.http.get(f"/api/orders/{out.strip()}")
+    assert [r["size_percent"] for r in order["take_profits"]] == ["33.33", "33.33", "33.34"]
+
+    for bad, named in (
+        (["--tp", "66000:50", "--tp", "67000"], "--tp"),
+        (["--trailing", "1"], "--trailing"),
+        (["--tp", "66000:x"], "--tp"),
+    ):
+        code, out, err = await run_cli(*args, *bad, "--app-url", app.http.base_url)
+        assert code == 2 and out == "", (bad, err)
+        assert len(err.strip().splitlines()) == 1 and named in err, (bad, err)
+    code, out, err = await run_cli(
+        *args, "--tp", "67000:50", "--tp", "66000:50", "--app-url", app.http.base_url
+    )
+    assert code == 1 and "take_profits[1].price" in err and "HTTP 422" in err, err

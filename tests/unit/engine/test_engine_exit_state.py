@@ -23,7 +23,14 @@ HALVES = [(D(66000), D(50)), (D(67000), D(50))]
 
 def ladder(filled: Decimal = D(10), **rules: object) -> ExitGuard:
     return ExitGuard.for_plan(
-        Side.LONG, filled, D(65000), D(64000), HALVES, LOT, TICK, **rules  # type: ignore[arg-type]
+        Side.LONG,
+        filled,
+        D(65000),
+        D(64000),
+        HALVES,
+        LOT,
+        TICK,
+        **rules,  # type: ignore[arg-type]
     )
 
 

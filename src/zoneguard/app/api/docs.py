@@ -8,6 +8,31 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
+class TakeProfitDoc(BaseModel):
+    """One rung: close ``size_percent`` % of the filled quantity at ``price``."""
+
+    price: float | str = Field(examples=[66000])
+    size_percent: float | str = Field(examples=[50])
+
+
+class BreakEvenDoc(BaseModel):
+    """The stop to the average entry (plus ``offset_percent``) once TP ``after_take_profit``
+    has filled, or once the price is ``trigger_percent`` % in favour (one of the two)."""
+
+    after_take_profit: int | None = Field(default=None, examples=[1])
+    trigger_percent: float | str | None = None
+    offset_percent: float | str | None = Field(default=None, examples=[0.1])
+
+
+class TrailingStopDoc(BaseModel):
+    """Follow the best price ``callback_percent`` behind it once activated (at
+    ``activation_price``, or ``activation_percent`` % in favour: one of the two)."""
+
+    activation_price: float | str | None = None
+    activation_percent: float | str | None = Field(default=None, examples=[1])
+    callback_percent: float | str = Field(examples=[0.5])
+
+
 class SignalBody(BaseModel):
     """The seed's TradingSignal, snake_case. Numbers may be JSON numbers or decimal strings
     (strings keep every digit)."""
@@ -24,6 +49,13 @@ class SignalBody(BaseModel):
     metadata: dict[str, Any] | None = Field(
         default=None, examples=[{"strategy": "high_conviction"}]
     )
+    take_profits: list[TakeProfitDoc] | None = Field(
+        default=None,
+        description="a take-profit ladder instead of take_profit: size_percent values add "
+        "up to 100, TP1 nearest the entry",
+    )
+    break_even: BreakEvenDoc | None = None
+    trailing_stop: TrailingStopDoc | None = None
 
 
 class CallbackBody(BaseModel):
@@ -34,7 +66,8 @@ class CallbackBody(BaseModel):
 
     status: str = Field(
         examples=["placed"],
-        description="placed, filled, failed, timeout, cancelled, closed or close_failed",
+        description="placed, filled, partially_closed, stop_moved, failed, timeout, cancelled, "
+        "closed or close_failed",
     )
     order_id: str | None = Field(default=None, max_length=64, examples=["order-123"])
     position_id: str | None = Field(
@@ -53,9 +86,25 @@ class CallbackBody(BaseModel):
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """A route's request body for ``openapi_extra``: the model's schema with its nested
+    models written in place (a ``#/$defs/...`` reference means nothing inside an OpenAPI
+    document, and its readers would fail to resolve it)."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
     return {
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {"application/json": {"schema": _inline(schema, defs)}},
         }
     }
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node

@@ -41,6 +41,9 @@ class OrderView(BaseModel):
     take_profit: str | None
     timeout_seconds: int | None
     metadata: dict[str, Any] | None
+    take_profits: list[dict[str, Any]] | None
+    break_even: dict[str, Any] | None
+    trailing_stop: dict[str, Any] | None
     exchange_order_id: str | None
     client_order_id: str | None
     close_order_id: str | None
@@ -101,7 +104,19 @@ class PositionView(BaseModel):
     version: int
 
 
+class ExitProgress(BaseModel):
+    """Each take-profit rung (``state`` waiting or closed, with what it closed) and the
+    stop as it stands (moved by break-even or a trailing stop)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    take_profits: list[dict[str, Any]]
+    stop_loss: str | None
+    stop_reason: str
+
+
 class OrderDetail(OrderView):
+    exit_progress: ExitProgress | None
     transitions: list[TransitionView]
     position: PositionView | None
 

@@ -57,6 +57,9 @@ class OrderLifecycle(Base):
     take_profit: Mapped[Decimal | None]
     timeout_seconds: Mapped[int | None] = mapped_column(Integer)
     signal_metadata: Mapped[dict[str, Any]] = mapped_column("metadata")
+    exit_legs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    """The plan's ``take_profits``, ``break_even`` and ``trailing_stop`` as sent to the
+    worker (None for a seed signal)."""
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     exchange_order_id: Mapped[str | None] = mapped_column(String(64))
     client_order_id: Mapped[str | None] = mapped_column(String(64))

@@ -114,6 +114,13 @@ class DashboardStack:
             assert reply.status == 200, await reply.text()
             return await reply.json()
 
+    async def app_post(self, path: str, body: Any) -> Any:
+        assert self.session is not None
+        headers = {"Authorization": f"Bearer {APP_TOKEN}"}
+        async with self.session.post(self.app_url + path, json=body, headers=headers) as reply:
+            assert reply.status in (200, 201), await reply.text()
+            return await reply.json()
+
     async def close(self) -> None:
         if self.session is not None:
             await self.session.close()

@@ -266,6 +266,62 @@ async def test_dashboard_follows_a_signal_to_take_profit(
         shutil.copyfile(open_shot, DOCS_SCREENSHOT)
 
 
+async def test_the_chart_draws_each_rung_the_moving_stop_and_each_partial_exit(
+    stack: DashboardStack, tmp_path: Path
+) -> None:
+    """Issue 9 on the page: a laddered signal (TP1 50 %, TP2 50 %, break-even after TP1)
+    drawn rung by rung; after TP1 its rung is drawn closed, a marker sits where it filled,
+    and the stop line moves to break-even; after TP2 the position is closed."""
+    ladder = {
+        "symbol": "BTCUSDT",
+        "side": "long",
+        "entry_zone_min": "65000",
+        "entry_zone_max": "65500",
+        "quantity": "0.01",
+        "leverage": "10",
+        "stop_loss": "64000",
+        "take_profits": [
+            {"price": "66000", "size_percent": "50"},
+            {"price": "67000", "size_percent": "50"},
+        ],
+        "break_even": {"after_take_profit": 1},
+    }
+    async with chromium_page(tmp_path / "chromium-profile") as (page, problems):
+        await page.goto(stack.app_url + "/")
+        await unlock_with_the_token(page)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+        order_id = (await stack.app_post("/api/signals", ladder))["id"]
+        badge = order_badge(page, order_id)
+        await expect(badge).to_have_attribute("data-state", "submitted", timeout=WAIT_MS)
+        await page.locator(f'#orders-body tr[data-order-id="{order_id}"]').click()
+        chart = f'#chart svg[data-order-id="{order_id}"]'
+        rung = lambda i: page.locator(f'{chart} line[data-level="take_profit_{i}"]')  # noqa: E731
+        await expect(rung(1)).to_have_attribute("data-price", "66000", timeout=WAIT_MS)
+        await expect(rung(2)).to_have_attribute("data-price", "67000")
+        await expect(page.locator(f'{chart} line[data-level="take_profit"]')).to_have_count(0)
+
+        await stack.price("BTCUSDT", "65800", "65400", "65300", "65250")
+        await expect(badge).to_have_attribute("data-state", "filled", timeout=WAIT_MS)
+        await stack.price("BTCUSDT", "65800", "66010")  # TP1
+        await expect(rung(1)).to_have_attribute("data-state", "closed", timeout=WAIT_MS)
+        await expect(rung(2)).to_have_attribute("data-state", "waiting")
+        stop = page.locator(f'{chart} line[data-level="stop_loss"]')
+        await expect(stop).to_have_attribute("data-moved", "break_even", timeout=WAIT_MS)
+        detail = await stack.app_get(f"/api/orders/{order_id}")
+        await expect(stop).to_have_attribute("data-price", detail["exit_progress"]["stop_loss"])
+        assert Decimal(detail["exit_progress"]["stop_loss"]) >= Decimal(detail["entry_price"])
+        partial = page.locator(f'{chart} path[data-marker="marker-partial"]')
+        await expect(partial).to_have_count(1, timeout=WAIT_MS)
+        await expect(partial).to_have_attribute("data-index", "1")
+        await page.screenshot(path=str(SCREENSHOTS / "dashboard-ladder.png"), full_page=True)
+
+        await stack.price("BTCUSDT", "66500", "67010")  # TP2
+        await expect(badge).to_have_attribute("data-state", "closed", timeout=WAIT_MS)
+        await expect(rung(2)).to_have_attribute("data-state", "closed", timeout=WAIT_MS)
+        refused = ("status of 401",)  # the refused token
+        assert [p for p in problems if not any(r in p for r in refused)] == [], problems
+
+
 STATIC = REPO / "src" / "zoneguard" / "app" / "static"
 PAGE_ORIGIN = "http://dashboard.invalid"
 """A name that never resolves: every request to it is answered from disk by the test."""

@@ -56,16 +56,23 @@ function timeLabel(seconds) {
  * ``bars``: [{t (open, s), o, h, l, c}] oldest first (decimal strings).
  * ``levels``: {zoneMin, zoneMax, stopLoss, takeProfit, entry, exit, last} (decimal strings or null).
  * ``marks``: {entryAt, exitAt} in ms, optional.
+ * ``ladder``: take-profit rungs [{index, price, state}] drawn as TP1..TPn instead of one TP.
+ * ``stopReason``: why the stop is where it is (``break_even``, ``trailing_stop`` move it).
+ * ``partials``: [{at (ms), price, index}] partial exits, marked where they happened.
  */
-export function drawChart(container, { bars = [], levels = {}, marks = {}, message = null }) {
+export function drawChart(container, {
+  bars = [], levels = {}, marks = {}, message = null, ladder = [], stopReason = null, partials = [],
+}) {
   const width = Math.max(320, container.clientWidth);
   const height = Math.max(200, container.clientHeight);
   const svg = node("svg", {
     viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "Price chart", "data-bars": bars.length,
   });
+  const rungs = ladder.map((r) => ["take_profit", `TP${r.index}`, r.price, { level: `take_profit_${r.index}`, state: r.state }]);
+  const stopLabel = { break_even: "BE", trailing_stop: "TSL" }[stopReason] ?? "SL";
   const named = [
-    ["take_profit", "TP", levels.takeProfit],
-    ["stop_loss", "SL", levels.stopLoss],
+    ...(rungs.length ? rungs : [["take_profit", "TP", levels.takeProfit]]),
+    ["stop_loss", stopLabel, levels.stopLoss, { moved: stopLabel === "SL" ? null : stopReason }],
     ["entry", "ENTRY", levels.entry],
     ["exit", "EXIT", levels.exit],
     ["last", "LAST", levels.last],
@@ -77,7 +84,7 @@ export function drawChart(container, { bars = [], levels = {}, marks = {}, messa
   const candles = bars
     .map((b) => ({ t: Number(b.t), o: toNumber(b.o), h: toNumber(b.h), l: toNumber(b.l), c: toNumber(b.c) }))
     .filter((b) => [b.o, b.h, b.l, b.c].every((v) => v !== null && Number.isFinite(v)));
-  const levelValues = Object.values(levels).map(toNumber).filter((v) => v !== null);
+  const levelValues = [...Object.values(levels), ...ladder.map((r) => r.price)].map(toNumber).filter((v) => v !== null);
   const values = [...candles.flatMap((b) => [b.h, b.l]), ...levelValues];
 
   if (!values.length) {
@@ -117,7 +124,7 @@ export function drawChart(container, { bars = [], levels = {}, marks = {}, messa
     node("rect", { x: plot.x0, y: top, width: plot.x1 - plot.x0, height: y(Math.min(v, reference)) - top, class: cls }, svg);
   };
   area(levels.stopLoss, "risk-area");
-  area(levels.takeProfit, "reward-area");
+  area(rungs.length ? rungs[rungs.length - 1][2] : levels.takeProfit, "reward-area");
 
   // Entry zone band (under the candles).
   if (zoneMin !== null && zoneMax !== null) {
@@ -157,11 +164,14 @@ export function drawChart(container, { bars = [], levels = {}, marks = {}, messa
 
   // Horizontal levels with tags on the price axis.
   const tags = [];
-  for (const [key, label, value] of named) {
+  for (const [key, label, value, extra = {}] of named) {
     const ly = y(toNumber(value));
-    node("line", {
-      x1: plot.x0, x2: plot.x1, y1: ly, y2: ly, class: `lvl lvl-${key}`, "data-level": key, "data-price": value,
-    }, svg);
+    const attrs = {
+      x1: plot.x0, x2: plot.x1, y1: ly, y2: ly, class: `lvl lvl-${key}`, "data-level": extra.level ?? key, "data-price": value,
+    };
+    if (extra.state) attrs["data-state"] = extra.state;
+    if (extra.moved) attrs["data-moved"] = extra.moved;
+    node("line", attrs, svg);
     tags.push({ key, text: `${label} ${formatPrice(value)}`, y: ly });
   }
   if (zoneMin !== null && zoneMax !== null) {
@@ -176,7 +186,7 @@ export function drawChart(container, { bars = [], levels = {}, marks = {}, messa
   }
 
   // Fill and exit markers at the bar they happened in.
-  const markAt = (ms, price, cls) => {
+  const markAt = (ms, price, cls, extra = {}) => {
     const v = toNumber(price);
     if (!ms || v === null || !candles.length) return;
     const seconds = ms / 1000;
@@ -187,10 +197,11 @@ export function drawChart(container, { bars = [], levels = {}, marks = {}, messa
     }
     const cx = xOf(index) + body / 2 + 5;
     const my = y(v);
-    node("path", { d: `M${cx} ${my} l7 -5 v10 z`, class: cls, "data-marker": cls }, svg);
+    node("path", { d: `M${cx} ${my} l7 -5 v10 z`, class: cls, "data-marker": cls, ...extra }, svg);
   };
   markAt(marks.entryAt, levels.entry, "marker-entry");
   markAt(marks.exitAt, levels.exit, "marker-exit");
+  for (const part of partials) markAt(part.at, part.price, "marker-partial", { "data-index": part.index });
 
   container.replaceChildren(svg);
   return svg;

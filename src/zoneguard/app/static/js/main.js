@@ -91,11 +91,18 @@ function renderChart() {
   const last = bars.length ? bars[bars.length - 1].c : null;
   const entry = position?.entryPrice ?? order?.entryPrice;
   const exit = position?.exitPrice ?? order?.closePrice;
+  const progress = order?.exitProgress;
+  const ladder = (progress?.take_profits ?? order?.takeProfits ?? [])
+    .map((r, i) => ({ index: r.index ?? i + 1, price: r.price, state: r.state ?? "waiting" }));
   const svg = drawChart(container, {
     bars,
+    ladder,
+    stopReason: progress?.stop_reason ?? null,
+    partials: order?.partialExits ?? [],
     levels: {
       zoneMin: order?.zoneMin, zoneMax: order?.zoneMax,
-      stopLoss: order?.stopLoss ?? position?.stopLoss, takeProfit: order?.takeProfit ?? position?.takeProfit,
+      stopLoss: progress?.stop_loss ?? order?.stopLoss ?? position?.stopLoss,
+      takeProfit: order?.takeProfit ?? position?.takeProfit,
       entry, exit: state === "closed" ? exit : null, last: state === "closed" ? null : last,
     },
     marks: {
@@ -280,6 +287,8 @@ function onEvent(name, data) {
       feed([el("b", { title: order.id }, shortId(order.id)), " → "], stateLabel(order.state));
       if (holdsPosition(order.state) && !holdsPosition(before?.state) && !store.pinned) follow(order.id);
       else refreshDetail(order.id);
+    } else if (store.selectedId === order.id) {
+      refreshDetail(order.id); // a partial close or a stop move: the chart's legs change
     }
   } else if (kind === "position") {
     const before = store.positions.get(String(raw?.order_id ?? raw?.position_id ?? raw?.id));

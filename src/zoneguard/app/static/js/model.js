@@ -55,6 +55,16 @@ function normaliseTransition(raw) {
   };
 }
 
+/** A take-profit rung that closed part of a position: when, at what price, which rung. */
+function partialExit(raw) {
+  const data = pick(raw, "data") ?? {};
+  return {
+    at: toMillis(pick(raw, "at_ms", "at")),
+    price: pick(data, "close_price"),
+    index: pick(data, "take_profit_index"),
+  };
+}
+
 /** The row's change counter (the app bumps it on every change); -1 when not sent. */
 function versionOf(row) {
   const version = Number(pick(row, "version"));
@@ -68,7 +78,14 @@ function versionOf(row) {
 export function newer(known, fresh) {
   if (!known) return fresh;
   if (fresh.version >= 0 && known.version > fresh.version) return known;
-  return { ...known, ...fresh, transitions: fresh.transitions?.length ? fresh.transitions : known.transitions };
+  return {
+    ...known,
+    ...fresh,
+    transitions: fresh.transitions?.length ? fresh.transitions : known.transitions,
+    // A list answer carries no legs' progress: keep the detail's until the next one.
+    exitProgress: fresh.exitProgress ?? known.exitProgress ?? null,
+    partialExits: fresh.partialExits?.length ? fresh.partialExits : known.partialExits ?? [],
+  };
 }
 
 /** One order lifecycle (a signal and what became of it). */
@@ -86,6 +103,9 @@ export function normaliseOrder(raw) {
     leverage: pick(order, "leverage"),
     stopLoss: pick(order, "stop_loss"),
     takeProfit: pick(order, "take_profit"),
+    takeProfits: Array.isArray(pick(order, "take_profits")) ? order.take_profits : [],
+    exitProgress: pick(raw, "exit_progress") ?? pick(order, "exit_progress"),
+    partialExits: Array.isArray(transitions) ? transitions.filter((t) => t?.event === "partially_closed").map(partialExit) : [],
     entryPrice: pick(order, "entry_price", "fill_price", "avg_entry_price"),
     limitPrice: pick(order, "limit_price", "order_price", "placed_price"),
     closePrice: pick(order, "close_price", "exit_price"),

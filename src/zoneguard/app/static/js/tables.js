@@ -43,7 +43,7 @@ function orderRow(order, selectedId) {
     num(`${formatPrice(order.zoneMin)} – ${formatPrice(order.zoneMax)}`),
     num(formatQty(order.quantity)),
     num(formatPrice(order.stopLoss), "sl"),
-    num(formatPrice(order.takeProfit), "tp"),
+    num(targetText(order), "tp"),
     num(formatPrice(entry), order.entryPrice ? "" : "muted"),
     el("td", {}, badge(order.state)),
     orderDetail(order),
@@ -64,7 +64,7 @@ function positionRow(position, order, selectedId) {
     num(formatPrice(position.entryPrice ?? order?.entryPrice)),
     num(formatPrice(position.exitPrice ?? order?.closePrice)),
     num(formatPrice(position.stopLoss ?? order?.stopLoss), "sl"),
-    num(formatPrice(position.takeProfit ?? order?.takeProfit), "tp"),
+    num(position.takeProfit ? formatPrice(position.takeProfit) : targetText(order), "tp"),
     el("td", { class: `r pnl ${pnlSign > 0 ? "pos" : pnlSign < 0 ? "neg" : ""}`, "data-testid": "pnl" },
       hasPnl ? formatMoney(position.realizedPnl) : "–"),
     el("td", {}, badge(position.state)),
@@ -99,4 +99,11 @@ export function renderOrders(orders, selectedId) {
 export function renderPositions(positions, ordersById, selectedId) {
   const rows = [...positions].sort(newestFirst).map((p) => positionRow(p, ordersById.get(p.id), selectedId));
   renderBody("positions-body", "positions-empty", "positions-count", rows, "data-position-id");
+}
+
+/** The take-profit cell: the seed's single target, or a ladder's rungs (``66,000 · 67,000``). */
+function targetText(order) {
+  const rungs = order?.takeProfits ?? [];
+  if (!rungs.length) return formatPrice(order?.takeProfit);
+  return rungs.map((rung) => formatPrice(rung.price)).join(" · ");
 }

@@ -52,15 +52,18 @@ class Scenario:
     side: str
     zone: tuple[str, str]
     stop_loss: str
-    take_profit: str
+    take_profit: str | None
     first_minute: int
     minutes: int
     quantity: str = "0.01"
     leverage: int = 10
     symbol: str = "BTCUSDT"
+    take_profits: tuple[tuple[str, str], ...] = ()
+    """A ladder of (price, size_percent) instead of ``take_profit``."""
+    break_even_after: int | None = None
 
     def signal(self, order_id: str) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "id": order_id,
             "symbol": self.symbol,
             "side": self.side,
@@ -73,6 +76,25 @@ class Scenario:
             "timeout_seconds": 120,
             "metadata": {"strategy": "demo", "scenario": self.name},
         }
+        if self.take_profits:
+            body["take_profits"] = [
+                {"price": price, "size_percent": percent} for price, percent in self.take_profits
+            ]
+        if self.break_even_after is not None:
+            body["break_even"] = {
+                "after_take_profit": self.break_even_after,
+                "offset_percent": "0.05",
+            }
+        return body
+
+    @property
+    def targets(self) -> str:
+        if not self.take_profits:
+            return f"TP {self.take_profit}"
+        rungs = [f"TP{i} {p} ({pct} %)" for i, (p, pct) in enumerate(self.take_profits, 1)]
+        if self.break_even_after is not None:
+            rungs.append(f"break-even after TP{self.break_even_after}")
+        return ", ".join(rungs)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -105,6 +127,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         "50500",
         first_minute=330,
         minutes=90,
+    ),
+    Scenario(
+        "long ladder, 07:00 climb",
+        "take_profit",
+        "long",
+        ("51400", "51500"),
+        "50900",
+        None,
+        first_minute=420,
+        minutes=45,
+        take_profits=(("52000", "50"), ("52500", "50")),
+        break_even_after=1,
     ),
 )
 
@@ -192,13 +226,19 @@ class AppWatcher:
         self._last_status: dict[str, str] = {}
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._notes_seen: set[str] = set()
+        self._note_tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
         connected = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._listen(session, connected))
         await asyncio.wait_for(connected.wait(), 10)
 
     async def stop(self) -> None:
+        for task in list(self._note_tasks):
+            task.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -228,6 +268,8 @@ class AppWatcher:
         status = str(row.get("status"))
         key = f"{event}:{order_id}"
         if self._last_status.get(key) == status:
+            if event == "order" and outcome.scenario.take_profits:
+                self._spawn_notes(order_id)  # a partial close or a stop move: no new status
             return
         self._last_status[key] = status
         say = self.console.print
@@ -244,7 +286,7 @@ class AppWatcher:
                 say(
                     f"  [green]filled[/]     {row.get('filled_contracts')} contracts @ "
                     f"{row.get('entry_price')}: the worker guards SL {row.get('stop_loss')} / "
-                    f"TP {row.get('take_profit')}"
+                    f"TP {_targets_of(row)}"
                 )
             elif status not in ("queued", "closed"):
                 say(f"  [yellow]{status}[/]  {row.get('error') or row.get('reason') or ''}")
@@ -259,6 +301,35 @@ class AppWatcher:
             outcome.done = True
         self._changed.set()
 
+    def _spawn_notes(self, order_id: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._print_notes(order_id))
+        self._note_tasks.add(task)
+        task.add_done_callback(self._note_tasks.discard)
+
+    async def _print_notes(self, order_id: str) -> None:
+        """Show the order's partial closes and stop moves (kept in its history)."""
+        assert self._session is not None
+        url = f"{self.app_url}/api/orders/{order_id}"
+        async with self._session.get(url, headers=self.auth) as reply:
+            detail = await reply.json()
+        for step in detail.get("transitions", []):
+            data = step.get("data") or {}
+            if step["event"] not in ("partially_closed", "stop_moved"):
+                continue
+            if step["event_id"] in self._notes_seen:
+                continue
+            self._notes_seen.add(step["event_id"])
+            if step["event"] == "partially_closed":
+                self.console.print(
+                    f"  [green]TP{data.get('take_profit_index')} hit[/]    closed "
+                    f"{data.get('closed_quantity')} contracts @ {data.get('close_price')}; "
+                    f"{data.get('remaining_quantity')} left"
+                )
+            else:
+                self.console.print(
+                    f"  [cyan]stop moved[/] to {data.get('stop_loss')} ({data.get('reason')})"
+                )
+
     async def wait_closed(self, order_id: str, within_s: float) -> bool:
         deadline = time.monotonic() + within_s
         while not self.outcomes[order_id].done:
@@ -269,6 +340,11 @@ class AppWatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
         return True
+
+
+def _targets_of(row: dict[str, Any]) -> str:
+    rungs = row.get("take_profits") or []
+    return " / ".join(str(r["price"]) for r in rungs) if rungs else str(row.get("take_profit"))
 
 
 @dataclass(frozen=True)
@@ -360,7 +436,7 @@ async def play(
     outcome = system.watcher.outcomes[order_id] = Outcome(scenario, order_id)
     console.print(
         f"  signal     {order_id}: zone [{scenario.zone[0]}, {scenario.zone[1]}], "
-        f"SL {scenario.stop_loss}, TP {scenario.take_profit}; "
+        f"SL {scenario.stop_loss}, {scenario.targets}; "
         f"{scenario.minutes} real minutes ({len(path)} prices)"
     )
     await _wait_submitted(system, order_id)

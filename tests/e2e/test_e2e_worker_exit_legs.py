@@ -105,6 +105,11 @@ async def test_the_seeds_ladder_takes_half_at_each_target_and_moves_to_break_eve
     assert open_contracts(state, SYMBOL) == 0
     assert [dealt(c) for c in closes(state)] == [5, 5]
     assert (closed["reason"], closed["filled_contracts"]) == ("take_profit", 5)
+    size = Decimal("0.001") * 5  # BTCUSDT: 0.001 BTC a contract
+    first = (Decimal(str(part["close_price"])) - entry) * size
+    last = (Decimal(str(closed["close_price"])) - entry) * size
+    assert part["realized_pnl"] == pytest.approx(float(first))
+    assert closed["realized_pnl"] == pytest.approx(float(first + last)), "the whole position's"
     assert stack.receiver.statuses(ORDER_ID) == [
         "placed",
         "filled",

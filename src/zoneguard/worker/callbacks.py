@@ -39,6 +39,16 @@ def _at(price: Decimal | None) -> str:
     return "" if price is None else f" at {price.normalize():f}"
 
 
+def realized_pnl(order: WorkerOrder, contracts: Decimal, price: Decimal) -> Decimal | None:
+    """PnL of closing ``contracts`` at ``price`` against the average entry (quote currency);
+    None while the contract size or the entry is unknown."""
+    base = order.extra.get("contract_size")
+    if base is None or order.entry_price is None:
+        return None
+    sign = 1 if order.side.value == "long" else -1
+    return sign * (price - order.entry_price) * contracts * Decimal(str(base))
+
+
 def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
@@ -115,12 +125,11 @@ class CallbackFactory:
         self, order: WorkerOrder, *, closed_by: str, slippage_percent: Decimal | None
     ) -> Callback:
         pnl: Decimal | None = None
-        if order.close_price is not None and order.entry_price is not None:
-            sign = 1 if order.side.value == "long" else -1
-            base = order.extra.get("contract_size")
-            if base is not None:
-                size = order.filled_contracts * Decimal(str(base))
-                pnl = sign * (order.close_price - order.entry_price) * size
+        if order.close_price is not None:
+            pnl = realized_pnl(order, order.filled_contracts, order.close_price)
+            if pnl is not None:
+                # The whole position's: what its take-profit rungs realised before this close.
+                pnl += Decimal(str((order.extra.get("exit") or {}).get("realized_pnl", "0")))
         return self._callback(
             order,
             {
@@ -166,6 +175,9 @@ class CallbackFactory:
                 "remaining_quantity": _number(remaining),
                 "close_price": _number(price),
                 "entry_price": _number(order.entry_price),
+                "realized_pnl": _number(
+                    None if price is None else realized_pnl(order, closed, price)
+                ),
             },
         )
 

@@ -43,7 +43,7 @@ from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
 from zoneguard.exchange.errors import ExchangeError, PositionNotFound
 from zoneguard.exchange.port import OrderRequest, StopRequest
 from zoneguard.worker.alerts import Alerter
-from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.callbacks import CallbackFactory, realized_pnl
 from zoneguard.worker.config import OrdersSection
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
@@ -522,6 +522,9 @@ class ExitLegs:
             self._finish(order, price, "worker")
             return
         self._save(order, guard, write=False)
+        part = None if price is None else realized_pnl(order, filled, price)
+        if part is not None:
+            state["realized_pnl"] = str(Decimal(state.get("realized_pnl", "0")) + part)
         report = (
             self.callbacks.partially_closed(
                 order,

@@ -2,6 +2,7 @@
 
 Run:  python bench/engine_price_update.py               (from the repository root, venv active)
       python bench/engine_price_update.py --quick       (sizes up to 10k, fewer updates)
+      python bench/engine_price_update.py --legs        (guarded positions with multi-leg plans)
 
 Target: <= 5 us per price update, flat from 0 to 100k waiting orders (an update may only cost
 more when something actually triggers, never because more orders wait).
@@ -22,6 +23,15 @@ And updates that do trigger, one order each (1,000 of each kind on top of the n 
   maker price, request; ``entry: whole update``: until ``on_price`` returns (log lines,
   written after the send, included);
 * ``stop: tick -> sent`` / ``stop: whole update``: the same for a stop-loss crossed.
+
+With ``--legs`` every guarded position has issue 9's multi-leg plan instead of the seed's
+SL/TP (a ladder of three take-profits, break-even after TP1, a trailing stop), and two more
+kinds trigger:
+* ``rung: tick -> sent`` / ``rung: whole update``: a long's TP1 crossed, closing a third of
+  it: the guard's decision, the rung's client id journaled, its IOC handed to the exchange;
+* ``trail: whole update``: a long's trailing stop activated, the stop moved: the guard's
+  decision, the new level journaled with its ``stop_moved`` (the first move of a position
+  is reported at once; later ones at most once a second), the backstop's update started.
 
 All orders wait on the symbol that ticks (the worst case for the index: one symbol holding
 every zone; the control API allows one live order per symbol and side, so the orders are
@@ -78,6 +88,10 @@ ENTRY_ZONES_FROM = 61_200
 """Triggering entries: zone i is [61_200 + 2i, 61_200 + 2i + 1]."""
 STOPS_FROM = 58_000
 """Triggering stops: long i has its stop-loss at 58_000 - 2i."""
+RUNGS_FROM = 90_000
+"""Triggering rungs (--legs): long i has TP1 at 90_000 + 2i (above every waiting zone)."""
+TRAILS_FROM = 93_000
+"""Triggering trailing stops (--legs): long i activates at 93_000 + 2i."""
 TRIGGERS = 1_000
 TARGET_US = 5.0
 WARM_UP = 2_000
@@ -110,6 +124,7 @@ class StandInExchange:
 
     def __init__(self) -> None:
         self.sent_ns: list[int] = []
+        self.requests: list[OrderRequest] = []
 
     def on_price(self, handler: Any) -> None:
         pass
@@ -122,8 +137,15 @@ class StandInExchange:
     async def set_leverage(self, symbol: str, leverage: Decimal, margin_mode: Any) -> None:
         pass
 
+    async def place_stop(self, request: Any) -> str:
+        return "backstop"  # the exchange-side stop following a moved one (--legs)
+
+    async def open_stops(self, symbol: str | None = None) -> list[Any]:
+        return []
+
     def place_order_now(self, request: OrderRequest) -> asyncio.Future[PlacedOrder]:
         self.sent_ns.append(time.perf_counter_ns())
+        self.requests.append(request)
         return asyncio.get_running_loop().create_future()
 
     def health(self) -> ConnectionHealth:
@@ -162,9 +184,11 @@ def add_order(
     side: str,
     *,
     exits: tuple[int, int] | None = None,
+    legs: dict[str, Any] | None = None,
 ) -> None:
     """Journal, hold and index one order as ``place_order`` does (waiting), or with
-    ``exits`` (stop-loss, take-profit) as a guarded open position."""
+    ``exits`` (stop-loss, take-profit) as a guarded open position; ``legs``: exit legs
+    instead of the take-profit."""
     payload: dict[str, Any] = {
         "id": f"bench-{number}",
         "symbol": SYMBOL,
@@ -177,7 +201,10 @@ def add_order(
     }
     if exits is not None:
         payload.update(stop_loss=exits[0], take_profit=exits[1])
-    plan = parse_plan(payload, service.defaults)
+    if legs is not None:
+        payload.pop("take_profit", None)
+        payload.update(legs)
+    plan = parse_plan(payload, service.defaults, check_exits=False)
     created = now_ms()
     lifecycle, first = Lifecycle.start(plan.id, created)
     order = WorkerOrder(
@@ -199,6 +226,23 @@ def add_order(
     service.queue.move(order, OrderState.PLACED, "bench")
     service.queue.move(order, OrderState.OPEN, "bench")
     service.sltp.guard(order)
+
+
+def multi_leg(
+    side: str, first_target: int, trail_at: int, *, apart: int = 5_000, callback: str = "0.5"
+) -> dict[str, Any]:
+    """Issue 9's plan: three take-profits (50/25/25 %) ``apart`` from ``first_target``
+    outwards, break-even after TP1, a trailing stop activated at ``trail_at`` following
+    ``callback`` % behind the best price."""
+    step = apart if side == "long" else -apart
+    return {
+        "take_profits": [
+            {"price": first_target + k * step, "size_percent": pct}
+            for k, pct in enumerate(("50", "25", "25"))
+        ],
+        "break_even": {"after_take_profit": 1, "offset_percent": "0.1"},
+        "trailing_stop": {"activation_price": trail_at, "callback_percent": callback},
+    }
 
 
 def band_prices(rng: random.Random, count: int) -> list[Decimal]:
@@ -261,7 +305,9 @@ async def timed_triggers(
         service.on_price(item)
         end = clock()
         if len(exchange.sent_ns) != sent_before + 1:
-            raise AssertionError(f"{item.last} should have sent exactly one order")
+            raise AssertionError(
+                f"{item.last} should have sent exactly one order: {exchange.requests[sent_before:]}"
+            )
         to_sent.append(exchange.sent_ns[-1] - start)
         whole.append(end - start)
         await asyncio.sleep(0)
@@ -278,7 +324,9 @@ def frame_path(on_price: Callable[[PriceTick], None]) -> BitMartWebSocket:
     return BitMartWebSocket("ws://127.0.0.1:9/api", name="public", on_message=exchange._dispatch)
 
 
-async def measure(size: int, updates: int, rng: random.Random) -> dict[str, list[int]]:
+async def measure(
+    size: int, updates: int, rng: random.Random, with_legs: bool = False
+) -> dict[str, list[int]]:
     with tempfile.TemporaryDirectory(prefix="zoneguard-bench-") as tmp:
         setup_worker_logging(Path(tmp))
         quiet_stderr()
@@ -295,7 +343,12 @@ async def measure(size: int, updates: int, rng: random.Random) -> dict[str, list
             for number in range(size, size + guards):
                 side = "long" if rng.random() < 0.5 else "short"
                 exits = (below, above) if side == "long" else (above, below)
-                add_order(service, number, (60_000, 60_000), side, exits=exits)
+                if with_legs and side == "short":
+                    exits = (130_000, below)  # its stop above the rungs' and trails' ticks
+                # Beyond every triggering level below (rungs, trailing stops, stops).
+                target, trail = (100_000, 115_000) if side == "long" else (exits[1], 30_000)
+                legs = multi_leg(side, target, trail) if with_legs else None
+                add_order(service, number, (60_000, 60_000), side, exits=exits, legs=legs)
             prices = band_prices(rng, WARM_UP + updates)
             ticks = [tick(p) for p in prices]
             frames = [ticker_frame(p) for p in prices]
@@ -340,12 +393,52 @@ async def measure(size: int, updates: int, rng: random.Random) -> dict[str, list
             results["stop: tick -> sent"], results["stop: whole update"] = await timed_triggers(
                 service, exchange, stop_ticks
             )
+            if with_legs:
+                await legs_triggers(service, exchange, first + 2 * TRIGGERS, results)
             return results
         finally:
             await service.entry.stop()
             await service.sltp.stop()
             service.journal.close()
             shutdown_worker_logging()
+
+
+async def legs_triggers(
+    service: WorkerService, exchange: StandInExchange, first: int, results: dict[str, list[int]]
+) -> None:
+    """TP1 rungs crossed, then trailing stops activated, one position per tick."""
+    far = int(BAND_HIGH * 1.4)
+    stop = int(BAND_LOW * 0.8)
+    for i in range(TRIGGERS):
+        legs = multi_leg("long", RUNGS_FROM + 2 * i, far + 10_000)
+        add_order(service, first + i, (60_000, 60_000), "long", exits=(stop, far), legs=legs)
+    gc.collect()
+    rung_ticks = [tick(Decimal(RUNGS_FROM + 2 * i) + Decimal("0.5")) for i in range(TRIGGERS)]
+    service.on_price(tick(Decimal(60_000)))
+    results["rung: tick -> sent"], results["rung: whole update"] = await timed_triggers(
+        service, exchange, rung_ticks
+    )
+    for i in range(TRIGGERS):
+        legs = multi_leg("long", far + 10_000, TRAILS_FROM + 2 * i, callback="5")
+        number = first + TRIGGERS + i
+        add_order(service, number, (60_000, 60_000), "long", exits=(stop, far), legs=legs)
+    gc.collect()
+    service.on_price(tick(Decimal(60_000)))
+    # Rising: tick i activates trailing stop i. Each is then set aside (untimed), so the
+    # next tick moves no earlier one (in a real trend every active trailing stop moves on a
+    # new best; that cost is per position, as for any level crossed).
+    clock = time.perf_counter_ns
+    spans = []
+    for i in range(TRIGGERS):
+        order = service.queue.get(f"bench-{first + TRIGGERS + i}")
+        assert order is not None
+        start = clock()
+        service.on_price(tick(Decimal(TRAILS_FROM + 2 * i) + Decimal("0.5")))
+        spans.append(clock() - start)
+        assert order.extra["exit"]["stop_reason"] == "trailing_stop", "activated"
+        service.sltp.unguard(order)
+        await asyncio.sleep(0)
+    results["trail: whole update"] = spans
 
 
 def table(rows: dict[int, dict[str, list[int]]]) -> str:
@@ -363,12 +456,14 @@ def table(rows: dict[int, dict[str, list[int]]]) -> str:
     return "\n".join(lines)
 
 
-async def main_async(sizes: Sequence[int], updates: int) -> dict[int, dict[str, list[int]]]:
+async def main_async(
+    sizes: Sequence[int], updates: int, with_legs: bool
+) -> dict[int, dict[str, list[int]]]:
     rng = random.Random(20240805)
     rows: dict[int, dict[str, list[int]]] = {}
     for size in sizes:
         started = time.monotonic()
-        rows[size] = await measure(size, updates, rng)
+        rows[size] = await measure(size, updates, rng, with_legs)
         print(f"n={size}: {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
     return rows
 
@@ -376,16 +471,21 @@ async def main_async(sizes: Sequence[int], updates: int) -> dict[int, dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 10k, fewer updates")
+    parser.add_argument(
+        "--legs", action="store_true", help="guarded positions with multi-leg plans (issue 9)"
+    )
     args = parser.parse_args()
     sizes, updates = (QUICK_SIZES, QUICK_UPDATES) if args.quick else (SIZES, UPDATES)
     try:
         import uvloop
     except ImportError:
-        rows = asyncio.run(main_async(sizes, updates))
+        rows = asyncio.run(main_async(sizes, updates, args.legs))
     else:
-        rows = uvloop.run(main_async(sizes, updates))
+        rows = uvloop.run(main_async(sizes, updates, args.legs))
+    plans = "multi-leg plans" if args.legs else "seed plans"
     print(
-        f"worker per price update, in-process ({updates} quiet updates and {TRIGGERS} "
+        f"worker per price update, in-process, guarded positions with {plans} "
+        f"({updates} quiet updates and {TRIGGERS} "
         f"triggering ones of each kind per size; quiet target <= {TARGET_US:g} us, flat in n)"
     )
     print(table(rows))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,7 +41,7 @@ from zoneguard.domain.values import Side
 from zoneguard.engine.exits import BreakEvenRule, ExitGuard
 from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
 from zoneguard.exchange.errors import ExchangeError, PositionNotFound
-from zoneguard.exchange.port import OrderRequest, StopRequest
+from zoneguard.exchange.port import OrderRequest, PlacedOrder, StopRequest
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory, realized_pnl
 from zoneguard.worker.config import OrdersSection
@@ -294,10 +294,12 @@ class ExitLegs:
             close.quantity,
             guard.held,
         )
+        # Journaled above; on the wire now when the venue can send at once.
+        first = self.placement.start_submit(self._leg_request(order, pending))
         if order.state is OrderState.PARTIALLY_FILLED:
             # The ladder has begun: the entry's rest must not add to what it shares out.
             self._spawn(self.placement.cancel_entry(order), f"cancel the entry of {order.order_id}")
-        self._start_leg(order, guard, close, leg.price, pending)
+        self._start_leg(order, guard, close, leg.price, pending, first)
 
     def _limit(self, order: WorkerOrder, target: Decimal) -> Decimal | None:
         spec = self.markets.cached_spec(order.symbol)
@@ -344,9 +346,10 @@ class ExitLegs:
         close: Close,
         level: Decimal,
         pending: dict[str, Any],
+        first: Awaitable[PlacedOrder] | None = None,
     ) -> None:
         task = asyncio.get_running_loop().create_task(
-            self._run_leg(order, guard, close, level, pending)
+            self._run_leg(order, guard, close, level, pending, first)
         )
         legs = self._legs.setdefault(order.order_id, {})
         assert close.take_profit_index is not None
@@ -377,15 +380,21 @@ class ExitLegs:
         close: Close,
         level: Decimal,
         pending: dict[str, Any],
+        first: Awaitable[PlacedOrder] | None,
     ) -> None:
         """Close one rung: the IOC at the target, then what it left at market; retried on
-        refusals; every attempt's client id journaled before it is sent."""
+        refusals; every attempt's client id journaled before it is sent. ``first``: the
+        first attempt, already sent."""
         refusals = 0
         while True:
             cid = pending["client_id"]
             request = self._leg_request(order, pending)
             try:
-                placed = await self.placement.submit(request)
+                if first is not None:
+                    sent, first = first, None
+                    placed = await sent
+                else:
+                    placed = await self.placement.submit(request)
             except PositionNotFound:
                 log.warning("SLTP take-profit of %s: no position left to close", order.order_id)
                 break

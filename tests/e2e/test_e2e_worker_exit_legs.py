@@ -67,6 +67,11 @@ async def test_the_seeds_ladder_takes_half_at_each_target_and_moves_to_break_eve
 ) -> None:
     client = await stack.start()
     entry = await open_position(stack, client, LADDER)
+    filled = await stack.receiver.wait_for(ORDER_ID, "filled")
+    assert filled["take_profits"] == [
+        {"price": 66000, "size_percent": 50},
+        {"price": 67000, "size_percent": 50},
+    ]
     await client.prices(SYMBOL, 65800, 66010)
     part = await stack.receiver.wait_for(ORDER_ID, "partially_closed")
     assert (part["take_profit_index"], part["closed_quantity"], part["remaining_quantity"]) == (

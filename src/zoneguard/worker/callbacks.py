@@ -105,7 +105,12 @@ class CallbackFactory:
         """Not in the seed: the position is open and guarded (size and average entry).
         ``reason``: why the entry stopped short of its size (its deadline cut it), said here
         so the lifecycle still ends in one final callback (``closed``)."""
-        extra = {} if reason is None else {"reason": reason}
+        extra: dict[str, Any] = {} if reason is None else {"reason": reason}
+        if order.plan.take_profits:
+            extra["take_profits"] = [
+                {"price": _number(t.price), "size_percent": _number(t.size_percent)}
+                for t in order.plan.take_profits
+            ]
         return self._callback(
             order,
             {

@@ -68,6 +68,21 @@ class Levels:
         return self.at("1.1")
 
     @property
+    def rungs(self) -> tuple[Decimal, Decimal]:
+        """A ladder's two take-profits (50 % each), for the ``ladder`` scenario."""
+        return self.at("1.0"), self.at("1.5")
+
+    @property
+    def past_last_rung(self) -> Decimal:
+        """Past TP2, short of the exchange's preset take-profit beyond it."""
+        return self.at("1.6")
+
+    @property
+    def past_break_even(self) -> Decimal:
+        """Below break-even (the entry), above the exchange's stop that follows it."""
+        return self.at("-0.85")
+
+    @property
     def past_preset_take(self) -> Decimal:
         return self.at("1.5")
 
@@ -76,10 +91,13 @@ class Levels:
         a few make it plain in the logs)."""
         return limit - self.sign * 5 * TICK
 
-    def signal(self, order_id: str, timeout_seconds: int) -> dict[str, object]:
-        """The seed's place-order payload for this lifecycle."""
+    def signal(
+        self, order_id: str, timeout_seconds: int, *, ladder: bool = False
+    ) -> dict[str, object]:
+        """The seed's place-order payload for this lifecycle; ``ladder``: TP1 and TP2 of
+        50 % each instead of the take-profit, and break-even after TP1."""
         low, high = self.zone
-        return {
+        body: dict[str, object] = {
             "id": order_id,
             "symbol": SYMBOL,
             "side": self.side,
@@ -92,3 +110,10 @@ class Levels:
             "timeout_seconds": timeout_seconds,
             "metadata": {"strategy": "chaos"},
         }
+        if ladder:
+            del body["take_profit"]
+            body["take_profits"] = [
+                {"price": str(price), "size_percent": "50"} for price in self.rungs
+            ]
+            body["break_even"] = {"after_take_profit": 1}
+        return body

@@ -53,6 +53,8 @@ class Evidence:
     """The simulator's plan (TP/SL) orders of the symbol."""
     callbacks: Sequence[Row]
     """Callback bodies about this order, in arrival order (repeats included)."""
+    rung_ids: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    """Client ids of each take-profit rung's closes (a ladder), by rung."""
     crossed: list[str] = field(default_factory=list)
     """Levels (``stop_loss``/``take_profit``) the script moved the price beyond while the
     exchange showed the position open, in order."""
@@ -91,6 +93,24 @@ def entries(evidence: Evidence) -> list[Row]:
 
 def closes(evidence: Evidence) -> list[Row]:
     return [o for o in evidence.orders if o.get("side") == CLOSE_SIDE[evidence.side]]
+
+
+def rung_closes(evidence: Evidence, index: int) -> list[Row]:
+    """Filled closes of take-profit rung ``index``."""
+    ids = evidence.rung_ids.get(index, frozenset())
+    return [o for o in closes(evidence) if o.get("client_order_id") in ids and deal(o) > 0]
+
+
+def final_closes(evidence: Evidence) -> list[Row]:
+    """Filled closes the ``closed`` callback reports: all but those of the rungs that
+    reported their own ``partially_closed``."""
+    reported = {
+        b.get("take_profit_index")
+        for b in distinct_events(evidence.callbacks)
+        if b.get("status") == "partially_closed"
+    }
+    apart = set().union(*(evidence.rung_ids.get(k, frozenset()) for k in reported if k))
+    return [o for o in closes(evidence) if deal(o) > 0 and o.get("client_order_id") not in apart]
 
 
 def entered(evidence: Evidence) -> Decimal:
@@ -289,7 +309,7 @@ def check_callbacks_match_exchange(evidence: Evidence) -> list[str]:
 
 def _closed_matches(evidence: Evidence, body: Row) -> list[str]:
     problems: list[str] = []
-    filled_closes = [o for o in closes(evidence) if deal(o) > 0]
+    filled_closes = final_closes(evidence)
     by_exchange = [o for o in filled_closes if o.get("origin") in EXCHANGE_EXITS]
     by_worker = [o for o in filled_closes if o.get("origin") not in EXCHANGE_EXITS]
     closed_by = body.get("closed_by")
@@ -304,6 +324,39 @@ def _closed_matches(evidence: Evidence, body: Row) -> list[str]:
     close_id = body.get("close_order_id")
     if close_id and str(close_id) not in {str(o.get("order_id")) for o in filled_closes}:
         problems.append(f"close_order_id {close_id} is not a filled close of this position")
+    return problems
+
+
+def check_partial_closes(evidence: Evidence) -> list[str]:
+    """Each ``partially_closed`` is its rung's truth (contracts and average price of the
+    rung's closes at the exchange), and the parts and the final ``closed`` add up to what
+    was entered."""
+    problems: list[str] = []
+    events = distinct_events(evidence.callbacks)
+    parts = [b for b in events if b.get("status") == "partially_closed"]
+    indexes = [b.get("take_profit_index") for b in parts]
+    if len(set(indexes)) != len(indexes):
+        problems.append(f"a rung reported twice: {indexes}")
+    for body in parts:
+        index = body.get("take_profit_index")
+        orders = rung_closes(evidence, index if isinstance(index, int) else 0)
+        size = sum((deal(o) for o in orders), Decimal(0))
+        if dec(body.get("closed_quantity")) != size:
+            problems.append(
+                f"TP{index} reports {body.get('closed_quantity')} closed; its orders filled {size}"
+            )
+        truth = avg_price(orders)
+        if not same_price(dec(body.get("close_price")), truth):
+            problems.append(f"TP{index} reports {body.get('close_price')}; it filled at {truth}")
+    closed = [b for b in events if b.get("status") == "closed"]
+    if parts and closed:
+        total = sum((dec(b.get("closed_quantity")) or Decimal(0) for b in parts), Decimal(0))
+        total += dec(closed[0].get("filled_contracts")) or Decimal(0)
+        if total != entered(evidence):
+            problems.append(
+                f"partial closes and closed report {total} contracts; {entered(evidence)} "
+                "were entered"
+            )
     return problems
 
 
@@ -338,7 +391,7 @@ def check_app_matches(evidence: Evidence) -> list[str]:
             )
     closed = [b for b in finals if b.get("status") == "closed"]
     if closed:
-        truth = avg_price(o for o in closes(evidence) if deal(o) > 0)
+        truth = avg_price(final_closes(evidence))
         price = dec(app.get("close_price"))
         if price is not None and not same_price(price, truth):
             problems.append(f"app's close_price {price}; the exchange's closes averaged {truth}")
@@ -358,6 +411,7 @@ CHECKS: tuple[tuple[str, Callable[[Evidence], list[str]]], ...] = (
     ("one_final_callback", check_one_final_callback),
     ("outcome", check_outcome),
     ("callbacks_match_exchange", check_callbacks_match_exchange),
+    ("partial_closes", check_partial_closes),
     ("app_matches", check_app_matches),
 )
 

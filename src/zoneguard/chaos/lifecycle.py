@@ -43,6 +43,8 @@ SETTLE_S = 20.0
 """After the final callback: how long the exchange may take to show everything settled
 (the worker cancels leftovers after reporting) before what is left counts as found."""
 MAX_ATTEMPTS = 64
+RUNGS = 2
+"""Take-profit rungs of the ``ladder`` scenario."""
 """Client ids of this many entry attempts and closes are recognised as the worker's."""
 SLOW_REPLY_MS = 500
 HICCUP_DELAY_MS = 800
@@ -102,6 +104,8 @@ class LifecycleRun:
         self.stack_generation = stack_generation
         self.script: Script = script(plan.scenario, plan.variant)
         self.levels = Levels(plan.side)
+        self.ladder = plan.scenario == "ladder"
+        """The signal carries a take-profit ladder and break-even (issue 9)."""
         self.final_timeout_s = final_timeout_s
         self.order_id = f"cz-{plan.seed}-{plan.scenario}-{plan.side}-g{stack_generation}"
         self.crossed: list[str] = []
@@ -303,6 +307,7 @@ class LifecycleRun:
             plan_orders=view.plan_orders,
             callbacks=self.stack.receiver.of(self.order_id),
             crossed=list(self.crossed),
+            rung_ids=rung_client_ids(self.order_id),
             cancel_requested=self.cancel_requested,
             via_app=self.plan.via_app,
             app_order=app_order,
@@ -326,4 +331,15 @@ def _worker_client_ids(order_id: str) -> frozenset[str]:
         client_order_id_for(order_id, f"{purpose}{n}")
         for purpose in ("entry", "close")
         for n in range(1, MAX_ATTEMPTS + 1)
-    )
+    ).union(*rung_client_ids(order_id).values())
+
+
+def rung_client_ids(order_id: str) -> dict[int, frozenset[str]]:
+    """The client ids of each rung's closes (``tp<k>.<attempt>``, see
+    ``zoneguard.worker.exit_legs``), by rung (1-based)."""
+    return {
+        k: frozenset(
+            client_order_id_for(order_id, f"tp{k}.{n}") for n in range(1, MAX_ATTEMPTS + 1)
+        )
+        for k in range(1, RUNGS + 1)
+    }

@@ -189,5 +189,16 @@ def _evidence_record(result: LifecycleResult) -> dict[str, Any]:
         "findings": [str(f) for f in result.findings],
         "notes": result.notes,
         "window_ms": list(result.window),
-        "evidence": None if result.evidence is None else asdict(result.evidence),
+        "evidence": None if result.evidence is None else _plain(asdict(result.evidence)),
     }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: keys as text (rungs are numbered), sets as sorted lists."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return value

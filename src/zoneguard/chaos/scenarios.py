@@ -150,6 +150,25 @@ def _callback_down(variant: str) -> Script:
     )
 
 
+def _ladder(variant: str) -> Script:
+    """Issue 9's exits: TP1 closes half, the stop moves to break-even; then TP2 closes the
+    rest (``both``) or the price comes back to break-even (``break_even``)."""
+    first = Step("cross_tp1", steps.cross_first_rung)
+    if variant == "both":
+        return _guarded(
+            "ladder",
+            variant,
+            (first, Step("cross_tp2", steps.cross_last_rung)),
+            "closed take_profit",
+        )
+    return _guarded(
+        "ladder",
+        variant,
+        (first, Step("back_to_break_even", steps.back_to_break_even)),
+        "closed break_even",
+    )
+
+
 SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "take_profit": (_take_profit, ("plain",)),
     "stop_loss": (_stop_loss, ("plain",)),
@@ -159,6 +178,7 @@ SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "close_refused": (_close_refused, ("stop", "take")),
     "preset_first": (_preset_first, ("stop", "take")),
     "callback_down": (_callback_down, ("stop", "take")),
+    "ladder": (_ladder, ("both", "break_even")),
 }
 """Scenario name -> (script builder, its variants)."""
 

@@ -43,7 +43,7 @@ async def submit(run: LifecycleRun) -> None:
 
 
 async def _submit_to_worker(run: LifecycleRun) -> None:
-    payload = run.levels.signal(run.order_id, run.script.timeout_seconds)
+    payload = run.levels.signal(run.order_id, run.script.timeout_seconds, ladder=run.ladder)
     while True:
         try:
             status, body = await run.stack.worker.place(payload)
@@ -57,7 +57,7 @@ async def _submit_to_worker(run: LifecycleRun) -> None:
 
 
 async def _submit_to_app(run: LifecycleRun) -> None:
-    payload = run.levels.signal("", run.script.timeout_seconds)
+    payload = run.levels.signal("", run.script.timeout_seconds, ladder=run.ladder)
     del payload["id"]
     key = f"chaos-{run.plan.seed}-{run.plan.key}-{run.stack_generation}"
     while True:
@@ -163,6 +163,31 @@ async def jump_preset_take(run: LifecycleRun) -> None:
 
 async def jump_preset_stop(run: LifecycleRun) -> None:
     await _cross(run, run.levels.past_preset_stop, "stop_loss")
+
+
+async def cross_first_rung(run: LifecycleRun) -> None:
+    """Past TP1, short of TP2: half the position closes, the rest stays open."""
+    await run.sim.price(SYMBOL, run.levels.past_take)
+
+    def half_closed(v: View | None) -> bool:
+        assert v is not None
+        return 0 < v.held <= CONTRACTS // 2
+
+    await run.until("TP1 closed half of the position", half_closed)
+
+
+async def cross_last_rung(run: LifecycleRun) -> None:
+    await _cross(run, run.levels.past_last_rung, "take_profit")
+
+
+async def back_to_break_even(run: LifecycleRun) -> None:
+    """Once the worker has moved the stop to break-even, the price comes back below it."""
+
+    def moved(_view: View | None) -> bool:
+        return "stop_moved" in {b.get("status") for b in run.stack.receiver.of(run.order_id)}
+
+    await run.until("the stop moved to break-even", moved, use_view=False)
+    await _cross(run, run.levels.past_break_even, "break_even")
 
 
 async def _cross(run: LifecycleRun, price: Decimal, reason: str) -> None:

@@ -21,6 +21,7 @@ from zoneguard.chaos.invariants import (
     check_one_entry,
     check_one_final_callback,
     check_outcome,
+    check_partial_closes,
 )
 
 ORDER_ID = "cz-1-take_profit-long-g1"
@@ -294,4 +295,59 @@ def test_app_matches_catches_an_unknown_order_and_is_quiet_without_the_app() -> 
 
 def test_every_check_is_listed_once() -> None:
     checks: list[Callable[[Evidence], list[str]]] = [check for _name, check in CHECKS]
-    assert len(set(checks)) == len(CHECKS) == 8
+    assert len(set(checks)) == len(CHECKS) == 9
+
+
+# -- a ladder (issue 9): TP1 closed half on its own, the final close the rest
+
+TP1 = order("103", 3, size=5, deal=5, price="65400", origin="limit", cid="zgtp1", at=2)
+REST = order("104", 3, size=5, deal=5, price="66000", origin="market", cid="zgclose1", at=3)
+PART = callback(
+    "partially_closed",
+    "e4",
+    take_profit_index=1,
+    closed_quantity=5,
+    remaining_quantity=5,
+    close_price=65400.0,
+)
+LADDER_CLOSED = {**CLOSED, "close_order_id": "104", "close_price": 66000.0, "filled_contracts": 5}
+
+
+def ladder(**changes: Any) -> Evidence:
+    base: dict[str, Any] = {
+        "orders": [ENTRY, TP1, REST],
+        "callbacks": [PLACED, FILLED, PART, LADDER_CLOSED],
+        "rung_ids": {1: frozenset({"zgtp1"}), 2: frozenset({"zgtp2"})},
+        "via_app": False,
+    }
+    return clean(**{**base, **changes})
+
+
+def test_a_ladder_whose_parts_add_up_passes() -> None:
+    assert check_all(ladder()) == []
+
+
+def test_a_part_that_misreports_its_rung_is_caught() -> None:
+    wrong_size = {**PART, "closed_quantity": 4}
+    assert fired(ladder(callbacks=[PLACED, FILLED, wrong_size, LADDER_CLOSED])) == {
+        "partial_closes"
+    }
+    wrong_price = {**PART, "close_price": 65300.0}
+    assert check_partial_closes(ladder(callbacks=[PLACED, FILLED, wrong_price, LADDER_CLOSED]))
+
+
+def test_parts_and_closed_that_do_not_add_up_are_caught() -> None:
+    short = {**LADDER_CLOSED, "filled_contracts": 4}
+    problems = check_partial_closes(ladder(callbacks=[PLACED, FILLED, PART, short]))
+    assert problems == ["partial closes and closed report 9 contracts; 10 were entered"]
+
+
+def test_a_rung_reported_twice_under_two_events_is_caught() -> None:
+    again = {**PART, "event_id": "e5"}
+    problems = check_partial_closes(ladder(callbacks=[PLACED, FILLED, PART, again, LADDER_CLOSED]))
+    assert any("reported twice" in p for p in problems), problems
+
+
+def test_closed_is_held_to_the_closes_the_parts_did_not_report() -> None:
+    """Without the rung's own report, its fill counts in the final close's average."""
+    assert "callbacks_match_exchange" in fired(ladder(callbacks=[PLACED, FILLED, LADDER_CLOSED]))

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,8 @@ async def test_a_laddered_signal_takes_tp1_moves_to_break_even_and_takes_tp2(
 
     await sim.prices("BTCUSDT", 66500, 67010)  # TP2
     closed = await app.wait_status(order_id, "closed")
-    assert (closed["reason"], float(closed["filled_contracts"])) == ("take_profit", 5)
+    assert closed["reason"] == "take_profit"
+    assert closed["transitions"][-1]["data"]["filled_contracts"] == 5, "the close closed 5"
     events = [t["event"] for t in closed["transitions"]]
     assert events == [
         "queued",
@@ -128,6 +130,11 @@ async def test_a_laddered_signal_takes_tp1_moves_to_break_even_and_takes_tp2(
         "closed",
     ]
     assert [r["state"] for r in closed["exit_progress"]["take_profits"]] == ["closed", "closed"]
+    assert closed["filled_contracts"] == "10", "the order keeps what was entered"
+    position = closed["position"]
+    assert position["filled_contracts"] == "10"
+    first, last = Decimal(str(first["close_price"])), Decimal(closed["close_price"])
+    assert Decimal(position["exit_price"]) == ((first + last) / 2).quantize(Decimal("1e-10"))
 
 
 async def test_the_app_restarted_mid_flow_loses_nothing_and_applies_nothing_twice(

@@ -5,6 +5,7 @@ SIGKILLed between TP1 and TP2, and as TP1's close reaches the exchange."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -247,3 +248,41 @@ async def test_killed_as_tp1_reaches_the_exchange_closes_half_once(
     state = await client.sim_state()
     assert open_contracts(state, SYMBOL) == 0
     assert sum(dealt(c) for c in closes(state)) == 10
+
+
+@pytest.mark.slow
+async def test_killed_while_a_trailing_stop_moves_resumes_no_looser_than_reported(
+    crash: CrashStack,
+) -> None:
+    """The trailing stop reported a level, moved on in memory, and the worker died: the
+    restarted worker's stop is no looser than the last level reported (a price above it
+    closes nothing), and a price through it closes with ``trailing_stop``."""
+    client = await crash.start()
+    plan = {
+        **SEED_ORDER,
+        "take_profit": None,
+        "trailing_stop": {"activation_percent": 1, "callback_percent": 0.5},
+    }
+    entry = await open_position(crash, client, plan)
+    start = int(entry * Decimal("1.01")) + 10
+    await client.prices(SYMBOL, start, start + 40, start + 80)  # a report, then moves held back
+    moves = [b for b in crash.receiver.of(ORDER_ID) if b["status"] == "stop_moved"]
+    assert moves, "the first move is reported at once"
+    reported = Decimal(str(moves[-1]["stop_loss"]))
+    crash.kill()
+    await eventually(lambda: not crash.alive, 5, "the worker killed")
+
+    await crash.restart()
+    status, body = await client.get(f"/api/orders/{ORDER_ID}")
+    assert status == 200, body
+    stop = Decimal(body["order"]["exit_progress"]["stop_loss"])
+    assert stop >= reported, (stop, reported)
+    await client.price(SYMBOL, stop + 1)
+    await asyncio.sleep(0.5)  # time to act on it, were the stop looser than reported
+    assert open_contracts(await client.sim_state(), SYMBOL) == 10, "above the stop: still open"
+    assert "closed" not in crash.receiver.statuses(ORDER_ID)
+    await client.price(SYMBOL, stop - 1)
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    assert closed["reason"] == "trailing_stop"
+    assert Decimal(str(closed["trigger_level"])) >= reported
+    assert open_contracts(await client.sim_state(), SYMBOL) == 0

@@ -236,7 +236,8 @@ def record(session: Session, order: OrderLifecycle, event: Event) -> OrderTransi
     fills_gaps = applied or event.source not in APP_SOURCES
     for name in _ORDER_FACTS:
         value = getattr(event.facts, name)
-        if value is not None and (applied or (fills_gaps and getattr(order, name) is None)):
+        overwrites = applied and not (name == "filled_contracts" and event.name == "closed")
+        if value is not None and (overwrites or (fills_gaps and getattr(order, name) is None)):
             setattr(order, name, value)
     if event.status is None and event.facts.error is not None:
         order.error = event.facts.error
@@ -305,10 +306,16 @@ def _update_position(session: Session, order: OrderLifecycle, event: Event) -> N
             setattr(position, name, value)
 
     put("quantity", facts.quantity)
-    put("filled_contracts", facts.filled_contracts)
+    if target is PositionStatus.CLOSED:
+        # What the last close closed (a ladder's rungs closed the rest before it): the
+        # position's size stays what was entered, when known.
+        if position.filled_contracts is None:
+            position.filled_contracts = facts.filled_contracts
+    else:
+        put("filled_contracts", facts.filled_contracts)
     put("entry_price", facts.entry_price)
     if target is PositionStatus.CLOSED:
-        put("exit_price", facts.close_price)
+        put("exit_price", _whole_exit_price(order, facts))
         put("realized_pnl", facts.realized_pnl)
         put("fees", facts.fees)
         put("close_order_id", facts.close_order_id)
@@ -322,6 +329,26 @@ def _update_position(session: Session, order: OrderLifecycle, event: Event) -> N
         put("error", facts.error)
     position.updated_ms = max(position.updated_ms, event.at_ms)
     position.version += 1
+
+
+def _whole_exit_price(order: OrderLifecycle, facts: Facts) -> Decimal | None:
+    """The position's average exit: the final close's price, weighted with the
+    ``partially_closed`` parts before it (a take-profit ladder)."""
+    parts: list[tuple[Decimal, Decimal]] = []
+    for transition in order.transitions:
+        data = transition.data or {}
+        if transition.event == "partially_closed":
+            size, price = data.get("closed_quantity"), data.get("close_price")
+            if isinstance(size, int | float) and isinstance(price, int | float):
+                parts.append((Decimal(str(size)), Decimal(str(price))))
+    if not parts or facts.close_price is None or facts.filled_contracts is None:
+        return facts.close_price
+    parts.append((facts.filled_contracts, facts.close_price))
+    total = sum((size for size, _ in parts), Decimal(0))
+    if total <= 0:
+        return facts.close_price
+    average = sum((size * price for size, price in parts), Decimal(0)) / total
+    return average.quantize(Decimal("1e-10"))  # a price, not 28 digits of division
 
 
 # -- reading

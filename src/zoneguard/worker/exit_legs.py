@@ -34,7 +34,7 @@ from typing import Any
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.contract import ContractSpec, round_price
 from zoneguard.domain.lifecycle import OrderState
-from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderType, TimeInForce
+from zoneguard.domain.market import OrderInfo, OrderOrigin
 from zoneguard.domain.pricing import take_profit_limit
 from zoneguard.domain.stop_rules import TrailingStop
 from zoneguard.domain.values import Side
@@ -47,7 +47,7 @@ from zoneguard.worker.callbacks import CallbackFactory, realized_pnl
 from zoneguard.worker.config import OrdersSection
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
-from zoneguard.worker.placement import OrderPlacementService, backoff_s
+from zoneguard.worker.placement import OrderPlacementService, backoff_s, reduce_only_request
 
 log = logging.getLogger("zoneguard.worker.exits")
 
@@ -435,26 +435,14 @@ class ExitLegs:
         self.queue.save_facts(order)
         return follow
 
-    def _leg_request(self, order: WorkerOrder, pending: dict[str, Any]) -> OrderRequest:
-        contracts = Decimal(pending["to_close"])
-        if pending["limit"] is not None:
-            return OrderRequest(
-                symbol=order.symbol,
-                position_side=order.side,
-                reduce_only=True,
-                order_type=OrderType.LIMIT,
-                contracts=contracts,
-                price=Decimal(pending["limit"]),
-                time_in_force=TimeInForce.IOC,
-                client_order_id=pending["client_id"],
-            )
-        return OrderRequest(
-            symbol=order.symbol,
-            position_side=order.side,
-            reduce_only=True,
-            order_type=OrderType.MARKET,
-            contracts=contracts,
-            client_order_id=pending["client_id"],
+    @staticmethod
+    def _leg_request(order: WorkerOrder, pending: dict[str, Any]) -> OrderRequest:
+        limit = pending["limit"]
+        return reduce_only_request(
+            order,
+            Decimal(pending["to_close"]),
+            pending["client_id"],
+            None if limit is None else Decimal(limit),
         )
 
     async def _final(self, order: WorkerOrder, cid: str, exchange_id: str) -> OrderInfo:

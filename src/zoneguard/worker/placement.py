@@ -144,26 +144,7 @@ class OrderPlacementService:
         instead (a take-profit's first close). Decided by the attempt, so a resend of the
         same client id is the same order."""
         assert order.close_client_id is not None
-        limit = close_limit(order)
-        if limit is not None:
-            return OrderRequest(
-                symbol=order.symbol,
-                position_side=order.side,
-                reduce_only=True,
-                order_type=OrderType.LIMIT,
-                contracts=contracts,
-                price=limit,
-                time_in_force=TimeInForce.IOC,
-                client_order_id=order.close_client_id,
-            )
-        return OrderRequest(
-            symbol=order.symbol,
-            position_side=order.side,
-            reduce_only=True,
-            order_type=OrderType.MARKET,
-            contracts=contracts,
-            client_order_id=order.close_client_id,
-        )
+        return reduce_only_request(order, contracts, order.close_client_id, close_limit(order))
 
     def start_submit(self, request: OrderRequest) -> Awaitable[PlacedOrder]:
         """:meth:`submit`, with the first attempt already on the wire when this returns if
@@ -305,6 +286,23 @@ class OrderPlacementService:
                 log.warning("exchange did not answer (%s); asking again", exc)
                 await asyncio.sleep(backoff_s(attempt))
                 attempt += 1
+
+
+def reduce_only_request(
+    order: WorkerOrder, contracts: Decimal, client_order_id: str, limit: Decimal | None
+) -> OrderRequest:
+    """A reduce-only close of ``contracts`` of ``order``'s position: a limit IOC at
+    ``limit``, or at market without one."""
+    return OrderRequest(
+        symbol=order.symbol,
+        position_side=order.side,
+        reduce_only=True,
+        order_type=OrderType.MARKET if limit is None else OrderType.LIMIT,
+        contracts=contracts,
+        price=limit,
+        time_in_force=TimeInForce.GTC if limit is None else TimeInForce.IOC,
+        client_order_id=client_order_id,
+    )
 
 
 CLOSE_LIMIT = "close_limit"

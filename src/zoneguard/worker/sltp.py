@@ -167,25 +167,20 @@ class StopLossTakeProfitMonitor:
                 # E.g. the journal could not record ``closing``: keep guarding, alert, and
                 # try again shortly rather than leave the position unwatched.
                 log.critical("SLTP close of %s could not start", order.order_id, exc_info=True)
-                if self.legs.manages(order) and not self.legs.handed_over(order):
-                    # A rung or a stop move failed, not a close of everything: keep
-                    # watching; the next price asks the engine again.
-                    self.alerter.fire(
-                        "close_not_started",
-                        f"an exit step of {order.order_id} could not start; still guarded",
-                        dedup_key=f"close_not_started:{order.order_id}",
-                        order_id=order.order_id,
-                    )
-                    self.guard(order, check_now=False)
-                    continue
+                # A rung or a stop move that failed is not a close of everything: keep
+                # watching, and the next price asks the engine again.
+                step = self.legs.manages(order) and not self.legs.handed_over(order)
                 self.alerter.fire(
                     "close_not_started",
-                    f"closing {order.order_id} could not start; retrying",
+                    f"an exit step of {order.order_id} could not start; still guarded"
+                    if step
+                    else f"closing {order.order_id} could not start; retrying",
                     dedup_key=f"close_not_started:{order.order_id}",
                     order_id=order.order_id,
                 )
                 self.guard(order, check_now=False)
-                asyncio.get_running_loop().call_later(1.0, self._retry_after_crash, order)
+                if not step:
+                    asyncio.get_running_loop().call_later(1.0, self._retry_after_crash, order)
 
     def unguard_id(self, symbol: Symbol, position_id: str) -> None:
         order = self.queue.get(position_id)

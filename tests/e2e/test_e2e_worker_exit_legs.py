@@ -6,7 +6,10 @@ SIGKILLed between TP1 and TP2, and as TP1's close reaches the exchange."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -285,4 +288,49 @@ async def test_killed_while_a_trailing_stop_moves_resumes_no_looser_than_reporte
     closed = await crash.receiver.wait_for(ORDER_ID, "closed")
     assert closed["reason"] == "trailing_stop"
     assert Decimal(str(closed["trigger_level"])) >= reported
+    assert open_contracts(await client.sim_state(), SYMBOL) == 0
+
+
+def mark_stopped_in_the_journal(var_dir: Path) -> None:
+    """What an interrupted hand-over used to leave (chaos seed 815): the order still
+    ``open``, its guard's snapshot saying the stop had fired and everything was closing."""
+    db = sqlite3.connect(var_dir / "worker.db")
+    try:
+        (text,) = db.execute("SELECT data FROM orders WHERE order_id = ?", (ORDER_ID,)).fetchone()
+        data = json.loads(text)
+        exit_state = data["extra"]["exit"]
+        exit_state.update(stopped=True, closing=exit_state["held"])
+        db.execute("UPDATE orders SET data = ? WHERE order_id = ?", (json.dumps(data), ORDER_ID))
+        db.commit()
+    finally:
+        db.close()
+
+
+@pytest.mark.slow
+async def test_restarted_past_a_moved_stop_closes_at_once_whatever_the_snapshot_said(
+    crash: CrashStack,
+) -> None:
+    """The worker dies with its trailing stop moved; while it is down the price goes through
+    that stop (short of the exchange's stop behind it). Restarted, it closes at once, before
+    it has even learnt the contract's grid, and a snapshot that claimed the stop had fired
+    while the order was still open does not leave the position unguarded."""
+    client = await crash.start()
+    plan = {
+        **SEED_ORDER,
+        "take_profit": None,
+        "trailing_stop": {"activation_percent": 1, "callback_percent": 0.5},
+    }
+    entry = await open_position(crash, client, plan)
+    await client.price(SYMBOL, int(entry * Decimal("1.02")))
+    moved = await crash.receiver.wait_for(ORDER_ID, "stop_moved")
+    level = Decimal(str(moved["stop_loss"]))
+    crash.kill()
+    await eventually(lambda: not crash.alive, 5, "the worker killed")
+    mark_stopped_in_the_journal(crash.tmp_path)
+    await client.price(SYMBOL, level - 5)  # through our stop, above the exchange's
+
+    await crash.restart()
+    closed = await crash.receiver.wait_for(ORDER_ID, "closed")
+    assert (closed["reason"], closed["closed_by"]) == ("trailing_stop", "worker")
+    assert Decimal(str(closed["trigger_level"])) == level
     assert open_contracts(await client.sim_state(), SYMBOL) == 0

@@ -7,7 +7,7 @@ favour (up for a long, down for a short), so one script serves both sides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 SYMBOL = "BTCUSDT"
 BASE_PRICE = Decimal(65000)
@@ -16,6 +16,8 @@ QUANTITY = Decimal("0.01")
 """0.01 BTC: 10 contracts of 0.001."""
 CONTRACTS = 10
 LEVERAGE = 10
+TRAILING_ACTIVATION_PERCENT = Decimal(1)
+TRAILING_CALLBACK_PERCENT = Decimal("0.5")
 BACKSTOP_OFFSET_PERCENT = Decimal("0.2")
 """The worker's default ``exchange_backstop.offset_percent``: where the exchange's presets
 sit beyond the signal's levels."""
@@ -78,6 +80,25 @@ class Levels:
         return self.at("1.6")
 
     @property
+    def trail_path(self) -> tuple[Decimal, Decimal]:
+        """A trailing stop's scenario: past its activation (1 %), then a new best."""
+        return self.at("1.2"), self.at("1.4")
+
+    @property
+    def trailed_stop(self) -> Decimal:
+        """Where the trailing stop stands after :attr:`trail_path` (0.5 % behind the best,
+        on the tick away from the price)."""
+        best = self.trail_path[1]
+        raw = best * (1 - self.sign * TRAILING_CALLBACK_PERCENT / 100)
+        rounding = ROUND_FLOOR if self.side == "long" else ROUND_CEILING
+        return (raw / TICK).quantize(Decimal(1), rounding=rounding) * TICK
+
+    @property
+    def past_trailed_stop(self) -> Decimal:
+        """Through the trailed stop, short of the exchange's stop that follows it."""
+        return self.at("0.8")
+
+    @property
     def past_break_even(self) -> Decimal:
         """Below break-even (the entry), above the exchange's stop that follows it."""
         return self.at("-0.85")
@@ -92,10 +113,11 @@ class Levels:
         return limit - self.sign * 5 * TICK
 
     def signal(
-        self, order_id: str, timeout_seconds: int, *, ladder: bool = False
+        self, order_id: str, timeout_seconds: int, *, ladder: bool = False, trailing: bool = False
     ) -> dict[str, object]:
         """The seed's place-order payload for this lifecycle; ``ladder``: TP1 and TP2 of
-        50 % each instead of the take-profit, and break-even after TP1."""
+        50 % each instead of the take-profit, and break-even after TP1; ``trailing``: a
+        trailing stop instead of the take-profit."""
         low, high = self.zone
         body: dict[str, object] = {
             "id": order_id,
@@ -116,4 +138,10 @@ class Levels:
                 {"price": str(price), "size_percent": "50"} for price in self.rungs
             ]
             body["break_even"] = {"after_take_profit": 1}
+        if trailing:
+            del body["take_profit"]
+            body["trailing_stop"] = {
+                "activation_percent": str(TRAILING_ACTIVATION_PERCENT),
+                "callback_percent": str(TRAILING_CALLBACK_PERCENT),
+            }
         return body

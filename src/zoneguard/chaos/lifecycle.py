@@ -106,6 +106,8 @@ class LifecycleRun:
         self.levels = Levels(plan.side)
         self.ladder = plan.scenario == "ladder"
         """The signal carries a take-profit ladder and break-even (issue 9)."""
+        self.trailing = plan.scenario == "trailing"
+        """The signal carries a trailing stop instead of the take-profit (issue 9)."""
         self.final_timeout_s = final_timeout_s
         self.order_id = f"cz-{plan.seed}-{plan.scenario}-{plan.side}-g{stack_generation}"
         self.crossed: list[str] = []

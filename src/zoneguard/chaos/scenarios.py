@@ -169,6 +169,16 @@ def _ladder(variant: str) -> Script:
     )
 
 
+def _trailing(variant: str) -> Script:
+    """A trailing stop activated, moved by a new best, then the price back through it."""
+    return _guarded(
+        "trailing",
+        variant,
+        (Step("trail_up", steps.trail_up), Step("trail_back", steps.trail_back)),
+        "closed trailing_stop",
+    )
+
+
 SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "take_profit": (_take_profit, ("plain",)),
     "stop_loss": (_stop_loss, ("plain",)),
@@ -179,6 +189,7 @@ SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "preset_first": (_preset_first, ("stop", "take")),
     "callback_down": (_callback_down, ("stop", "take")),
     "ladder": (_ladder, ("both", "break_even")),
+    "trailing": (_trailing, ("plain",)),
 }
 """Scenario name -> (script builder, its variants)."""
 

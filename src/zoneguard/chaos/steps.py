@@ -43,7 +43,9 @@ async def submit(run: LifecycleRun) -> None:
 
 
 async def _submit_to_worker(run: LifecycleRun) -> None:
-    payload = run.levels.signal(run.order_id, run.script.timeout_seconds, ladder=run.ladder)
+    payload = run.levels.signal(
+        run.order_id, run.script.timeout_seconds, ladder=run.ladder, trailing=run.trailing
+    )
     while True:
         try:
             status, body = await run.stack.worker.place(payload)
@@ -57,7 +59,9 @@ async def _submit_to_worker(run: LifecycleRun) -> None:
 
 
 async def _submit_to_app(run: LifecycleRun) -> None:
-    payload = run.levels.signal("", run.script.timeout_seconds, ladder=run.ladder)
+    payload = run.levels.signal(
+        "", run.script.timeout_seconds, ladder=run.ladder, trailing=run.trailing
+    )
     del payload["id"]
     key = f"chaos-{run.plan.seed}-{run.plan.key}-{run.stack_generation}"
     while True:
@@ -188,6 +192,25 @@ async def back_to_break_even(run: LifecycleRun) -> None:
 
     await run.until("the stop moved to break-even", moved, use_view=False)
     await _cross(run, run.levels.past_break_even, "break_even")
+
+
+async def trail_up(run: LifecycleRun) -> None:
+    """Past the trailing stop's activation, then a new best; until the worker reports the
+    level that best puts the stop at (a kill may cost it a report; a restart, seeing the
+    price, moves and reports it again)."""
+    for price in run.levels.trail_path:
+        await run.sim.price(SYMBOL, price)
+    level = run.levels.trailed_stop
+
+    def reported(_view: View | None) -> bool:
+        moves = [b for b in run.stack.receiver.of(run.order_id) if b.get("status") == "stop_moved"]
+        return any(Decimal(str(b.get("stop_loss"))) == level for b in moves)
+
+    await run.until(f"the trailing stop reported at {level}", reported, use_view=False)
+
+
+async def trail_back(run: LifecycleRun) -> None:
+    await _cross(run, run.levels.past_trailed_stop, "trailing_stop")
 
 
 async def _cross(run: LifecycleRun, price: Decimal, reason: str) -> None:

@@ -40,7 +40,7 @@ from zoneguard.domain.stop_rules import TrailingStop
 from zoneguard.domain.values import Side
 from zoneguard.engine.exits import BreakEvenRule, ExitGuard
 from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
-from zoneguard.exchange.errors import ExchangeError, PositionNotFound
+from zoneguard.exchange.errors import DuplicateClientOrderId, ExchangeError, PositionNotFound
 from zoneguard.exchange.port import OrderRequest, PlacedOrder, StopRequest
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory, realized_pnl
@@ -122,10 +122,8 @@ class ExitLegs:
         the stop alone is watched (the journaled one, else the plan's) until it is known."""
         guard = self._guard_for(order)
         if guard is None:
-            saved = order.extra.get(EXIT)
-            stop = saved.get("stop") if isinstance(saved, dict) else None
             self._spawn(self._build_when_known(order), f"learn the grid of {order.symbol}")
-            return (Decimal(stop) if stop else order.plan.stop_loss), None
+            return self._saved_stop(order)[0], None
         if order.order_id in self._handed_over:
             return None, None
         return guard.trigger_levels()
@@ -148,7 +146,10 @@ class ExitLegs:
         self.guards[order.order_id] = guard
         saved = order.extra.get(EXIT)
         if isinstance(saved, dict) and "held" in saved:
-            guard.restore(saved)
+            # Not closing: nothing but the rungs noted as pending can be on its way (a
+            # close of everything journals ``closing`` first), and the stop is live.
+            in_flight = _pending_quantity(saved)
+            guard.restore({**saved, "stopped": False, "closing": str(in_flight)})
             if order.order_id not in self._handed_over:
                 guard.grow_to(order.filled_contracts)
                 self._resume_pending(order, guard, saved)
@@ -247,11 +248,39 @@ class ExitLegs:
         """A watched level of ``order`` was crossed: ask the guard, carry its intents out,
         and watch its next levels."""
         guard = self._guard_for(order)
-        if guard is None or order.order_id in self._handed_over:
+        if order.order_id in self._handed_over:
+            return
+        if guard is None:
+            self._stop_without_grid(order, price, tick_ns)
             return
         self._carry_out(order, guard, guard.on_price(price), price, tick_ns)
         if order.order_id not in self._handed_over and not order.lifecycle.is_terminal:
             self._register(order)
+
+    def _stop_without_grid(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
+        """No guard yet (the contract's grid is being learnt, e.g. just after a restart),
+        and the price crossed the stop watched meanwhile: a stop needs no grid, so close
+        everything left now, settled by the position; else keep watching."""
+        stop, reason = self._saved_stop(order)
+        crossed = stop is not None and (price <= stop if order.side is Side.LONG else price >= stop)
+        if not crossed:
+            self._register(order)
+            return
+        saved = order.extra.get(EXIT)
+        if isinstance(saved, dict) and saved.get("held") is not None:
+            # What is held less the rungs that were on their way: the close then settles
+            # by the exchange's position, so whatever those rungs did not close goes too.
+            order.filled_contracts = Decimal(saved["held"]) - _pending_quantity(saved)
+        self._handed_over.add(order.order_id)
+        self._start_close(order, reason, stop, price, tick_ns)
+
+    def _saved_stop(self, order: WorkerOrder) -> tuple[Decimal | None, str]:
+        """The stop as last journaled (break-even or trailing may have moved it), else the
+        plan's, with its reason."""
+        saved = order.extra.get(EXIT)
+        if isinstance(saved, dict) and saved.get("stop") is not None:
+            return Decimal(saved["stop"]), str(saved.get("stop_reason") or "stop_loss")
+        return order.plan.stop_loss, ExitReason.STOP_LOSS.value
 
     def _carry_out(
         self,
@@ -277,10 +306,11 @@ class ExitLegs:
         everything = close.quantity >= guard.held and guard.closing == close.quantity
         if index is None or everything:
             # All that is left: the seed's close (write-ahead send, settled by the position).
+            # Its own journal entry (``closing``) records the hand-over; the guard's snapshot
+            # is not journaled ahead of it: a crash in between must find the guard live.
             self._handed_over.add(order.order_id)
             level = guard.stop if index is None else guard.legs[index - 1].price
             order.filled_contracts = close.quantity
-            self._save(order, guard)
             self._start_close(order, close.reason.value, level, price, tick_ns)
             return
         leg = guard.legs[index - 1]
@@ -632,10 +662,9 @@ class ExitLegs:
             target = self._backstop_level(order.side, guard.stop, spec)
             if self._backstop_at.get(order.order_id) == target:
                 return
-            state = order.extra.setdefault(EXIT, {})
-            number = int(state.get("backstops", 0)) + 1
-            state["backstops"] = number
-            cid = client_order_id_for(order.order_id, f"sl{number}")
+            # Named by its level: a stop only tightens, so a level is never wanted twice,
+            # and a restart that places it again is refused as the same order.
+            cid = client_order_id_for(order.order_id, f"sl{target}")
             try:
                 await self.placement.exchange.place_stop(
                     StopRequest(
@@ -646,6 +675,8 @@ class ExitLegs:
                         client_order_id=cid,
                     )
                 )
+            except DuplicateClientOrderId:
+                pass  # placed before a restart: it is there
             except ExchangeError as exc:
                 log.warning(
                     "SLTP exchange-side stop of %s not moved to %s (%s); our stop guards it",
@@ -707,6 +738,12 @@ class ExitLegs:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _pending_quantity(saved: dict[str, Any]) -> Decimal:
+    """Contracts of the rung closes a snapshot notes as on their way."""
+    pending = saved.get("pending") or {}
+    return sum((Decimal(p["quantity"]) for p in pending.values()), Decimal(0))
 
 
 def _now_ms() -> int:

@@ -545,7 +545,7 @@ class ExitLegs:
             order.close_level = level
             order.close_order_id = pending.get("last_order_id")
             order.filled_contracts = filled
-            self._save(order, guard)
+            self._save(order, guard, write=False)  # journaled with ``closed``, at once
             self._finish(order, price, "worker")
             return
         self._save(order, guard, write=False)

@@ -163,6 +163,15 @@ async def test_a_trailing_stop_follows_reports_once_a_second_and_fires(stack: St
         return bool(moves) and Decimal(str(moves[-1]["stop_loss"])) == last
 
     await eventually(last_level_reported, 5, "the last trailing level reported")
+
+    async def backstop_at_the_last_level() -> bool:
+        stops = exchange_stops(await client.sim_state())
+        return len(stops) == 1 and stops[0] < last
+
+    await eventually(backstop_at_the_last_level, 5, "the exchange-side stop at the last level")
+    state = await client.sim_state()
+    placed = [p for p in state["plan_orders"] if p["type"] == "stop_loss" and p["client_order_id"]]
+    assert 2 <= len(placed) < len(rising), "followed at most once a second, to the last level"
     moves = [b for b in stack.receiver.of(ORDER_ID) if b["status"] == "stop_moved"]
     assert 2 <= len(moves) < len(rising), "at most one a second, the last one always"
     assert all(m["reason"] == "trailing_stop" for m in moves)

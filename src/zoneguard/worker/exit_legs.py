@@ -62,6 +62,10 @@ STOP_REPORT_EVERY_MS = 1000
 FINAL_CONFIRM_S = 2.0
 """How long to wait for a rung's final push before asking by REST."""
 
+BACKSTOP_EVERY_S = 1.0
+"""The exchange-side stop follows ours at most this often per position (a trailing stop
+in a fast market moves on every new best; each follow is three REST calls)."""
+
 LEG_REFUSALS = 3
 """Refusals of one rung's close before it waits for the next price instead."""
 
@@ -702,6 +706,7 @@ class ExitLegs:
                     "SLTP older exchange-side stops of %s not cancelled: %s", order.order_id, exc
                 )
             log.info("SLTP exchange-side stop of %s now at %s", order.order_id, target)
+            await asyncio.sleep(BACKSTOP_EVERY_S)  # then follow the latest level, if it moved
 
     def _backstop_level(self, side: Side, stop: Decimal, spec: ContractSpec) -> Decimal:
         offset = self.placement.backstop.offset_percent / Decimal(100)

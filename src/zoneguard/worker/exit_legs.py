@@ -75,6 +75,21 @@ Finish = Callable[[WorkerOrder, Decimal | None, str], None]
 """``sltp._closed(order, price, closed_by)``: report the position closed."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Rung:
+    """One rung's close, as the guard asked for it: whose, for what, at which target."""
+
+    order: WorkerOrder
+    guard: ExitGuard
+    close: Close
+    level: Decimal
+
+    @property
+    def index(self) -> int:
+        assert self.close.take_profit_index is not None
+        return self.close.take_profit_index
+
+
 @dataclass(slots=True)
 class _StopReport:
     """The throttle of one position's ``stop_moved``."""
@@ -333,7 +348,7 @@ class ExitLegs:
         if order.state is OrderState.PARTIALLY_FILLED:
             # The ladder has begun: the entry's rest must not add to what it shares out.
             self._spawn(self.placement.cancel_entry(order), f"cancel the entry of {order.order_id}")
-        self._start_leg(order, guard, close, leg.price, pending, first)
+        self._start_leg(_Rung(order, guard, close, leg.price), pending, first)
 
     def _limit(self, order: WorkerOrder, target: Decimal) -> Decimal | None:
         spec = self.markets.cached_spec(order.symbol)
@@ -374,26 +389,17 @@ class ExitLegs:
         return pending
 
     def _start_leg(
-        self,
-        order: WorkerOrder,
-        guard: ExitGuard,
-        close: Close,
-        level: Decimal,
-        pending: dict[str, Any],
-        first: Awaitable[PlacedOrder] | None = None,
+        self, rung: _Rung, pending: dict[str, Any], first: Awaitable[PlacedOrder] | None = None
     ) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._run_leg(order, guard, close, level, pending, first)
-        )
-        legs = self._legs.setdefault(order.order_id, {})
-        assert close.take_profit_index is not None
-        legs[close.take_profit_index] = task
-        task.add_done_callback(lambda t: self._leg_ended(order, close, t))
+        task = asyncio.get_running_loop().create_task(self._run_leg(rung, pending, first))
+        self._legs.setdefault(rung.order.order_id, {})[rung.index] = task
+        task.add_done_callback(lambda t: self._leg_ended(rung, t))
 
-    def _leg_ended(self, order: WorkerOrder, close: Close, task: asyncio.Task[None]) -> None:
+    def _leg_ended(self, rung: _Rung, task: asyncio.Task[None]) -> None:
+        order = rung.order
         legs = self._legs.get(order.order_id, {})
-        if close.take_profit_index is not None and legs.get(close.take_profit_index) is task:
-            del legs[close.take_profit_index]
+        if legs.get(rung.index) is task:
+            del legs[rung.index]
         if not legs:
             self._legs.pop(order.order_id, None)
         if not task.cancelled() and task.exception() is not None:
@@ -408,17 +414,12 @@ class ExitLegs:
             )
 
     async def _run_leg(
-        self,
-        order: WorkerOrder,
-        guard: ExitGuard,
-        close: Close,
-        level: Decimal,
-        pending: dict[str, Any],
-        first: Awaitable[PlacedOrder] | None,
+        self, rung: _Rung, pending: dict[str, Any], first: Awaitable[PlacedOrder] | None
     ) -> None:
         """Close one rung: the IOC at the target, then what it left at market; retried on
         refusals; every attempt's client id journaled before it is sent. ``first``: the
         first attempt, already sent."""
+        order, close = rung.order, rung.close
         refusals = 0
         while True:
             cid = pending["client_id"]
@@ -456,7 +457,7 @@ class ExitLegs:
                 break
             # The IOC left ``rest``: at market now (the seed's take-profit rule).
             pending = self._follow_up(order, close, pending, rest)
-        self._leg_done(order, guard, close, level, pending)
+        self._leg_done(rung, pending)
 
     def _follow_up(
         self, order: WorkerOrder, close: Close, pending: dict[str, Any], quantity: Decimal
@@ -516,16 +517,10 @@ class ExitLegs:
         if not future.done():
             future.set_result(info)
 
-    def _leg_done(
-        self,
-        order: WorkerOrder,
-        guard: ExitGuard,
-        close: Close,
-        level: Decimal,
-        pending: dict[str, Any],
-    ) -> None:
+    def _leg_done(self, rung: _Rung, pending: dict[str, Any]) -> None:
         """A rung's close is over: what it filled leaves the guard, journaled with its
         ``partially_closed`` (or, when it was the last of the position, ``closed``)."""
+        order, guard, close, level = rung.order, rung.guard, rung.close, rung.level
         filled = Decimal(pending["filled"])
         cost = Decimal(pending["cost"])
         price = cost / filled if filled > 0 else None
@@ -600,7 +595,7 @@ class ExitLegs:
                 order.order_id,
                 pending["client_id"],
             )
-            self._start_leg(order, guard, close, guard.legs[index - 1].price, pending)
+            self._start_leg(_Rung(order, guard, close, guard.legs[index - 1].price), pending)
 
     # -- the stop
     def _move_stop(self, order: WorkerOrder, guard: ExitGuard, move: MoveStop) -> None:

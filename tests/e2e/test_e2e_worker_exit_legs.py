@@ -24,6 +24,7 @@ from e2e_harness import (
     open_contracts,
     sim_orders,
 )
+from test_e2e_worker_control import open_outside_the_worker
 
 ORDER_ID = str(SEED_ORDER["id"])
 SYMBOL = str(SEED_ORDER["symbol"])
@@ -342,4 +343,37 @@ async def test_restarted_past_a_moved_stop_closes_at_once_whatever_the_snapshot_
     closed = await crash.receiver.wait_for(ORDER_ID, "closed")
     assert (closed["reason"], closed["closed_by"]) == ("trailing_stop", "worker")
     assert Decimal(str(closed["trigger_level"])) == level
+    assert open_contracts(await client.sim_state(), SYMBOL) == 0
+
+
+async def test_a_position_opened_elsewhere_is_guarded_rung_by_rung(stack: Stack) -> None:
+    """``monitor-position`` with a ladder and break-even: an adopted position of 8
+    contracts closes 4 at TP1, moves its stop to its entry, and closes 4 at TP2."""
+    client = await stack.start()
+    await open_outside_the_worker(stack, 8)
+    state = await client.sim_state()
+    (position,) = [p for p in state["positions"] if Decimal(p["current_amount"]) > 0]
+    entry = Decimal(position["entry_price"])
+    first, second = int(entry) + 500, int(entry) + 1000
+    body = {
+        "id": "adopted-ladder",
+        "symbol": SYMBOL,
+        "side": "long",
+        "stop_loss": int(entry) - 1000,
+        "take_profits": [
+            {"price": first, "size_percent": 50},
+            {"price": second, "size_percent": 50},
+        ],
+        "break_even": {"after_take_profit": 1},
+    }
+    status, answer = await client.post("/api/monitor-position", body)
+    assert (status, answer["status"]) == (200, "open"), answer
+    await client.price(SYMBOL, first + 10)
+    part = await stack.receiver.wait_for("adopted-ladder", "partially_closed")
+    assert (part["closed_quantity"], part["remaining_quantity"]) == (4, 4)
+    moved = await stack.receiver.wait_for("adopted-ladder", "stop_moved")
+    assert (Decimal(str(moved["stop_loss"])), moved["reason"]) == (entry, "break_even")
+    await client.price(SYMBOL, second + 10)
+    closed = await stack.receiver.wait_for("adopted-ladder", "closed")
+    assert (closed["reason"], closed["filled_contracts"]) == ("take_profit", 4)
     assert open_contracts(await client.sim_state(), SYMBOL) == 0

@@ -377,3 +377,39 @@ async def test_a_position_opened_elsewhere_is_guarded_rung_by_rung(stack: Stack)
     closed = await stack.receiver.wait_for("adopted-ladder", "closed")
     assert (closed["reason"], closed["filled_contracts"]) == ("take_profit", 4)
     assert open_contracts(await client.sim_state(), SYMBOL) == 0
+
+
+@pytest.mark.slow
+async def test_restarted_while_the_contract_cannot_be_read_guards_the_stop_then_the_ladder(
+    crash: CrashStack,
+) -> None:
+    """The worker restarts while the exchange will not describe the contract (no lot, no
+    tick: the rungs cannot be sized). The stop is guarded meanwhile; once the exchange
+    answers again, the guard is built and TP1 closes its half."""
+    from dataclasses import replace
+
+    from zoneguard.sim import rest
+    from zoneguard.sim.errors import SERVICE_UNAVAILABLE, SimError
+
+    client = await crash.start()
+    await open_position(crash, client, LADDER)
+    crash.kill()
+    await eventually(lambda: not crash.alive, 5, "the worker killed")
+    path = "/contract/public/details"
+    original = rest.ROUTES[path]
+    asked: list[int] = []
+
+    def unavailable(engine: Any, params: Any) -> object:
+        asked.append(1)
+        raise SimError(SERVICE_UNAVAILABLE, "Service is unavailable")
+
+    rest.ROUTES[path] = replace(original, handler=unavailable)
+    try:
+        await crash.restart()
+        await eventually(lambda: len(asked) >= 2, 10, "the worker asking for the contract again")
+    finally:
+        rest.ROUTES[path] = original
+    await client.price(SYMBOL, 66010)
+    part = await crash.receiver.wait_for(ORDER_ID, "partially_closed", timeout=15)
+    assert (part["take_profit_index"], part["closed_quantity"]) == (1, 5)
+    assert open_contracts(await client.sim_state(), SYMBOL) == 5

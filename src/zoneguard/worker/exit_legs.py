@@ -122,6 +122,8 @@ class ExitLegs:
         self._register = register
         self.guards: dict[str, ExitGuard] = {}
         self._handed_over: set[str] = set()
+        self._learning: set[str] = set()
+        """Orders whose guard waits for the contract's grid (one task each)."""
         self._legs: dict[str, dict[int, asyncio.Task[None]]] = {}
         self._leg_owner: dict[str, str] = {}
         self._finals: dict[str, asyncio.Future[OrderInfo]] = {}
@@ -141,7 +143,9 @@ class ExitLegs:
         the stop alone is watched (the journaled one, else the plan's) until it is known."""
         guard = self._guard_for(order)
         if guard is None:
-            self._spawn(self._build_when_known(order), f"learn the grid of {order.symbol}")
+            if order.order_id not in self._learning:
+                self._learning.add(order.order_id)
+                self._spawn(self._build_when_known(order), f"learn the grid of {order.symbol}")
             return self._saved_stop(order)[0], None
         if order.order_id in self._handed_over:
             return None, None
@@ -177,7 +181,25 @@ class ExitLegs:
         return guard
 
     async def _build_when_known(self, order: WorkerOrder) -> None:
-        await self.markets.spec(order.symbol)
+        """Learn the contract's grid, asking again with backoff while the exchange cannot
+        say (the stop alone is watched meanwhile), then watch all of the guard's levels."""
+        attempt = 0
+        try:
+            while not order.lifecycle.is_terminal:
+                try:
+                    await self.markets.spec(order.symbol)
+                    break
+                except ExchangeError as exc:
+                    attempt += 1
+                    log.warning(
+                        "SLTP grid of %s unknown (%s): %s guarded by its stop alone for now",
+                        order.symbol,
+                        exc,
+                        order.order_id,
+                    )
+                    await asyncio.sleep(backoff_s(min(attempt, 6)))
+        finally:
+            self._learning.discard(order.order_id)
         if not order.lifecycle.is_terminal and order.order_id not in self.guards:
             self._register(order)
 

@@ -239,8 +239,12 @@ def _read_plan(
                 f"must be <= entry_zone_max ({decimal_text(zone_min)} > {decimal_text(zone_max)})",
             )
         elif side is not None and check_exits:
-            _check_exits(reader, side, zone_min, zone_max, stop_loss, take_profit, defaults)
-            _check_leg_levels(reader, side, zone_min, zone_max, take_profits, trailing, defaults)
+            targets = [(f"take_profits[{i}].price", t.price) for i, t in enumerate(take_profits)]
+            if take_profit is not None:
+                targets.insert(0, ("take_profit", take_profit))
+            if trailing is not None and trailing.activation_price is not None:
+                targets.append(("trailing_stop.activation_price", trailing.activation_price))
+            _check_exits(reader, side, zone_min, zone_max, stop_loss, targets, defaults)
     if stop_loss is not None and stop_loss == take_profit:
         reader.fail("stop_loss", "must differ from take_profit")
 
@@ -291,39 +295,25 @@ def _check_exits(
     zone_min: Decimal,
     zone_max: Decimal,
     stop_loss: Decimal | None,
-    take_profit: Decimal | None,
+    targets: list[tuple[str, Decimal]],
     defaults: PlanDefaults,
 ) -> None:
-    """SL and TP beyond the *widened* zone: the entry may fill anywhere in it, and a level
-    inside it could fire the moment we enter."""
+    """The stop and every target (``take_profit``, each ladder rung, a trailing stop's
+    activation price: ``(field, level)``) beyond the *widened* zone, the stop against the
+    position, the targets in its favour: the entry may fill anywhere in the zone, and a
+    level inside it could fire the moment we enter."""
     low, high = widen_zone(zone_min, zone_max, defaults.tolerance_percent)
     tolerance = f"{decimal_text(defaults.tolerance_percent)}% tolerance"
-    if side is Side.LONG:
-        if stop_loss is not None and not stop_loss < low:
-            reader.fail(
-                "stop_loss",
-                f"must be below entry_zone_min widened by {tolerance} "
-                f"({decimal_text(low)}) for a long",
-            )
-        if take_profit is not None and not take_profit > high:
-            reader.fail(
-                "take_profit",
-                f"must be above entry_zone_max widened by {tolerance} "
-                f"({decimal_text(high)}) for a long",
-            )
-    else:
-        if stop_loss is not None and not stop_loss > high:
-            reader.fail(
-                "stop_loss",
-                f"must be above entry_zone_max widened by {tolerance} "
-                f"({decimal_text(high)}) for a short",
-            )
-        if take_profit is not None and not take_profit < low:
-            reader.fail(
-                "take_profit",
-                f"must be below entry_zone_min widened by {tolerance} "
-                f"({decimal_text(low)}) for a short",
-            )
+    above = f"must be above entry_zone_max widened by {tolerance} ({decimal_text(high)})"
+    below = f"must be below entry_zone_min widened by {tolerance} ({decimal_text(low)})"
+    against = [] if stop_loss is None else [("stop_loss", stop_loss)]
+    for levels, favour in ((against, False), (targets, True)):
+        rises = favour == (side is Side.LONG)
+        for name, level in levels:
+            if rises and not level > high:
+                reader.fail(name, f"{above} for a {side.value}")
+            elif not rises and not level < low:
+                reader.fail(name, f"{below} for a {side.value}")
 
 
 def _check_ladder_order(
@@ -339,37 +329,6 @@ def _check_ladder_order(
                 f"take_profits[{index}].price",
                 f"must be {way} take_profits[{index - 1}].price ({decimal_text(previous)}) "
                 f"for a {side.value}: TP1 is the nearest",
-            )
-
-
-def _check_leg_levels(
-    reader: _Reader,
-    side: Side,
-    zone_min: Decimal,
-    zone_max: Decimal,
-    take_profits: tuple[TakeProfitTarget, ...],
-    trailing: TrailingPlan | None,
-    defaults: PlanDefaults,
-) -> None:
-    """Every ladder rung, and a trailing stop's activation price, beyond the widened zone
-    in the position's favour: inside it they could fire the moment we enter."""
-    low, high = widen_zone(zone_min, zone_max, defaults.tolerance_percent)
-    tolerance = f"{decimal_text(defaults.tolerance_percent)}% tolerance"
-    levels = [(f"take_profits[{i}].price", t.price) for i, t in enumerate(take_profits)]
-    if trailing is not None and trailing.activation_price is not None:
-        levels.append(("trailing_stop.activation_price", trailing.activation_price))
-    for name, level in levels:
-        if side is Side.LONG and not level > high:
-            reader.fail(
-                name,
-                f"must be above entry_zone_max widened by {tolerance} "
-                f"({decimal_text(high)}) for a long",
-            )
-        elif side is Side.SHORT and not level < low:
-            reader.fail(
-                name,
-                f"must be below entry_zone_min widened by {tolerance} "
-                f"({decimal_text(low)}) for a short",
             )
 
 

@@ -33,6 +33,13 @@ def tighter(side: Side, current: Decimal | None, candidate: Decimal) -> Decimal:
     return min(current, candidate)
 
 
+def stop_crossed(side: Side, stop: Decimal | None, price: Decimal) -> bool:
+    """Whether ``price`` is at or through ``stop`` (a long's stop fires at or below it)."""
+    if stop is None:
+        return False
+    return price <= stop if side is Side.LONG else price >= stop
+
+
 def favour_level(side: Side, entry: Decimal, percent: Decimal) -> Decimal:
     """The price ``percent`` % in the position's favour from ``entry``."""
     if side is Side.LONG:

@@ -20,6 +20,7 @@ from zoneguard.domain.stop_rules import (
     break_even_level,
     favour_level,
     moved_in_favour,
+    stop_crossed,
     tighter,
 )
 from zoneguard.domain.values import Side
@@ -158,12 +159,6 @@ class ExitGuard:
                 if not leg.sent:
                     leg.size = size
 
-    def shrink_to(self, held: Decimal) -> None:
-        """The exchange holds less than we thought (closed in part while we were down):
-        guard what is there; a leg never closes more than is free."""
-        if held < self.held:
-            self.held = held
-
     def snapshot(self) -> dict[str, Any]:
         """Where this guard stands, as JSON text values: the journal keeps it so a restart
         resumes with the same quantities and a stop no looser than the last one."""
@@ -205,7 +200,7 @@ class ExitGuard:
     def on_price(self, price: Decimal) -> list[Intent]:
         if self.flat or self.stopped:
             return []
-        if self._stop_crossed(price):
+        if stop_crossed(self.side, self.stop, price):
             return self._close_at_stop()
         intents: list[Intent] = []
         for index, leg in enumerate(self.legs, start=1):
@@ -259,11 +254,6 @@ class ExitGuard:
         return intents
 
     # -- rules
-    def _stop_crossed(self, price: Decimal) -> bool:
-        if self.stop is None:
-            return False
-        return price <= self.stop if self.side is Side.LONG else price >= self.stop
-
     def _target_crossed(self, price: Decimal, target: Decimal) -> bool:
         return price >= target if self.side is Side.LONG else price <= target
 

@@ -32,12 +32,11 @@ from decimal import Decimal
 from typing import Any
 
 from zoneguard.domain.client_ids import client_order_id_for
-from zoneguard.domain.contract import ContractSpec, round_price
+from zoneguard.domain.contract import ContractSpec
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderOrigin
 from zoneguard.domain.pricing import take_profit_limit
-from zoneguard.domain.stop_rules import TrailingStop
-from zoneguard.domain.values import Side
+from zoneguard.domain.stop_rules import TrailingStop, stop_crossed
 from zoneguard.engine.exits import BreakEvenRule, ExitGuard
 from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
 from zoneguard.exchange.errors import DuplicateClientOrderId, ExchangeError, PositionNotFound
@@ -240,13 +239,6 @@ class ExitLegs:
         guard = self.guards.get(order.order_id)
         return order.filled_contracts if guard is None else guard.held
 
-    def shrink_to(self, order: WorkerOrder, held: Decimal) -> None:
-        """The exchange holds less (closed in part while we were down): guard that."""
-        guard = self.guards.get(order.order_id)
-        if guard is not None:
-            guard.shrink_to(held)
-            self._save(order, guard)
-
     def busy(self, order: WorkerOrder) -> bool:
         """A rung's close is on its way for ``order``."""
         return bool(self._legs.get(order.order_id))
@@ -303,8 +295,7 @@ class ExitLegs:
         and the price crossed the stop watched meanwhile: a stop needs no grid, so close
         everything left now, settled by the position; else keep watching."""
         stop, reason = self._saved_stop(order)
-        crossed = stop is not None and (price <= stop if order.side is Side.LONG else price >= stop)
-        if not crossed:
+        if not stop_crossed(order.side, stop, price):
             self._register(order)
             return
         saved = order.extra.get(EXIT)
@@ -680,7 +671,7 @@ class ExitLegs:
             if guard is None or guard.stop is None:
                 return
             spec = await self.markets.spec(order.symbol)
-            target = self._backstop_level(order.side, guard.stop, spec)
+            target = self.placement.backstop_stop(order.side, guard.stop, spec)
             if self._backstop_at.get(order.order_id) == target:
                 return
             # Named by its level: a stop only tightens, so a level is never wanted twice,
@@ -724,12 +715,6 @@ class ExitLegs:
                 )
             log.info("SLTP exchange-side stop of %s now at %s", order.order_id, target)
             await asyncio.sleep(BACKSTOP_EVERY_S)  # then follow the latest level, if it moved
-
-    def _backstop_level(self, side: Side, stop: Decimal, spec: ContractSpec) -> Decimal:
-        offset = self.placement.backstop.offset_percent / Decimal(100)
-        if side is Side.LONG:
-            return round_price(spec, stop * (1 - offset), "down")
-        return round_price(spec, stop * (1 + offset), "up")
 
     # -- the journal
     def _save(self, order: WorkerOrder, guard: ExitGuard, *, write: bool = True) -> None:

@@ -108,17 +108,24 @@ class OrderPlacementService:
         plan = order.plan
         if not self.backstop.enabled:
             return None, None
-        offset = self.backstop.offset_percent / Decimal(100)
-        long = plan.side is Side.LONG
         stop = take = None
         if plan.stop_loss is not None:
-            raw = plan.stop_loss * (1 - offset if long else 1 + offset)
-            stop = round_price(spec, raw, "down" if long else "up")
+            stop = self.backstop_stop(plan.side, plan.stop_loss, spec)
         take_profit = plan.final_take_profit  # a ladder's backstop: past its last rung
         if take_profit is not None:
+            offset = self.backstop.offset_percent / Decimal(100)
+            long = plan.side is Side.LONG
             raw = take_profit * (1 + offset if long else 1 - offset)
             take = round_price(spec, raw, "up" if long else "down")
         return stop, take
+
+    def backstop_stop(self, side: Side, stop: Decimal, spec: ContractSpec) -> Decimal:
+        """The exchange-side stop for our ``stop``: ``offset_percent`` beyond it, on the
+        tick away from the price (the plan's, or one break-even or a trailing stop moved)."""
+        offset = self.backstop.offset_percent / Decimal(100)
+        if side is Side.LONG:
+            return round_price(spec, stop * (1 - offset), "down")
+        return round_price(spec, stop * (1 + offset), "up")
 
     def entry_request(self, order: WorkerOrder, price: Decimal, spec: ContractSpec) -> OrderRequest:
         plan = order.plan

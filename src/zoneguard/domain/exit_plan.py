@@ -76,12 +76,12 @@ def read_take_profits(reader: FieldReader, value: object) -> tuple[TakeProfitTar
     complete = True
     for index, item in enumerate(value):
         path = f"{name}[{index}]"
-        fields = _object(reader, path, item, TAKE_PROFIT_KEYS)
+        fields = object_fields(reader, path, item, TAKE_PROFIT_KEYS)
         if fields is None:
             complete = False
             continue
         price = _required_number(reader, f"{path}.price", fields)
-        percent = _percent(reader, f"{path}.size_percent", fields)
+        percent = percent_field(reader, f"{path}.size_percent", fields)
         if price is None or percent is None:
             complete = False
             continue
@@ -97,7 +97,7 @@ def read_take_profits(reader: FieldReader, value: object) -> tuple[TakeProfitTar
 
 def read_break_even(reader: FieldReader, value: object) -> BreakEvenPlan | None:
     name = "break_even"
-    fields = _object(reader, name, value, BREAK_EVEN_KEYS)
+    fields = object_fields(reader, name, value, BREAK_EVEN_KEYS)
     if fields is None:
         return None
     after_raw = fields.get("after_take_profit")
@@ -116,7 +116,7 @@ def read_break_even(reader: FieldReader, value: object) -> BreakEvenPlan | None:
             return None
         after = int(number)
     else:
-        trigger = _percent(reader, f"{name}.trigger_percent", fields, below=HUNDRED)
+        trigger = percent_field(reader, f"{name}.trigger_percent", fields, below=HUNDRED)
         if trigger is None:
             return None
     offset = ZERO
@@ -133,10 +133,10 @@ def read_break_even(reader: FieldReader, value: object) -> BreakEvenPlan | None:
 
 def read_trailing(reader: FieldReader, value: object) -> TrailingPlan | None:
     name = "trailing_stop"
-    fields = _object(reader, name, value, TRAILING_KEYS)
+    fields = object_fields(reader, name, value, TRAILING_KEYS)
     if fields is None:
         return None
-    callback = _percent(reader, f"{name}.callback_percent", fields, below=HUNDRED)
+    callback = percent_field(reader, f"{name}.callback_percent", fields, below=HUNDRED)
     price_raw = fields.get("activation_price")
     percent_raw = fields.get("activation_percent")
     if (price_raw is None) == (percent_raw is None):
@@ -148,7 +148,7 @@ def read_trailing(reader: FieldReader, value: object) -> TrailingPlan | None:
         if price is None:
             return None
     else:
-        percent = _percent(reader, f"{name}.activation_percent", fields, below=HUNDRED)
+        percent = percent_field(reader, f"{name}.activation_percent", fields, below=HUNDRED)
         if percent is None:
             return None
     if callback is None:
@@ -156,7 +156,7 @@ def read_trailing(reader: FieldReader, value: object) -> TrailingPlan | None:
     return TrailingPlan(callback, price, percent)
 
 
-def _object(
+def object_fields(
     reader: FieldReader, path: str, value: object, keys: tuple[str, ...]
 ) -> Mapping[str, object] | None:
     if not isinstance(value, Mapping):
@@ -178,7 +178,7 @@ def _required_number(
     return reader.number(path, fields[key])
 
 
-def _percent(
+def percent_field(
     reader: FieldReader, path: str, fields: Mapping[str, object], *, below: Decimal | None = None
 ) -> Decimal | None:
     """A percent above 0: at most 100, or strictly ``below`` when given."""

@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from zoneguard.domain.entry_plan import EntryZonePlan, entry_zones_payload, read_entry_zones
 from zoneguard.domain.errors import FieldError, PlanValidationError
 from zoneguard.domain.exit_plan import (
     BreakEvenPlan,
@@ -32,6 +33,7 @@ from zoneguard.domain.values import Side, Symbol, decimal_text
 
 _T = TypeVar("_T")
 _NO_TARGETS: tuple[TakeProfitTarget, ...] = ()
+_NO_ZONES: tuple[EntryZonePlan, ...] = ()
 
 MAX_LEVERAGE = 200
 MAX_TIMEOUT_SECONDS = 604_800  # one week
@@ -75,6 +77,7 @@ KNOWN_FIELDS = (
     "take_profits",
     "break_even",
     "trailing_stop",
+    "entry_zones",
 )
 
 
@@ -115,14 +118,19 @@ class OrderPlan:
     """The take-profit ladder (empty: the seed's single ``take_profit``, if any)."""
     break_even: BreakEvenPlan | None = None
     trailing_stop: TrailingPlan | None = None
+    entry_zones: tuple[EntryZonePlan, ...] = ()
+    """Several entry zones (pyramiding); empty: the seed's one zone. With zones,
+    ``entry_zone_min`` / ``entry_zone_max`` span them all."""
 
     @property
     def has_exit_legs(self) -> bool:
-        """A ladder, break-even or trailing stop: the position engine decides its exits."""
+        """A ladder, break-even, trailing stop or several entries: the position engine
+        decides its exits (its guard grows with each entry's fills)."""
         return (
             bool(self.take_profits)
             or self.break_even is not None
-            or (self.trailing_stop is not None)
+            or self.trailing_stop is not None
+            or bool(self.entry_zones)
         )
 
     @property
@@ -141,12 +149,19 @@ class OrderPlan:
 
     def to_payload(self) -> dict[str, object]:
         """The seed's JSON shape (Decimals as canonical strings): journal it, compare it."""
+        zone: dict[str, object] = (
+            entry_zones_payload(self.entry_zones)
+            if self.entry_zones
+            else {
+                "entry_zone_min": decimal_text(self.entry_zone_min),
+                "entry_zone_max": decimal_text(self.entry_zone_max),
+            }
+        )
         return {
             "id": self.id,
             "symbol": self.symbol,
             "side": self.side.value,
-            "entry_zone_min": decimal_text(self.entry_zone_min),
-            "entry_zone_max": decimal_text(self.entry_zone_max),
+            **zone,
             "quantity": decimal_text(self.quantity),
             "leverage": self.leverage,
             "stop_loss": None if self.stop_loss is None else decimal_text(self.stop_loss),
@@ -205,8 +220,12 @@ def _read_plan(
     plan_id = reader.text("id", _ID_PATTERN, "must be 1..64 characters of A-Z a-z 0-9 . _ : -")
     symbol = reader.symbol()
     side = reader.side()
-    zone_min = reader.price("entry_zone_min", required=True)
-    zone_max = reader.price("entry_zone_max", required=True)
+    zones = reader.optional("entry_zones", read_entry_zones, _NO_ZONES)
+    if "entry_zones" in payload and payload["entry_zones"] is not None:
+        zone_min, zone_max = _zones_span(reader, payload, zones)
+    else:
+        zone_min = reader.price("entry_zone_min", required=True)
+        zone_max = reader.price("entry_zone_max", required=True)
     quantity = reader.price("quantity", required=True)
     leverage = reader.integer("leverage", defaults.leverage, 1, MAX_LEVERAGE)
     stop_loss = reader.price("stop_loss", required=False)
@@ -244,7 +263,12 @@ def _read_plan(
                 targets.insert(0, ("take_profit", take_profit))
             if trailing is not None and trailing.activation_price is not None:
                 targets.append(("trailing_stop.activation_price", trailing.activation_price))
-            _check_exits(reader, side, zone_min, zone_max, stop_loss, targets, defaults)
+            names = (
+                ("the lowest entry_zones min", "the highest entry_zones max")
+                if zones
+                else ("entry_zone_min", "entry_zone_max")
+            )
+            _check_exits(reader, side, zone_min, zone_max, stop_loss, targets, defaults, names)
     if stop_loss is not None and stop_loss == take_profit:
         reader.fail("stop_loss", "must differ from take_profit")
 
@@ -276,7 +300,21 @@ def _read_plan(
         take_profits=take_profits,
         break_even=break_even,
         trailing_stop=trailing,
+        entry_zones=zones,
     )
+
+
+def _zones_span(
+    reader: _Reader, payload: Mapping[str, object], zones: tuple[EntryZonePlan, ...]
+) -> tuple[Decimal | None, Decimal | None]:
+    """``entry_zones`` stands in for ``entry_zone_min`` / ``entry_zone_max``: those must be
+    absent, and the plan's zone is the span of all zones (where SL/TP are judged)."""
+    for name in ("entry_zone_min", "entry_zone_max"):
+        if payload.get(name) is not None:
+            reader.fail(name, "give entry_zone_min/entry_zone_max or entry_zones, not both")
+    if not zones:
+        return None, None
+    return min(zone.min for zone in zones), max(zone.max for zone in zones)
 
 
 _PLAIN_NAME = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_FIELD_NAME}}}")
@@ -297,6 +335,7 @@ def _check_exits(
     stop_loss: Decimal | None,
     targets: list[tuple[str, Decimal]],
     defaults: PlanDefaults,
+    names: tuple[str, str] = ("entry_zone_min", "entry_zone_max"),
 ) -> None:
     """The stop and every target (``take_profit``, each ladder rung, a trailing stop's
     activation price: ``(field, level)``) beyond the *widened* zone, the stop against the
@@ -304,8 +343,8 @@ def _check_exits(
     level inside it could fire the moment we enter."""
     low, high = widen_zone(zone_min, zone_max, defaults.tolerance_percent)
     tolerance = f"{decimal_text(defaults.tolerance_percent)}% tolerance"
-    above = f"must be above entry_zone_max widened by {tolerance} ({decimal_text(high)})"
-    below = f"must be below entry_zone_min widened by {tolerance} ({decimal_text(low)})"
+    above = f"must be above {names[1]} widened by {tolerance} ({decimal_text(high)})"
+    below = f"must be below {names[0]} widened by {tolerance} ({decimal_text(low)})"
     against = [] if stop_loss is None else [("stop_loss", stop_loss)]
     for levels, favour in ((against, False), (targets, True)):
         rises = favour == (side is Side.LONG)

@@ -99,5 +99,5 @@ def test_zones_and_the_seed_zone_together_are_refused() -> None:
 def test_the_stop_is_judged_against_the_lowest_zone_widened() -> None:
     errors = refused(entry_zones=ZONES, stop_loss=61450)
     assert "lowest entry_zones min" in errors["stop_loss"]
-    short = refused(side="short", entry_zones=ZONES, stop_loss=65600, take_profit=60000)
+    short = refused(side="short", entry_zones=ZONES, stop_loss=65550, take_profit=60000)
     assert "highest entry_zones max" in short["stop_loss"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from zoneguard.worker.order_queue import Callback, WorkerOrder
+from zoneguard.worker.order_queue import ENTRY_INDEX, Callback, WorkerOrder
 from zoneguard.worker.outbox import callback_url_for
 
 TIMEOUT_REASON = "Entry zone not reached within timeout"
@@ -67,16 +67,40 @@ class CallbackFactory:
         return Callback(url, status, body)
 
     def placed(self, order: WorkerOrder) -> Callback:
+        """The first entry is on the exchange (with several zones: the zone it serves)."""
+        index = order.extra.get(ENTRY_INDEX)
+        return self.zone_placed(
+            order,
+            index if isinstance(index, int) else None,
+            contracts=order.contracts,
+            price=order.entry_limit_price,
+            client_order_id=order.entry_client_id,
+            exchange_order_id=order.entry_order_id,
+        )
+
+    def zone_placed(
+        self,
+        order: WorkerOrder,
+        entry_index: int | None,
+        *,
+        contracts: Decimal,
+        price: Decimal | None,
+        client_order_id: str | None,
+        exchange_order_id: str | None,
+    ) -> Callback:
+        """``placed`` of one entry; ``entry_index`` (1-based) when the plan has zones."""
+        zone: dict[str, Any] = {} if entry_index is None else {"entry_index": entry_index}
         return self._callback(
             order,
             {
                 "order_id": order.order_id,
-                "exchange_order_id": order.entry_order_id,
+                "exchange_order_id": exchange_order_id,
                 "status": "placed",
-                "entry_price": _number(order.entry_limit_price),
+                "entry_price": _number(price),
                 "quantity": _number(order.plan.quantity),
-                "contracts": _number(order.contracts),
-                "client_order_id": order.entry_client_id,
+                "contracts": _number(contracts),
+                "client_order_id": client_order_id,
+                **zone,
             },
         )
 
@@ -101,11 +125,23 @@ class CallbackFactory:
             order, {"order_id": order.order_id, "status": "cancelled", "reason": reason}
         )
 
-    def filled(self, order: WorkerOrder, reason: str | None = None) -> Callback:
+    def filled(
+        self,
+        order: WorkerOrder,
+        reason: str | None = None,
+        *,
+        zone: tuple[int, Decimal, Decimal | None] | None = None,
+    ) -> Callback:
         """Not in the seed: the position is open and guarded (size and average entry).
         ``reason``: why the entry stopped short of its size (its deadline cut it), said here
-        so the lifecycle still ends in one final callback (``closed``)."""
+        so the lifecycle still ends in one final callback (``closed``). ``zone``: with
+        several entry zones, ``(entry_index, its filled contracts, its price)``; the body's
+        ``filled_contracts`` and ``entry_price`` are then the whole position's so far."""
         extra: dict[str, Any] = {} if reason is None else {"reason": reason}
+        if zone is not None:
+            extra["entry_index"] = zone[0]
+            extra["zone_filled_contracts"] = _number(zone[1])
+            extra["zone_entry_price"] = _number(zone[2])
         if order.plan.take_profits:
             extra["take_profits"] = [
                 {"price": _number(t.price), "size_percent": _number(t.size_percent)}

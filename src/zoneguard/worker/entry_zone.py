@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
@@ -36,6 +36,10 @@ from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService
+
+if TYPE_CHECKING:
+    from zoneguard.engine.entries import EntryZone
+    from zoneguard.worker.zone_entries import ZoneEntries
 
 log = logging.getLogger("zoneguard.worker.entry")
 
@@ -70,6 +74,8 @@ class EntryZoneMonitor:
         self.on_entry_final: Callable[[WorkerOrder], None] = lambda order: None
         """Set by the fill tracker: the entry order reached a final state (timeout path)."""
         self.on_timeout_cancel: Callable[[WorkerOrder], None] = lambda order: None
+        self.zones: ZoneEntries | None = None
+        """Set by the service: the plans with several entry zones (``zone_entries``)."""
 
     # -- arming
     def watch(self, order: WorkerOrder, *, arriving: bool = False, check_now: bool = True) -> None:
@@ -79,6 +85,9 @@ class EntryZoneMonitor:
             self._expire(order)
             return
         self._arm_timer(order)
+        if self.zones is not None and self.zones.manages(order):
+            self.zones.arm(order, arriving=arriving, check_now=check_now)
+            return
         quote = self.markets.quote(order.symbol)
         inside = quote is not None and order.zone_low <= quote.last <= order.zone_high
         # No price known yet (first order of a symbol): the first one seen may be in the
@@ -97,6 +106,13 @@ class EntryZoneMonitor:
         if inside and check_now and quote is not None:
             # The price is already in the zone: no need to wait for the next update.
             self.on_price(order.symbol, quote.last, time.monotonic_ns())
+
+    def hold_until_outside(self, symbol: Symbol, key: str, zone: EntryZone) -> None:
+        """Watch zone ``key`` only once the price has been seen outside it."""
+        self._unarmed.setdefault(symbol, {})[key] = (zone.low, zone.high)
+
+    def release(self, symbol: Symbol, key: str) -> None:
+        self._unarmed.get(symbol, {}).pop(key, None)
 
     def watch_deadline(self, order: WorkerOrder) -> None:
         """Arm only the timeout (an entry already working on the exchange)."""
@@ -129,6 +145,9 @@ class EntryZoneMonitor:
             return
         for order_id in triggers.entries_at(price):
             triggers.remove_entry(order_id)
+            if "#" in order_id and self.zones is not None:  # one zone of several
+                self.zones.on_zone(order_id, price, tick_ns)
+                continue
             order = self.queue.get(order_id)
             if order is None or order.state is not OrderState.WAITING_ZONE:
                 continue
@@ -140,6 +159,9 @@ class EntryZoneMonitor:
         for order_id, (low, high) in list(unarmed.items()):
             if price < low or price > high:
                 del unarmed[order_id]
+                if "#" in order_id and self.zones is not None:
+                    self.zones.armed_outside(order_id, low, high)
+                    continue
                 order = self.queue.get(order_id)
                 if order is not None and order.state is OrderState.WAITING_ZONE:
                     self._set_armed(order, True)
@@ -151,6 +173,10 @@ class EntryZoneMonitor:
         if order.armed is not armed:
             order.armed = armed
             self.queue.save_facts(order)
+
+    def trigger(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
+        """Place ``order``'s entry now (a zone of several was entered: ``zone_entries``)."""
+        self._trigger(order, price, tick_ns)
 
     def _trigger(self, order: WorkerOrder, price: Decimal, tick_ns: int) -> None:
         # The client id of this attempt is noted (one append) before it can exist on the
@@ -292,6 +318,8 @@ class EntryZoneMonitor:
             )
             self.metrics.orders_timed_out.inc()
             return
+        if self.zones is not None and self.zones.manages(order):
+            self.zones.first_back(order)
         self.queue.move(order, OrderState.WAITING_ZONE, reason)
         self.queue.release_position(order)
         self.watch(order, check_now=check_now)
@@ -312,6 +340,8 @@ class EntryZoneMonitor:
         if order.state is not OrderState.WAITING_ZONE:
             return
         self.forget(order)
+        if self.zones is not None and self.zones.manages(order):
+            self.zones.first_live_again(order)
         self.queue.claim_position(order)
         self.queue.move(order, OrderState.PLACING, "an earlier attempt is live on the exchange")
         self.watch_deadline(order)

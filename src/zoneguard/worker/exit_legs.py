@@ -130,6 +130,10 @@ class ExitLegs:
         self._backstops: dict[str, asyncio.Task[None]] = {}
         self._backstop_at: dict[str, Decimal] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.stop_entries: Callable[[WorkerOrder, str], None] = lambda order, why: None
+        """Set by the service: no more entry zone may add to ``order`` (``zone_entries``)."""
+        self.entries_settled: Callable[[WorkerOrder], Awaitable[None]] = _nothing_working
+        """Set by the service: wait until no entry zone of ``order`` works on the exchange."""
 
     # -- the guard of an order
     @staticmethod
@@ -246,6 +250,7 @@ class ExitLegs:
     async def settled(self, order: WorkerOrder) -> None:
         """Wait until no rung's close of ``order`` is on its way: the position the exchange
         shows then is the one to settle by."""
+        await self.entries_settled(order)
         while legs := [task for task in self._legs.get(order.order_id, {}).values()]:
             await asyncio.gather(*legs, return_exceptions=True)
 
@@ -346,6 +351,7 @@ class ExitLegs:
             self._start_close(order, close.reason.value, level, price, tick_ns)
             return
         leg = guard.legs[index - 1]
+        self.stop_entries(order, f"take-profit {index}")
         pending = self._next_attempt(order, close, limit=self._limit(order, leg.price))
         self._save(order, guard)
         log.warning(
@@ -745,6 +751,10 @@ class ExitLegs:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _nothing_working(order: WorkerOrder) -> None:
+    """No entry zones: nothing to wait for."""
 
 
 def _pending_quantity(saved: dict[str, Any]) -> Decimal:

@@ -21,6 +21,7 @@ from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
+from zoneguard.worker.zone_entries import ZoneEntries
 
 log = logging.getLogger("zoneguard.worker.fills")
 
@@ -57,6 +58,8 @@ class FillTracker:
         self._checking: set[str] = set()
         self._cancelling: set[str] = set()
         entry.on_timeout_cancel = self.cancel_for_timeout
+        self.zones: ZoneEntries | None = None
+        """Set by the service: the later entries of plans with several zones."""
 
     def start(self) -> None:
         self._spawn(self.check_live_entries())
@@ -76,6 +79,10 @@ class FillTracker:
             self.sltp.on_close_order(order, info)
         elif self.sltp.legs.owns(info.client_order_id):
             self.sltp.legs.on_order(info)
+        elif self.zones is not None and (
+            self.zones.owns(info.client_order_id) or self.zones.owns(info.order_id)
+        ):
+            self.zones.on_order(info)
         elif info.reduce_only:
             self._maybe_exchange_exit(info)
         else:
@@ -171,8 +178,11 @@ class FillTracker:
                 callback=self.callbacks.placed(order),
                 exchange_order_id=info.order_id,
             )
-        filled = info.filled_contracts
-        if filled > order.filled_contracts:
+        filled = info.filled_contracts  # this entry order's own
+        zones = self.zones if self.zones is not None and self.zones.manages(order) else None
+        if zones is not None:
+            zones.first_entry_fill(order, info)  # the position: every zone's fills
+        elif filled > order.filled_contracts:
             order.filled_contracts = filled
             order.entry_price = info.avg_fill_price or order.entry_price
         final = info.status.is_final
@@ -185,13 +195,21 @@ class FillTracker:
                 order,
                 OrderState.OPEN,
                 "entry filled" if whole else "rest cancelled, guarding fill",
-                callback=self.callbacks.filled(order, self._cut_short_reason(order, whole)),
+                callback=self.callbacks.filled(
+                    order,
+                    self._cut_short_reason(order, whole),
+                    zone=None if zones is None else zones.first_report(order),
+                ),
                 filled=str(filled),
             )
             self.sltp.guard(order)
+            if zones is not None:
+                zones.on_holding(order)
         elif filled > 0:
             self.queue.move(order, OrderState.PARTIALLY_FILLED, "partial fill", filled=str(filled))
             self.sltp.guard(order)
+            if zones is not None:
+                zones.on_holding(order)
         elif final:
             self.entry.rewait(order, "the exchange cancelled the unfilled entry")
         if order.timed_out and state is OrderState.PLACING and not final:

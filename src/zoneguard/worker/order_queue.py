@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -50,6 +50,11 @@ GUARDED_STATES = frozenset(
 
 _CLOSE_FROM = frozenset({OrderState.OPEN, OrderState.PARTIALLY_FILLED, OrderState.CLOSE_FAILED})
 """States a close is sent from (start_close): an intent line finds the order in one of them."""
+
+
+ENTRY_INDEX = "entry_index"
+"""Fact (in ``WorkerOrder.extra``) of a plan with several entry zones: the zone (1-based)
+the order's first entry (``entry_*`` facts) serves."""
 
 
 def now_ms() -> int:
@@ -242,6 +247,8 @@ class OrderQueue:
         self._live_by_side: dict[tuple[Symbol, Side], str] = {}
         self._finished: dict[str, int] = {}  # order_id -> when it finished, oldest first
         self.on_callback_enqueued: list[Any] = []
+        self.on_finished: list[Callable[[WorkerOrder], None]] = []
+        """Called once an order reaches a final state (after it is journaled)."""
 
     # -- lookup
     def get(self, order_id: str) -> WorkerOrder | None:
@@ -347,6 +354,8 @@ class OrderQueue:
             self.release_position(order)
             if self._live_by_side.get((order.symbol, order.side)) == order.order_id:
                 del self._live_by_side[(order.symbol, order.side)]
+            for finished in self.on_finished:
+                finished(order)
         if items:
             for listener in self.on_callback_enqueued:
                 listener()

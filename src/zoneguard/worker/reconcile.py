@@ -24,6 +24,7 @@ from zoneguard.worker.fills import FillTracker
 from zoneguard.worker.order_queue import WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
+from zoneguard.worker.zone_entries import ZoneEntries
 
 log = logging.getLogger("zoneguard.worker.reconcile")
 
@@ -50,11 +51,13 @@ class Reconciler:
         entry: EntryZoneMonitor,
         sltp: StopLossTakeProfitMonitor,
         fills: FillTracker,
+        zones: ZoneEntries,
     ) -> None:
         self.placement = placement
         self.entry = entry
         self.sltp = sltp
         self.fills = fills
+        self.zones = zones
 
     async def resume(self, orders: list[WorkerOrder]) -> None:
         """Guard every position the journal knows at once, then ask the exchange about each
@@ -74,6 +77,10 @@ class Reconciler:
         slots = asyncio.Semaphore(RESUME_CONCURRENCY)
         others = [o for o in orders if o.state is not OrderState.WAITING_ZONE]
         await asyncio.gather(*(self._resume_one(order, slots) for order in others))
+        for order in others:
+            # Later zones' entries, once the first entry and the position are settled.
+            if self.zones.manages(order) and not order.lifecycle.is_terminal:
+                self.zones.resume(order)
 
     async def _resume_one(self, order: WorkerOrder, slots: asyncio.Semaphore) -> None:
         async with slots:

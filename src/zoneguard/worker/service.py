@@ -34,6 +34,7 @@ from zoneguard.worker.outbox import CallbackSender
 from zoneguard.worker.placement import OrderPlacementService
 from zoneguard.worker.reconcile import Reconciler
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
+from zoneguard.worker.zone_entries import ZoneEntries
 
 log = logging.getLogger("zoneguard.worker")
 
@@ -54,7 +55,7 @@ class Answer:
     body: dict[str, Any]
 
 
-POSITION_FIELDS = ("entry_zone_min", "entry_zone_max", "quantity", "leverage")
+POSITION_FIELDS = ("entry_zone_min", "entry_zone_max", "entry_zones", "quantity", "leverage")
 """What ``monitor-position`` takes from the exchange's position, never from the request."""
 _POSITION_PLACEHOLDER = {
     "entry_zone_min": "1",
@@ -134,7 +135,23 @@ class WorkerService:
             orders,
         )
         self.fills = FillTracker(self.queue, self.entry, self.sltp, self.placement, self.callbacks)
-        self.reconciler = Reconciler(self.placement, self.entry, self.sltp, self.fills)
+        self.zones = ZoneEntries(
+            self.queue,
+            self.index,
+            self.markets,
+            self.placement,
+            self.callbacks,
+            self.alerter,
+            self.entry,
+            self.sltp,
+            tolerance_percent=orders.entry_zone.tolerance_percent,
+            immediate_if_in_zone=orders.entry_zone.immediate_if_in_zone,
+        )
+        self.entry.zones = self.zones
+        self.fills.zones = self.zones
+        self.sltp.legs.stop_entries = self.zones.stop_entering
+        self.sltp.legs.entries_settled = self.zones.settled
+        self.reconciler = Reconciler(self.placement, self.entry, self.sltp, self.fills, self.zones)
         secret = settings.callback_secret
         self.sender = CallbackSender(
             self.journal,
@@ -217,6 +234,7 @@ class WorkerService:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.entry.stop()
+        await self.zones.stop()
         await self.sltp.stop()
         await self.fills.stop()
         await self.sender.stop()
@@ -281,6 +299,8 @@ class WorkerService:
             if busy is not None:
                 return busy
             order = self._new_order(plan, contracts, spec.contract_size)
+            if self.zones.manages(order):
+                self.zones.adopt(order, spec)  # each zone's size, journaled with the order
             self.placement.backstop_levels(order, spec)  # now, not on the trigger path
             lifecycle_event = order.lifecycle.history[0]
             try:
@@ -362,6 +382,7 @@ class WorkerService:
         if state in (OrderState.PLACED, OrderState.PLACING):
             order.timed_out = True  # same path as a timeout: cancel the rest, keep fills
             order.extra["cancel_requested"] = True
+            self.zones.stop_entering(order, "cancelled by the operator")
             self.queue.save_facts(order)
             if state is OrderState.PLACED:
                 self.fills.cancel_for_timeout(order)

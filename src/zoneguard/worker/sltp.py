@@ -206,6 +206,7 @@ class StopLossTakeProfitMonitor:
         ``closing``, then log; ``hit``: the price crossed ``level`` (the line says so)."""
         if self.legs.manages(order):
             self.legs.hand_over(order)
+            self.legs.stop_entries(order, "closing")
         order.close_reason = reason
         order.close_level = level
         if order.state is OrderState.PARTIALLY_FILLED:

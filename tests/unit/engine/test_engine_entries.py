@@ -97,3 +97,48 @@ def test_zones_never_ask_for_more_than_the_signal(
         average = ladder.average_entry
         assert average is not None
         assert min(path) <= average <= max(path)
+
+
+def test_enter_asks_for_a_zone_once_and_not_after_entries_stopped() -> None:
+    ladder = two_zones()
+    assert ladder.enter(2) == PlaceEntry(2, D(4))
+    assert ladder.enter(2) is None, "asked for already"
+    ladder.on_deadline()
+    assert ladder.enter(1) is None, "entries have stopped"
+
+
+def test_a_refused_entry_waits_for_its_zone_again_unless_entries_stopped() -> None:
+    ladder = two_zones()
+    ladder.enter(1)
+    ladder.on_refused(1)
+    assert ladder.enter(1) == PlaceEntry(1, D(6)), "the zone may place again"
+    ladder.on_fill(1, D(2), D(65400), final=False)
+    ladder.on_refused(1)
+    assert ladder.enter(1) is None, "a zone that filled something never places twice"
+    ladder.enter(2)
+    ladder.on_deadline()
+    ladder.on_refused(2)
+    assert ladder.zones[1].over and ladder.enter(2) is None
+
+
+def test_a_zone_given_up_is_over_with_what_it_filled() -> None:
+    ladder = two_zones()
+    ladder.enter(2)
+    ladder.give_up(2)
+    assert ladder.zones[1].over and ladder.enter(2) is None
+    assert ladder.filled == 0
+
+
+def test_a_snapshot_restores_every_zone_and_whether_entries_stopped() -> None:
+    ladder = two_zones()
+    ladder.enter(1)
+    ladder.on_fill(1, D(6), D("65400.5"), final=True)
+    ladder.enter(2)
+    ladder.on_fill(2, D(1), D(64200), final=False)
+    saved = ladder.snapshot()
+    zones = [ZoneSpec(D(65000), D(65500), D(60)), ZoneSpec(D(64000), D(64500), D(40))]
+    again = EntryLadder.restored(zones, saved)
+    assert again.snapshot() == saved
+    assert (again.filled, again.average_entry) == (ladder.filled, ladder.average_entry)
+    ladder.on_deadline()
+    assert EntryLadder.restored(zones, ladder.snapshot()).expired

@@ -99,6 +99,12 @@ async def test_each_zone_places_its_own_entry_and_the_target_closes_them_all(
     status, body = await client.get(f"/api/orders/{ORDER_ID}")
     assert status == 200, body
     assert body["order"]["filled_contracts"] == "10"
+    progress = body["order"]["entry_progress"]
+    assert [(z["index"], z["contracts"], z["state"], z["filled_contracts"]) for z in progress] == [
+        (1, "5", "filled", "5"),
+        (2, "5", "filled", "5"),
+    ]
+    assert progress[1]["exchange_order_id"] == str(entries(state)[1]["order_id"])
 
     await client.prices(SYMBOL, 65000, 66010)
     closed = await stack.receiver.wait_for(ORDER_ID, "closed")
@@ -128,6 +134,8 @@ async def test_the_deadline_cancels_a_zone_still_working_and_the_fill_stays_guar
         return bool(second["state"] == 4 and dealt(second) == 0)
 
     await eventually(zone2_cancelled, 8, "zone 2's entry cancelled at the deadline")
+    status, body = await client.get(f"/api/orders/{ORDER_ID}")
+    assert [z["state"] for z in body["order"]["entry_progress"]] == ["filled", "dropped"]
     await client.prices(SYMBOL, 64000, 63900)  # through zone 2: no new entry after the deadline
     await asyncio.sleep(0.3)
     assert len(entries(await client.sim_state())) == 2

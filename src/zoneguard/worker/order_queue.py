@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from zoneguard.domain.entry_plan import entry_zones_payload
 from zoneguard.domain.exit_plan import exits_payload
 from zoneguard.domain.lifecycle import (
     TERMINAL_STATES,
@@ -191,7 +192,43 @@ class WorkerOrder:
             "monitor_only": self.monitor_only,
             "last_error": self.last_error,
             **self._exit_summary(),
+            **self._entry_summary(),
         }
+
+    def _entry_summary(self) -> dict[str, Any]:
+        """With several entry zones: each zone, its size and where its entry stands
+        (``waiting``, ``working``, ``filled``, or ``dropped`` unentered); empty for a seed plan."""
+        plan = self.plan
+        if not plan.entry_zones:
+            return {}
+        saved = (self.extra.get("zones") or {}).get("zones") or []
+        orders = self.extra.get("zone_orders") or {}
+        first = self.extra.get(ENTRY_INDEX)
+        zones = []
+        for index, zone in enumerate(plan.entry_zones, start=1):
+            state = saved[index - 1] if index <= len(saved) else {}
+            facts = orders.get(str(index)) or {}
+            filled = Decimal(str(state.get("filled", "0")))
+            if state.get("over"):
+                stage = "filled" if filled > 0 else "dropped"
+            else:
+                stage = "working" if state.get("sent") else "waiting"
+            ours = index == first
+            zones.append(
+                {
+                    "index": index,
+                    "min": str(zone.min),
+                    "max": str(zone.max),
+                    "size_percent": str(zone.size_percent),
+                    "contracts": state.get("size"),
+                    "state": stage,
+                    "filled_contracts": str(filled),
+                    "entry_price": state.get("average_price"),
+                    "client_order_id": self.entry_client_id if ours else facts.get("client_id"),
+                    "exchange_order_id": self.entry_order_id if ours else facts.get("order_id"),
+                }
+            )
+        return {**entry_zones_payload(plan.entry_zones), "entry_progress": zones}
 
     def _exit_summary(self) -> dict[str, Any]:
         """The plan's exit legs and where they stand (each rung's size, sent, closed; the

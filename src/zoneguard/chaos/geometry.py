@@ -43,6 +43,17 @@ class Levels:
         return low, high
 
     @property
+    def zones(self) -> tuple[tuple[Decimal, Decimal], ...]:
+        """The ``pyramid`` scenario's two zones (50 % each): :attr:`zone`, then a deeper one."""
+        low, high = sorted((self.at("-1.6"), self.at("-1.3")))
+        return self.zone, (low, high)
+
+    @property
+    def second_entry(self) -> Decimal:
+        """Inside the deeper zone of :attr:`zones`."""
+        return self.at("-1.45")
+
+    @property
     def entry(self) -> Decimal:
         """Inside the zone: the worker places its post-only entry here."""
         return self.at("-0.75")
@@ -113,11 +124,18 @@ class Levels:
         return limit - self.sign * 5 * TICK
 
     def signal(
-        self, order_id: str, timeout_seconds: int, *, ladder: bool = False, trailing: bool = False
+        self,
+        order_id: str,
+        timeout_seconds: int,
+        *,
+        ladder: bool = False,
+        trailing: bool = False,
+        pyramid: bool = False,
     ) -> dict[str, object]:
         """The seed's place-order payload for this lifecycle; ``ladder``: TP1 and TP2 of
         50 % each instead of the take-profit, and break-even after TP1; ``trailing``: a
-        trailing stop instead of the take-profit."""
+        trailing stop instead of the take-profit; ``pyramid``: :attr:`zones` instead of
+        the one zone."""
         low, high = self.zone
         body: dict[str, object] = {
             "id": order_id,
@@ -138,6 +156,12 @@ class Levels:
                 {"price": str(price), "size_percent": "50"} for price in self.rungs
             ]
             body["break_even"] = {"after_take_profit": 1}
+        if pyramid:
+            del body["entry_zone_min"], body["entry_zone_max"]
+            body["entry_zones"] = [
+                {"min": str(zone_low), "max": str(zone_high), "size_percent": "50"}
+                for zone_low, zone_high in self.zones
+            ]
         if trailing:
             del body["take_profit"]
             body["trailing_stop"] = {

@@ -61,6 +61,9 @@ class Evidence:
     cancel_requested: bool = False
     """The script's cancel was accepted (2xx), or sent with its answer lost and the order
     ended before a retry was answered (it may have been carried out)."""
+    zones: Sequence[tuple[Decimal, Decimal]] = ()
+    """The signal's entry zones when it has several (``entry_zones``); each may place one
+    entry. Empty: the seed's one zone."""
     via_app: bool = False
     app_order: Row | None = None
     """The app's ``GET /api/orders/{id}`` at the end (via the app only)."""
@@ -148,10 +151,26 @@ def avg_price(orders: Iterable[Row]) -> Decimal | None:
 # -- the checks ---------------------------------------------------------------------------
 
 
+def by_zone(evidence: Evidence) -> list[list[Row]]:
+    """The entries of each zone (one group for the seed's one zone): an entry belongs to
+    the zone whose middle its limit price is nearest."""
+    ours = entries(evidence)
+    if not evidence.zones:
+        return [ours]
+    middles = [(low + high) / 2 for low, high in evidence.zones]
+    groups: list[list[Row]] = [[] for _ in middles]
+    for order in ours:
+        price = dec(order.get("price")) or Decimal(0)
+        nearest = min(range(len(middles)), key=lambda k: abs(middles[k] - price))
+        groups[nearest].append(order)
+    return groups
+
+
 def check_one_entry(evidence: Evidence) -> list[str]:
-    """Exactly one entry per signal: no client id twice, never two entries live or filled,
-    never more contracts than the signal's, never an opening order on the other side. A
-    post-only entry the exchange cancelled unfilled may be followed by a re-priced one."""
+    """Exactly one entry per signal (per zone, with several zones): no client id twice,
+    never two entries live or filled, never more contracts than the signal's, never an
+    opening order on the other side. A post-only entry the exchange cancelled unfilled
+    may be followed by a re-priced one."""
     problems: list[str] = []
     ours = entries(evidence)
     wrong = [o for o in ours if o.get("side") != ENTRY_SIDE[evidence.side]]
@@ -164,12 +183,22 @@ def check_one_entry(evidence: Evidence) -> list[str]:
     ]
     if repeated:
         problems.append(f"client id(s) used by two entry orders: {repeated}")
+    for zone, group in enumerate(by_zone(evidence), start=1):
+        problems += _one_entry_of(group, f"zone {zone}" if evidence.zones else "one signal")
+    total = entered(evidence)
+    if total > evidence.contracts:
+        problems.append(f"{total} contracts entered for a signal of {evidence.contracts}")
+    return problems
+
+
+def _one_entry_of(ours: list[Row], what: str) -> list[str]:
+    problems: list[str] = []
     with_fills = [o for o in ours if deal(o) > 0]
     if len(with_fills) > 1:
-        problems.append(f"{len(with_fills)} entry orders filled for one signal: {_ids(with_fills)}")
+        problems.append(f"{len(with_fills)} entry orders filled for {what}: {_ids(with_fills)}")
     live = [o for o in ours if o.get("state") != ORDER_FINISHED]
     if len(live) > 1:
-        problems.append(f"{len(live)} entry orders live at once: {_ids(live)}")
+        problems.append(f"{len(live)} entry orders live at once for {what}: {_ids(live)}")
     ordered = sorted(ours, key=lambda o: (int(o.get("create_time") or 0), str(o.get("order_id"))))
     for earlier in ordered[:-1]:
         if deal(earlier) > 0:
@@ -179,9 +208,6 @@ def check_one_entry(evidence: Evidence) -> list[str]:
                 "followed it (a re-price is only for an entry cancelled unfilled)"
             )
             break
-    total = entered(evidence)
-    if total > evidence.contracts:
-        problems.append(f"{total} contracts entered for a signal of {evidence.contracts}")
     return problems
 
 
@@ -254,8 +280,9 @@ def check_one_final_callback(evidence: Evidence) -> list[str]:
         problems.append(f"{len(finals)} final callbacks: {statuses}")
     elif events[-1] is not finals[0]:
         problems.append(f"callbacks after the final one: {statuses}")
-    if statuses.count("filled") > 1:
-        problems.append(f"filled reported {statuses.count('filled')} times: {statuses}")
+    fills = Counter(b.get("entry_index") for b in events if b.get("status") == "filled")
+    if any(n > 1 for n in fills.values()):
+        problems.append(f"filled reported {sum(fills.values())} times: {statuses}")
     placed = Counter(str(b.get("exchange_order_id")) for b in events if b.get("status") == "placed")
     twice = [order_id for order_id, n in placed.items() if n > 1]
     if twice:
@@ -294,16 +321,43 @@ def check_callbacks_match_exchange(evidence: Evidence) -> list[str]:
                 f"placed names exchange order {body.get('exchange_order_id')}, "
                 f"not an entry of this signal ({sorted(entry_ids)})"
             )
-    held = entered(evidence)
-    for body in events:
-        if body.get("status") == "filled" and dec(body.get("filled_contracts")) != held:
-            problems.append(
-                f"filled reports {body.get('filled_contracts')} contracts; the exchange "
-                f"filled {held}"
-            )
+    if evidence.zones:
+        problems += _zone_fills_match(evidence, events)
+    else:
+        held = entered(evidence)
+        for body in events:
+            if body.get("status") == "filled" and dec(body.get("filled_contracts")) != held:
+                problems.append(
+                    f"filled reports {body.get('filled_contracts')} contracts; the exchange "
+                    f"filled {held}"
+                )
     closed = [b for b in events if b.get("status") == "closed"]
     if closed:
         problems += _closed_matches(evidence, closed[0])
+    return problems
+
+
+def _zone_fills_match(evidence: Evidence, events: list[Row]) -> list[str]:
+    """Several zones: each ``filled`` names its zone's entry and what it filled; the last
+    one's position is every entry's fill."""
+    problems: list[str] = []
+    by_id = {str(o.get("order_id")): o for o in entries(evidence)}
+    fills = [b for b in events if b.get("status") == "filled"]
+    for body in fills:
+        order = by_id.get(str(body.get("exchange_order_id")))
+        if order is None:
+            problems.append(f"filled names {body.get('exchange_order_id')}, not an entry")
+        elif dec(body.get("zone_filled_contracts")) != deal(order):
+            problems.append(
+                f"filled of zone {body.get('entry_index')} reports "
+                f"{body.get('zone_filled_contracts')} contracts; its entry filled {deal(order)}"
+            )
+    held = entered(evidence)
+    if fills and dec(fills[-1].get("filled_contracts")) != held:
+        problems.append(
+            f"the last filled reports a position of {fills[-1].get('filled_contracts')}; "
+            f"the exchange filled {held}"
+        )
     return problems
 
 
@@ -372,7 +426,9 @@ def check_app_matches(evidence: Evidence) -> list[str]:
     if finals and app.get("status") != finals[0].get("status"):
         problems.append(f"app says {app.get('status')!r}; the worker reported {_statuses(finals)}")
     filled = [o for o in entries(evidence) if deal(o) > 0]
-    if filled:
+    if len(filled) > 1:  # several zones: the app's totals are the whole position's
+        problems += _app_totals(app, filled)
+    elif filled:
         entry = filled[0]
         if str(app.get("exchange_order_id")) != str(entry.get("order_id")):
             problems.append(
@@ -400,6 +456,27 @@ def check_app_matches(evidence: Evidence) -> list[str]:
                 f"app's close_order_id {app.get('close_order_id')}; the worker reported "
                 f"{closed[0].get('close_order_id')}"
             )
+    return problems
+
+
+def _app_totals(app: Row, filled: list[Row]) -> list[str]:
+    problems: list[str] = []
+    ids = {str(o.get("order_id")) for o in filled}
+    if str(app.get("exchange_order_id")) not in ids:
+        problems.append(
+            f"app's exchange_order_id {app.get('exchange_order_id')} is none of the filled "
+            f"entries {sorted(ids)}"
+        )
+    truth = avg_price(filled)
+    if not same_price(dec(app.get("entry_price")), truth):
+        problems.append(
+            f"app's entry_price {app.get('entry_price')}; the exchange's entries averaged {truth}"
+        )
+    total = sum((deal(o) for o in filled), Decimal(0))
+    if dec(app.get("filled_contracts")) != total:
+        problems.append(
+            f"app's filled_contracts {app.get('filled_contracts')}; the exchange filled {total}"
+        )
     return problems
 
 

@@ -44,6 +44,8 @@ SETTLE_S = 20.0
 (the worker cancels leftovers after reporting) before what is left counts as found."""
 MAX_ATTEMPTS = 64
 RUNGS = 2
+ZONES = 2
+"""Entry zones of the ``pyramid`` scenario."""
 """Take-profit rungs of the ``ladder`` scenario."""
 """Client ids of this many entry attempts and closes are recognised as the worker's."""
 SLOW_REPLY_MS = 500
@@ -108,6 +110,8 @@ class LifecycleRun:
         """The signal carries a take-profit ladder and break-even (issue 9)."""
         self.trailing = plan.scenario == "trailing"
         """The signal carries a trailing stop instead of the take-profit (issue 9)."""
+        self.pyramid = plan.scenario == "pyramid"
+        """The signal enters in two zones (``entry_zones``, issue 9)."""
         self.final_timeout_s = final_timeout_s
         self.order_id = f"cz-{plan.seed}-{plan.scenario}-{plan.side}-g{stack_generation}"
         self.crossed: list[str] = []
@@ -310,6 +314,7 @@ class LifecycleRun:
             callbacks=self.stack.receiver.of(self.order_id),
             crossed=list(self.crossed),
             rung_ids=rung_client_ids(self.order_id),
+            zones=self.levels.zones if self.pyramid else (),
             cancel_requested=self.cancel_requested,
             via_app=self.plan.via_app,
             app_order=app_order,
@@ -333,7 +338,17 @@ def _worker_client_ids(order_id: str) -> frozenset[str]:
         client_order_id_for(order_id, f"{purpose}{n}")
         for purpose in ("entry", "close")
         for n in range(1, MAX_ATTEMPTS + 1)
-    ).union(*rung_client_ids(order_id).values())
+    ).union(*rung_client_ids(order_id).values(), zone_client_ids(order_id))
+
+
+def zone_client_ids(order_id: str) -> frozenset[str]:
+    """The client ids of later entry zones' entries (``zone<k>.<attempt>``, see
+    ``zoneguard.worker.zone_entries``)."""
+    return frozenset(
+        client_order_id_for(order_id, f"zone{k}.{n}")
+        for k in range(1, ZONES + 1)
+        for n in range(1, MAX_ATTEMPTS + 1)
+    )
 
 
 def rung_client_ids(order_id: str) -> dict[int, frozenset[str]]:

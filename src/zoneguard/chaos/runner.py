@@ -14,6 +14,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -194,11 +195,14 @@ def _evidence_record(result: LifecycleResult) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    """JSON-ready: keys as text (rungs are numbered), sets as sorted lists."""
+    """JSON-ready: keys as text (rungs are numbered), sets as sorted lists, exact numbers
+    (zones) as text."""
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     if isinstance(value, set | frozenset):
         return sorted(value)
+    if isinstance(value, Decimal):
+        return str(value)
     return value

@@ -179,6 +179,25 @@ def _trailing(variant: str) -> Script:
     )
 
 
+def _pyramid(variant: str) -> Script:
+    """Issue 9's entry zones: the first zone fills its half, the price dips into the
+    second; then all ten contracts fill and the target closes them (``take``), or the price
+    falls through the second entry to the stop (``stop``), which closes what it filled too."""
+    second = (
+        Step("fill_first_zone", steps.fill_first_zone),
+        Step("enter_second_zone", steps.enter_second_zone),
+    )
+    exits: tuple[Step, ...]
+    if variant == "take":
+        exits = (Step("fill", steps.fill), _cross("take_profit"))
+        nominal = "closed take_profit"
+    else:
+        exits = (_cross("stop_loss"),)
+        nominal = "closed stop_loss"
+    body = (*START, Step("enter_zone", steps.enter_zone), *second, *exits, FINAL)
+    return Script("pyramid", variant, GUARDED_TIMEOUT_S, body, nominal)
+
+
 SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "take_profit": (_take_profit, ("plain",)),
     "stop_loss": (_stop_loss, ("plain",)),
@@ -190,6 +209,7 @@ SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "callback_down": (_callback_down, ("stop", "take")),
     "ladder": (_ladder, ("both", "break_even")),
     "trailing": (_trailing, ("plain",)),
+    "pyramid": (_pyramid, ("take", "stop")),
 }
 """Scenario name -> (script builder, its variants)."""
 

@@ -44,7 +44,11 @@ async def submit(run: LifecycleRun) -> None:
 
 async def _submit_to_worker(run: LifecycleRun) -> None:
     payload = run.levels.signal(
-        run.order_id, run.script.timeout_seconds, ladder=run.ladder, trailing=run.trailing
+        run.order_id,
+        run.script.timeout_seconds,
+        ladder=run.ladder,
+        trailing=run.trailing,
+        pyramid=run.pyramid,
     )
     while True:
         try:
@@ -60,7 +64,11 @@ async def _submit_to_worker(run: LifecycleRun) -> None:
 
 async def _submit_to_app(run: LifecycleRun) -> None:
     payload = run.levels.signal(
-        "", run.script.timeout_seconds, ladder=run.ladder, trailing=run.trailing
+        "",
+        run.script.timeout_seconds,
+        ladder=run.ladder,
+        trailing=run.trailing,
+        pyramid=run.pyramid,
     )
     del payload["id"]
     key = f"chaos-{run.plan.seed}-{run.plan.key}-{run.stack_generation}"
@@ -113,6 +121,32 @@ async def fill(run: LifecycleRun) -> None:
         return False
 
     await run.until("every contract of the entry filled", filled)
+
+
+async def fill_first_zone(run: LifecycleRun) -> None:
+    """Trade through the first zone's entry until it holds its half."""
+    half = CONTRACTS // 2
+
+    async def filled(view: View | None) -> bool:
+        assert view is not None
+        if view.held >= half:
+            return True
+        if view.live_entry is not None:
+            await run.sim.price(SYMBOL, run.levels.through(Decimal(view.live_entry["price"])))
+        return False
+
+    await run.until("the first zone's entry filled", filled)
+
+
+async def enter_second_zone(run: LifecycleRun) -> None:
+    """The price dips into the deeper zone: the worker places its second entry."""
+    await run.sim.price(SYMBOL, run.levels.second_entry)
+
+    def placed(view: View | None) -> bool:
+        assert view is not None
+        return view.live_entry is not None or view.held >= CONTRACTS
+
+    await run.until("the second zone's entry live at the exchange", placed)
 
 
 async def partial(run: LifecycleRun) -> None:

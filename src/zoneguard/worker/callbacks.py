@@ -8,6 +8,7 @@ price and size with at most 15 significant digits (all of them, on any venue we 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +48,19 @@ def realized_pnl(order: WorkerOrder, contracts: Decimal, price: Decimal) -> Deci
         return None
     sign = 1 if order.side.value == "long" else -1
     return sign * (price - order.entry_price) * contracts * Decimal(str(base))
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneFill:
+    """What ``filled`` says of one zone's entry (plans with several entry zones): the zone
+    (1-based), its entry order, what it filled and at what price, and the whole position."""
+
+    index: int
+    exchange_order_id: str | None
+    filled: Decimal
+    price: Decimal | None
+    position_filled: Decimal
+    position_price: Decimal | None
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -130,18 +144,22 @@ class CallbackFactory:
         order: WorkerOrder,
         reason: str | None = None,
         *,
-        zone: tuple[int, Decimal, Decimal | None] | None = None,
+        zone: ZoneFill | None = None,
     ) -> Callback:
         """Not in the seed: the position is open and guarded (size and average entry).
         ``reason``: why the entry stopped short of its size (its deadline cut it), said here
         so the lifecycle still ends in one final callback (``closed``). ``zone``: with
-        several entry zones, ``(entry_index, its filled contracts, its price)``; the body's
-        ``filled_contracts`` and ``entry_price`` are then the whole position's so far."""
+        several entry zones, the zone's entry and fill; the body's ``filled_contracts`` and
+        ``entry_price`` are then the whole position's so far."""
         extra: dict[str, Any] = {} if reason is None else {"reason": reason}
+        exchange_order_id = order.entry_order_id
+        filled, price = order.filled_contracts, order.entry_price
         if zone is not None:
-            extra["entry_index"] = zone[0]
-            extra["zone_filled_contracts"] = _number(zone[1])
-            extra["zone_entry_price"] = _number(zone[2])
+            extra["entry_index"] = zone.index
+            extra["zone_filled_contracts"] = _number(zone.filled)
+            extra["zone_entry_price"] = _number(zone.price)
+            exchange_order_id = zone.exchange_order_id
+            filled, price = zone.position_filled, zone.position_price
         if order.plan.take_profits:
             extra["take_profits"] = [
                 {"price": _number(t.price), "size_percent": _number(t.size_percent)}
@@ -152,11 +170,11 @@ class CallbackFactory:
             {
                 **extra,
                 "order_id": order.order_id,
-                "exchange_order_id": order.entry_order_id,
+                "exchange_order_id": exchange_order_id,
                 "status": "filled",
-                "entry_price": _number(order.entry_price),
+                "entry_price": _number(price),
                 "quantity": _number(order.plan.quantity),
-                "filled_contracts": _number(order.filled_contracts),
+                "filled_contracts": _number(filled),
                 "stop_loss": _number(order.plan.stop_loss),
                 "take_profit": _number(order.plan.take_profit),
             },

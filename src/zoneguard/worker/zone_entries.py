@@ -43,7 +43,7 @@ from zoneguard.engine.entries import EntryLadder, EntryZone, ZoneSpec
 from zoneguard.exchange.errors import ExchangeError, PostOnlyWouldCross
 from zoneguard.exchange.port import OrderRequest, PlacedOrder
 from zoneguard.worker.alerts import Alerter
-from zoneguard.worker.callbacks import CallbackFactory
+from zoneguard.worker.callbacks import CallbackFactory, ZoneFill
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.order_queue import ENTRY_INDEX, OrderQueue, WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
@@ -432,6 +432,12 @@ class ZoneEntries:
         wait for the price again."""
         ladder = self._ladder(order)
         zone = ladder.zones[number - 1]
+        facts = self._facts(order, number)
+        if not facts.get("order_id") and info.order_id:
+            # Its push may come before the answer to the request (a slow reply).
+            facts["order_id"] = info.order_id
+            self._owner[info.order_id] = (order.order_id, number)
+            self.queue.link_exchange_id(order, info.order_id)
         final = info.status.is_final
         filled = info.filled_contracts
         if filled > zone.filled:
@@ -446,13 +452,10 @@ class ZoneEntries:
             return
         self._note(order, ladder)
         self._sum_up(order, ladder)
-        facts = self._facts(order, number)
         report = []
         if final and zone.filled > 0 and not facts.get("reported"):
             facts["reported"] = True
-            report.append(
-                self.callbacks.filled(order, zone=(number, zone.filled, zone.average_price))
-            )
+            report.append(self.callbacks.filled(order, zone=self._zone_fill(order, number)))
         self.queue.save_facts(order, *report)
         if zone.filled > 0:
             log.warning(
@@ -484,14 +487,27 @@ class ZoneEntries:
         self._note(order, ladder)
         self._sum_up(order, ladder)
 
-    def first_report(self, order: WorkerOrder) -> tuple[int, Decimal, Decimal | None] | None:
-        """``(entry_index, filled, price)`` of the first entry, for its ``filled`` callback."""
+    def first_report(self, order: WorkerOrder) -> ZoneFill | None:
+        """The first entry's zone and fill, for its ``filled`` callback."""
         number = self.first_index(order)
         if number is None:
             return None
-        zone = self._ladder(order).zones[number - 1]
         self._facts(order, number)["reported"] = True
-        return number, zone.filled, zone.average_price
+        return self._zone_fill(order, number)
+
+    def _zone_fill(self, order: WorkerOrder, number: int) -> ZoneFill:
+        ladder = self._ladder(order)
+        zone = ladder.zones[number - 1]
+        first = number == self.first_index(order)
+        exchange_id = order.entry_order_id if first else self._facts(order, number).get("order_id")
+        return ZoneFill(
+            number,
+            exchange_id,
+            zone.filled,
+            zone.average_price,
+            ladder.filled,
+            ladder.average_entry,
+        )
 
     def first_back(self, order: WorkerOrder) -> None:
         """The first entry ended with nothing filled and the order waits again: its zone

@@ -164,6 +164,38 @@ async def test_a_stop_with_a_zone_working_closes_what_that_zone_filled_too(stack
     assert sum(dealt(c) for c in sim_orders(state, sides=CLOSE_SIDES, symbol=SYMBOL)) == 10
 
 
+async def test_a_zone_the_price_is_in_on_arrival_places_at_once(stack: Stack) -> None:
+    client = await stack.start(sim={"prices": {SYMBOL: Decimal("64300")}})
+    status, body = await client.post("/api/place-order", PYRAMID)
+    assert status == 200, body
+    placed = await stack.receiver.wait_for(ORDER_ID, "placed")  # no price move needed
+    assert (placed["entry_index"], placed["contracts"]) == (2, 5), "zone 2 is the first entered"
+
+
+async def test_not_immediate_a_zone_waits_for_the_price_to_leave_it_first(stack: Stack) -> None:
+    client = await stack.start(
+        orders={"entry_zone": {"immediate_if_in_zone": False}},
+        sim={"prices": {SYMBOL: Decimal("64300")}},
+    )
+    status, body = await client.post("/api/place-order", PYRAMID)
+    assert status == 200, body
+    await client.price(SYMBOL, 64200)  # still inside zone 2: not armed yet
+    await stack.seen(SYMBOL, 64200)
+    assert await client.order_state(ORDER_ID) == "waiting_zone"
+    await client.price(SYMBOL, 65300)  # zone 1 was armed from the start (price outside it)
+    placed = await stack.receiver.wait_for(ORDER_ID, "placed")
+    assert placed["entry_index"] == 1
+    await client.prices(SYMBOL, 65200, 65100)
+    await stack.receiver.wait_for(ORDER_ID, "filled")
+    await client.price(SYMBOL, 64300)  # zone 2 left once (65300): now it may enter
+
+    async def placed_twice() -> bool:
+        return len(of_status(stack, "placed")) == 2
+
+    await eventually(placed_twice, 8, "zone 2's entry placed")
+    assert of_status(stack, "placed")[1]["entry_index"] == 2
+
+
 # -- the worker killed between two entries --------------------------------------------------
 
 

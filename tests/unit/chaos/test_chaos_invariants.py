@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -351,3 +352,72 @@ def test_a_rung_reported_twice_under_two_events_is_caught() -> None:
 def test_closed_is_held_to_the_closes_the_parts_did_not_report() -> None:
     """Without the rung's own report, its fill counts in the final close's average."""
     assert "callbacks_match_exchange" in fired(ladder(callbacks=[PLACED, FILLED, LADDER_CLOSED]))
+
+
+# -- several entry zones (the pyramid scenario) ------------------------------------------------
+
+ZONE_1 = order("101", 1, size=5, deal=5, price="64600", cid="zgentry1", at=1)
+ZONE_2 = order("103", 1, size=5, deal=5, price="64100", cid="zgzone2", at=2)
+PYRAMID_FILLS = [
+    callback("placed", "z1", exchange_order_id="101"),
+    callback(
+        "filled",
+        "z2",
+        exchange_order_id="101",
+        entry_index=1,
+        zone_filled_contracts=5,
+        filled_contracts=5,
+    ),
+    callback("placed", "z3", exchange_order_id="103"),
+    callback(
+        "filled",
+        "z4",
+        exchange_order_id="103",
+        entry_index=2,
+        zone_filled_contracts=5,
+        filled_contracts=10,
+    ),
+    CLOSED,
+]
+
+
+def pyramid(**changes: Any) -> Evidence:
+    """A long entered in two zones of five contracts, closed whole at its target."""
+    zones = [(Decimal("64500"), Decimal("64700")), (Decimal("64000"), Decimal("64200"))]
+    app = {**APP_ORDER, "entry_price": "64350", "filled_contracts": "10"}
+    base = clean(orders=[ZONE_1, ZONE_2, CLOSE], zones=zones, app_order=app)
+    base.callbacks = list(PYRAMID_FILLS)
+    return replace(base, **changes)
+
+
+def test_a_clean_pyramid_passes_every_check() -> None:
+    assert check_all(pyramid()) == []
+
+
+def test_two_entries_filled_in_one_zone_are_a_finding() -> None:
+    double = order("104", 1, size=5, deal=5, price="64110", cid="zgzone2b", at=3)
+    problems = check_one_entry(pyramid(orders=[ZONE_1, ZONE_2, double, CLOSE]))
+    assert any("filled for zone 2" in p for p in problems), problems
+
+
+def test_a_zone_filled_twice_reported_is_a_finding() -> None:
+    evidence = pyramid()
+    again = {**PYRAMID_FILLS[3], "event_id": "z5"}
+    evidence.callbacks = [*PYRAMID_FILLS[:4], again, CLOSED]
+    assert any("filled reported" in p for p in check_one_final_callback(evidence))
+
+
+def test_a_zone_fill_or_a_position_the_exchange_does_not_show_is_a_finding() -> None:
+    evidence = pyramid()
+    wrong = {**PYRAMID_FILLS[3], "zone_filled_contracts": 4, "filled_contracts": 9}
+    evidence.callbacks = [*PYRAMID_FILLS[:3], wrong, CLOSED]
+    problems = check_callbacks_match_exchange(evidence)
+    assert any("filled of zone 2 reports 4" in p for p in problems), problems
+    assert any("position of 9" in p for p in problems), problems
+
+
+def test_the_apps_totals_must_be_the_whole_position() -> None:
+    app = {**APP_ORDER, "entry_price": "64600", "filled_contracts": "5"}
+    problems = check_app_matches(pyramid(app_order=app))
+    assert any("averaged" in p for p in problems), problems
+    assert any("filled_contracts 5" in p for p in problems), problems

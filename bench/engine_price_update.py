@@ -33,6 +33,11 @@ kinds trigger:
   decision, the new level journaled with its ``stop_moved`` (the first move of a position
   is reported at once; later ones at most once a second), the backstop's update started.
 
+Also with ``--legs``, half the waiting orders enter in three zones (``entry_zones``: three
+entries in the trigger index instead of one), and one more kind triggers:
+* ``zone: tick -> sent`` / ``zone: whole update``: a waiting order's first zone entered:
+  the zone it serves journaled, then the seed's entry path as above (one more commit).
+
 All orders wait on the symbol that ticks (the worst case for the index: one symbol holding
 every zone; the control API allows one live order per symbol and side, so the orders are
 added the way the service adds them, without that rule). Each update is timed alone with
@@ -93,6 +98,9 @@ RUNGS_FROM = 90_000
 TRAILS_FROM = 93_000
 """Triggering trailing stops (--legs): long i activates at 93_000 + 2i."""
 TRIGGERS = 1_000
+ZONES_FROM, ZONE_TRIGGERS = 63_300, 300
+"""Triggering first zones (--legs): order i's first zone is [63_300 + 2i, +1], between the
+triggering entries and the waiting zones (zones are not widened here: tolerance 0)."""
 TARGET_US = 5.0
 WARM_UP = 2_000
 UPDATES = 50_000
@@ -204,6 +212,8 @@ def add_order(
     if legs is not None:
         payload.pop("take_profit", None)
         payload.update(legs)
+    if "entry_zones" in payload:
+        del payload["entry_zone_min"], payload["entry_zone_max"]
     plan = parse_plan(payload, service.defaults, check_exits=False)
     created = now_ms()
     lifecycle, first = Lifecycle.start(plan.id, created)
@@ -216,6 +226,8 @@ def add_order(
         deadline_ms=created + plan.timeout_seconds * 1000,
         created_ms=created,
     )
+    if plan.entry_zones:
+        service.zones.adopt(order, SPEC)
     service.queue.add(order, first)
     if exits is None:
         service.entry.watch(order, arriving=True, check_now=False)
@@ -242,6 +254,18 @@ def multi_leg(
         ],
         "break_even": {"after_take_profit": 1, "offset_percent": "0.1"},
         "trailing_stop": {"activation_price": trail_at, "callback_percent": callback},
+    }
+
+
+def three_zones(zone: tuple[int, int]) -> dict[str, Any]:
+    """``zone`` as three entry zones of a third each, 1 apart (pyramiding, issue 9)."""
+    low, high = zone
+    width = max(3, (high - low) // 3)
+    return {
+        "entry_zones": [
+            {"min": low + k * width + k, "max": low + (k + 1) * width + k, "size_percent": pct}
+            for k, pct in enumerate(("40", "30", "30"))
+        ]
     }
 
 
@@ -339,7 +363,9 @@ async def measure(
             below, above = int(BAND_LOW * 0.8), int(BAND_HIGH * 1.2)
             for number in range(size):
                 side = "long" if rng.random() < 0.5 else "short"
-                add_order(service, number, quiet_zone(rng), side)
+                zone = quiet_zone(rng)
+                zones = three_zones(zone) if with_legs and number % 2 == 0 else None
+                add_order(service, number, zone, side, legs=zones)
             for number in range(size, size + guards):
                 side = "long" if rng.random() < 0.5 else "short"
                 exits = (below, above) if side == "long" else (above, below)
@@ -395,9 +421,11 @@ async def measure(
             )
             if with_legs:
                 await legs_triggers(service, exchange, first + 2 * TRIGGERS, results)
+                await zone_triggers(service, exchange, first + 4 * TRIGGERS, results)
             return results
         finally:
             await service.entry.stop()
+            await service.zones.stop()
             await service.sltp.stop()
             service.journal.close()
             shutdown_worker_logging()
@@ -441,6 +469,29 @@ async def legs_triggers(
     results["trail: whole update"] = spans
 
 
+async def zone_triggers(
+    service: WorkerService, exchange: StandInExchange, first: int, results: dict[str, list[int]]
+) -> None:
+    """Waiting orders with two zones each, the first zone of one entered per tick (rising);
+    the second zone far below, never reached."""
+    service.zones.tolerance_percent = Decimal(0)  # zones as given, 2 apart like the entries
+    for i in range(ZONE_TRIGGERS):
+        low = ZONES_FROM + 2 * i
+        zones = {
+            "entry_zones": [
+                {"min": low, "max": low + 1, "size_percent": "50"},
+                {"min": 40_000 - 2 * i, "max": 40_000 - 2 * i + 1, "size_percent": "50"},
+            ]
+        }
+        add_order(service, first + i, (low, low + 1), "long", legs=zones)
+    gc.collect()
+    zone_ticks = [tick(Decimal(ZONES_FROM + 2 * i) + Decimal("0.5")) for i in range(ZONE_TRIGGERS)]
+    service.on_price(tick(Decimal(60_000)))
+    results["zone: tick -> sent"], results["zone: whole update"] = await timed_triggers(
+        service, exchange, zone_ticks
+    )
+
+
 def table(rows: dict[int, dict[str, list[int]]]) -> str:
     header = f"{'measure':<22}{'waiting':>9}{'guarded':>9}{'p50 us':>9}{'p99 us':>9}{'mean us':>9}"
     lines = [header, "-" * len(header)]
@@ -472,7 +523,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 10k, fewer updates")
     parser.add_argument(
-        "--legs", action="store_true", help="guarded positions with multi-leg plans (issue 9)"
+        "--legs",
+        action="store_true",
+        help="multi-leg plans (issue 9): exit legs on guarded positions, zones on waiting ones",
     )
     args = parser.parse_args()
     sizes, updates = (QUICK_SIZES, QUICK_UPDATES) if args.quick else (SIZES, UPDATES)

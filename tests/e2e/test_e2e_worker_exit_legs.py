@@ -165,9 +165,12 @@ async def test_a_trailing_stop_follows_reports_once_a_second_and_fires(stack: St
 
     await eventually(last_level_reported, 5, "the last trailing level reported")
 
+    # The exchange-side stop 0.2 % (the backstop offset) under the last level, on the tick.
+    under_last = (last * Decimal("0.998")).quantize(Decimal("0.1"), rounding="ROUND_DOWN")
+
     async def backstop_at_the_last_level() -> bool:
         stops = exchange_stops(await client.sim_state())
-        return len(stops) == 1 and stops[0] < last
+        return stops == [under_last]
 
     await eventually(backstop_at_the_last_level, 5, "the exchange-side stop at the last level")
     state = await client.sim_state()

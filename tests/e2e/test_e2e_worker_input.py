@@ -174,14 +174,26 @@ async def test_repost_after_the_end_changes_nothing(stack: Stack) -> None:
     assert stack.receiver.statuses("done-1") == ["timeout"]
 
 
-async def test_one_live_order_per_symbol_and_side(stack: Stack) -> None:
+async def test_signals_share_a_side_but_monitor_position_wants_it_whole(stack: Stack) -> None:
+    """Several signals on one symbol and side coexist (each closes its own contracts); a
+    position to adopt whole (monitor-position) is refused while one of them lives."""
     client = await stack.start()
     status, _body = await client.post("/api/place-order", SEED_ORDER)
     assert status == 200
     status, body = await client.post("/api/place-order", {**SEED_ORDER, "id": "second"})
+    assert (status, body["status"]) == (200, "waiting_zone"), body
+    await client.price("BTCUSDT", 65300)
+    await client.prices("BTCUSDT", 65200, 65100)
+    await stack.receiver.wait_for("second", "filled")
+    await stack.receiver.wait_for(str(SEED_ORDER["id"]), "filled")
+    status, body = await client.post(
+        "/api/monitor-position",
+        {"id": "adopt", "symbol": "BTCUSDT", "side": "long", "stop_loss": 60000},
+    )
     assert status == 409, body
-    assert "side" in [f["field"] for f in body["fields"]]
-    status, _body = await client.get("/api/orders/second")
+    assert body["fields"][0]["field"] == "side"
+    assert "monitor-position adopts the whole position" in body["fields"][0]["message"]
+    status, _body = await client.get("/api/orders/adopt")
     assert status == 404
 
 

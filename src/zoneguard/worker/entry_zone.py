@@ -36,6 +36,7 @@ from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService
+from zoneguard.worker.shared_backstop import PRESETS
 
 if TYPE_CHECKING:
     from zoneguard.engine.entries import EntryZone
@@ -208,7 +209,7 @@ class EntryZoneMonitor:
             price = self.placement.entry_price(order, spec)
             if price is None:
                 return None
-            request = self.placement.entry_request(order, price, spec)
+            request = self.placement.entry_request(order, price, spec, presets=self._presets(order))
             order.entry_limit_price = price
             return self.placement.start_submit(request)
         except Exception:
@@ -216,6 +217,16 @@ class EntryZoneMonitor:
             # client id, which the exchange refuses to double if this one did leave.
             log.exception("order %s: entry not sent at once", order.order_id)
             return None
+
+    def _presets(self, order: WorkerOrder) -> bool:
+        """Attach the exchange-side SL/TP to this entry: only when no other signal owns
+        part of the position (a preset is the whole position's); else noted, so the shared
+        protection covers this order even once it is alone (``shared_backstop``)."""
+        if self.queue.shares_position(order):
+            order.extra[PRESETS] = False
+            return False
+        order.extra.pop(PRESETS, None)
+        return True
 
     def _next_client_id(self, order: WorkerOrder) -> None:
         """The client id of the next attempt. A new one only once the last attempt is
@@ -250,7 +261,9 @@ class EntryZoneMonitor:
                         return
                     order.entry_limit_price = price
                     attempt = self.placement.start_submit(
-                        self.placement.entry_request(order, price, spec)
+                        self.placement.entry_request(
+                            order, price, spec, presets=self._presets(order)
+                        )
                     )
                 try:
                     placed = await attempt

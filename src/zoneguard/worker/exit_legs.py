@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.contract import ContractSpec
@@ -47,6 +47,9 @@ from zoneguard.worker.config import OrdersSection
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s, reduce_only_request
+
+if TYPE_CHECKING:
+    from zoneguard.worker.shared_backstop import SharedBackstop
 
 log = logging.getLogger("zoneguard.worker.exits")
 
@@ -134,6 +137,9 @@ class ExitLegs:
         """Set by the service: no more entry zone may add to ``order`` (``zone_entries``)."""
         self.entries_settled: Callable[[WorkerOrder], Awaitable[None]] = _nothing_working
         """Set by the service: wait until no entry zone of ``order`` works on the exchange."""
+        self.shared: SharedBackstop | None = None
+        """Set by the service: the exchange-side protection of positions several signals
+        share (this guard's own follow is for a signal alone on its side)."""
 
     # -- the guard of an order
     @staticmethod
@@ -653,8 +659,21 @@ class ExitLegs:
             order, self.callbacks.stop_moved(order, guard.stop, guard.stop_reason.value)
         )
 
+    def stop_of(self, order: WorkerOrder) -> Decimal | None:
+        """The stop guarding ``order`` now: its guard's (moved by break-even or a trailing
+        stop), else the journaled one, else the plan's."""
+        guard = self.guards.get(order.order_id)
+        if guard is not None:
+            return guard.stop
+        if self.manages(order):
+            return self._saved_stop(order)[0]
+        return order.plan.stop_loss
+
     def _follow_backstop(self, order: WorkerOrder) -> None:
         if not self.placement.backstop.enabled:
+            return
+        if self.shared is not None and self.shared.manages(order.symbol, order.side):
+            self.shared.refresh(order.symbol, order.side)
             return
         task = self._backstops.get(order.order_id)
         if task is None or task.done():
@@ -673,6 +692,9 @@ class ExitLegs:
         then cancel any other stop of this side, so the position is never without one and
         never under two that could both fire. Repeats until it matches the latest stop."""
         while not order.lifecycle.is_terminal:
+            if self.shared is not None and self.shared.manages(order.symbol, order.side):
+                self.shared.refresh(order.symbol, order.side)  # another signal joined
+                return
             guard = self.guards.get(order.order_id)
             if guard is None or guard.stop is None:
                 return

@@ -18,7 +18,7 @@ from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderStatus, OrderUp
 from zoneguard.exchange.errors import ExchangeError
 from zoneguard.worker.callbacks import CallbackFactory, partly_filled_reason
 from zoneguard.worker.entry_zone import EntryZoneMonitor
-from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
+from zoneguard.worker.order_queue import ENTERED, OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 from zoneguard.worker.zone_entries import ZoneEntries
@@ -92,9 +92,17 @@ class FillTracker:
         reason = _EXCHANGE_EXITS.get(info.origin)
         if reason is None or not info.status.is_final or info.filled_contracts <= 0:
             return
-        owner = self.queue.position_owner(info.symbol, info.position_side)
-        if owner is None or owner.state not in _HOLDING | {OrderState.CLOSING}:
+        owners = [
+            owner
+            for owner in self.queue.position_owners(info.symbol, info.position_side)
+            if owner.state in _HOLDING | {OrderState.CLOSING}
+        ]
+        if not owners:
             return
+        if len(owners) > 1:
+            self._shared_exchange_exit(owners, reason, info)
+            return
+        owner = owners[0]
         if info.status is not OrderStatus.FILLED:
             # The preset closed part of the position and the rest was cancelled (a thin
             # book): the guard closes what is left, and the report counts this part too.
@@ -105,19 +113,42 @@ class FillTracker:
         )
         self.sltp.closed_by_exchange(owner, reason, info.avg_fill_price, info.order_id)
 
+    def _shared_exchange_exit(
+        self, owners: list[WorkerOrder], reason: str, info: OrderInfo
+    ) -> None:
+        """The exchange's whole-position TP/SL of a shared position fired (it sits beyond
+        every signal's own level): all of it closed, every signal is closed at its price;
+        part of it (a thin book), each signal's own guard closes what is left."""
+        if info.status is not OrderStatus.FILLED:
+            log.warning(
+                "SLTP exchange %s closed %s of a shared %s position and stopped; "
+                "each signal closes what is left of its own",
+                reason,
+                info.filled_contracts,
+                info.symbol,
+            )
+            return
+        for owner in owners:
+            self.sltp.closed_by_exchange(owner, reason, info.avg_fill_price, info.order_id)
+
     def on_position(self, position: PositionInfo) -> None:
-        owner = self.queue.position_owner(position.symbol, position.side)
-        if owner is None:
+        owners = self.queue.position_owners(position.symbol, position.side)
+        if not owners:
             return
-        if position.contracts > owner.filled_contracts and owner.state in _ENTRY_LIVE:
-            # More contracts than the entry's fills we know of: an order push was lost.
-            self._check_entry(owner)
+        known = sum((owner.filled_contracts for owner in owners), Decimal(0))
+        lagging = [owner for owner in owners if owner.state in _ENTRY_LIVE]
+        if position.contracts > known and lagging:
+            # More contracts than the entries' fills we know of: an order push was lost.
+            for owner in lagging:
+                self._check_entry(owner)
             return
-        if owner.state not in _HOLDING or position.contracts > 0:
+        if position.contracts > 0:
             return
-        if self.sltp.is_closing(owner):
-            return
-        asyncio.get_running_loop().call_later(FLAT_CONFIRM_S, self._confirm_flat_later, owner)
+        for owner in owners:
+            if owner.state in _HOLDING and not self.sltp.is_closing(owner):
+                asyncio.get_running_loop().call_later(
+                    FLAT_CONFIRM_S, self._confirm_flat_later, owner
+                )
 
     def _confirm_flat_later(self, order: WorkerOrder) -> None:
         if not self._stopped:  # a timer left from before stop() must not start REST calls
@@ -185,6 +216,7 @@ class FillTracker:
         elif filled > order.filled_contracts:
             order.filled_contracts = filled
             order.entry_price = info.avg_fill_price or order.entry_price
+            order.extra[ENTERED] = str(filled)
         final = info.status.is_final
         if state is OrderState.OPEN:
             return

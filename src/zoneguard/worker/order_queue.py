@@ -58,6 +58,17 @@ ENTRY_INDEX = "entry_index"
 the order's first entry (``entry_*`` facts) serves."""
 
 
+ENTERED = "entered"
+"""Fact (in ``WorkerOrder.extra``): contracts the order's own entries have filled in all
+(every zone), kept apart from ``filled_contracts`` which a close re-uses for what is left
+to close. A position shared with other signals settles by it (see ``sltp``)."""
+
+
+def entered(order: WorkerOrder) -> Decimal | None:
+    value = order.extra.get(ENTERED)
+    return None if value is None else Decimal(str(value))
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -279,9 +290,10 @@ class OrderQueue:
         self._orders: dict[str, WorkerOrder] = {}
         self._by_client_id: dict[str, str] = {}
         self._by_exchange_id: dict[str, str] = {}
-        self._position_owner: dict[tuple[Symbol, Side], str] = {}
+        self._position_owners: dict[tuple[Symbol, Side], dict[str, None]] = {}
+        """Orders that own (or are about to own) part of each venue position, oldest first."""
         self._by_state: dict[OrderState, dict[str, WorkerOrder]] = {s: {} for s in OrderState}
-        self._live_by_side: dict[tuple[Symbol, Side], str] = {}
+        self._live_by_side: dict[tuple[Symbol, Side], dict[str, None]] = {}
         self._finished: dict[str, int] = {}  # order_id -> when it finished, oldest first
         self.on_callback_enqueued: list[Any] = []
         self.on_finished: list[Callable[[WorkerOrder], None]] = []
@@ -301,14 +313,21 @@ class OrderQueue:
         order_id = self._by_exchange_id.get(exchange_order_id)
         return None if order_id is None else self._orders.get(order_id)
 
-    def live_on_side(self, symbol: Symbol, side: Side) -> WorkerOrder | None:
-        """The unfinished order on ``symbol``/``side``, if any (there is at most one)."""
-        order_id = self._live_by_side.get((symbol, side))
-        return None if order_id is None else self._orders.get(order_id)
+    def live_on_side(self, symbol: Symbol, side: Side) -> list[WorkerOrder]:
+        """The unfinished orders on ``symbol``/``side``, oldest first."""
+        ids = self._live_by_side.get((symbol, side)) or {}
+        return [order for order_id in ids if (order := self._orders.get(order_id)) is not None]
 
-    def position_owner(self, symbol: Symbol, side: Side) -> WorkerOrder | None:
-        order_id = self._position_owner.get((symbol, side))
-        return None if order_id is None else self._orders.get(order_id)
+    def position_owners(self, symbol: Symbol, side: Side) -> list[WorkerOrder]:
+        """The orders sharing the venue's position of ``symbol``/``side``, oldest first."""
+        ids = self._position_owners.get((symbol, side)) or {}
+        return [order for order_id in ids if (order := self._orders.get(order_id)) is not None]
+
+    def shares_position(self, order: WorkerOrder) -> bool:
+        """Another order owns part of ``order``'s venue position (several signals on one
+        symbol and side): each then closes only its own contracts."""
+        owners = self._position_owners.get((order.symbol, order.side)) or {}
+        return any(owner != order.order_id for owner in owners)
 
     def in_states(self, states: Iterable[OrderState]) -> list[WorkerOrder]:
         """The orders in ``states``, without walking the waiting ones (there may be 100k)."""
@@ -328,12 +347,15 @@ class OrderQueue:
         self._by_exchange_id[exchange_order_id] = order.order_id
 
     def claim_position(self, order: WorkerOrder) -> None:
-        self._position_owner[(order.symbol, order.side)] = order.order_id
+        self._position_owners.setdefault((order.symbol, order.side), {})[order.order_id] = None
 
     def release_position(self, order: WorkerOrder) -> None:
         key = (order.symbol, order.side)
-        if self._position_owner.get(key) == order.order_id:
-            del self._position_owner[key]
+        owners = self._position_owners.get(key)
+        if owners is not None:
+            owners.pop(order.order_id, None)
+            if not owners:
+                del self._position_owners[key]
 
     # -- writes
     def add(self, order: WorkerOrder, first_event: LifecycleEvent) -> None:
@@ -389,8 +411,11 @@ class OrderQueue:
         if to in TERMINAL_STATES:
             self._finished[order.order_id] = at_ms
             self.release_position(order)
-            if self._live_by_side.get((order.symbol, order.side)) == order.order_id:
-                del self._live_by_side[(order.symbol, order.side)]
+            live = self._live_by_side.get((order.symbol, order.side))
+            if live is not None:
+                live.pop(order.order_id, None)
+                if not live:
+                    del self._live_by_side[(order.symbol, order.side)]
             for finished in self.on_finished:
                 finished(order)
         if items:
@@ -561,7 +586,7 @@ class OrderQueue:
 
     def _index_links(self, order: WorkerOrder) -> None:
         if not order.lifecycle.is_terminal:
-            self._live_by_side[(order.symbol, order.side)] = order.order_id
+            self._live_by_side.setdefault((order.symbol, order.side), {})[order.order_id] = None
         for cid in order.extra.get("client_ids", []):
             self._by_client_id[cid] = order.order_id
         for cid in (order.entry_client_id, order.close_client_id):

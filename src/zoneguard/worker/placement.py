@@ -113,11 +113,16 @@ class OrderPlacementService:
             stop = self.backstop_stop(plan.side, plan.stop_loss, spec)
         take_profit = plan.final_take_profit  # a ladder's backstop: past its last rung
         if take_profit is not None:
-            offset = self.backstop.offset_percent / Decimal(100)
-            long = plan.side is Side.LONG
-            raw = take_profit * (1 + offset if long else 1 - offset)
-            take = round_price(spec, raw, "up" if long else "down")
+            take = self.backstop_take(plan.side, take_profit, spec)
         return stop, take
+
+    def backstop_take(self, side: Side, take: Decimal, spec: ContractSpec) -> Decimal:
+        """The exchange-side take-profit for ``take``: ``offset_percent`` beyond it, on the
+        tick away from the entry."""
+        offset = self.backstop.offset_percent / Decimal(100)
+        if side is Side.LONG:
+            return round_price(spec, take * (1 + offset), "up")
+        return round_price(spec, take * (1 - offset), "down")
 
     def backstop_stop(self, side: Side, stop: Decimal, spec: ContractSpec) -> Decimal:
         """The exchange-side stop for our ``stop``: ``offset_percent`` beyond it, on the
@@ -127,10 +132,15 @@ class OrderPlacementService:
             return round_price(spec, stop * (1 - offset), "down")
         return round_price(spec, stop * (1 + offset), "up")
 
-    def entry_request(self, order: WorkerOrder, price: Decimal, spec: ContractSpec) -> OrderRequest:
+    def entry_request(
+        self, order: WorkerOrder, price: Decimal, spec: ContractSpec, *, presets: bool = True
+    ) -> OrderRequest:
+        """The post-only entry; ``presets``: with the exchange-side SL/TP attached (not
+        when the position is shared with other signals: a preset is the whole position's,
+        see :mod:`zoneguard.worker.shared_backstop`)."""
         plan = order.plan
         assert order.entry_client_id is not None
-        preset_stop, preset_take = self.backstop_levels(order, spec)
+        preset_stop, preset_take = self.backstop_levels(order, spec) if presets else (None, None)
         return OrderRequest(
             symbol=plan.symbol,
             position_side=plan.side,

@@ -202,7 +202,7 @@ class Reconciler:
         if held == 0:
             await self._report_flat(order)
             return
-        if held < order.filled_contracts:
+        if held < order.filled_contracts and not self.fills.queue.shares_position(order):
             # Partly closed while we were down: close only what is there.
             log.warning(
                 "%s holds %s contracts, not %s: guarding what is left",

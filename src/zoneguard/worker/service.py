@@ -29,10 +29,17 @@ from zoneguard.worker.fills import FillTracker
 from zoneguard.worker.journal import DuplicateOrder, Journal, hash_payload
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics, SuccessRate
-from zoneguard.worker.order_queue import GUARDED_STATES, OrderQueue, WorkerOrder, now_ms
+from zoneguard.worker.order_queue import (
+    ENTERED,
+    GUARDED_STATES,
+    OrderQueue,
+    WorkerOrder,
+    now_ms,
+)
 from zoneguard.worker.outbox import CallbackSender
 from zoneguard.worker.placement import OrderPlacementService
 from zoneguard.worker.reconcile import Reconciler
+from zoneguard.worker.shared_backstop import SharedBackstop
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 from zoneguard.worker.zone_entries import ZoneEntries
 
@@ -149,6 +156,11 @@ class WorkerService:
         )
         self.entry.zones = self.zones
         self.fills.zones = self.zones
+        self.shared = SharedBackstop(
+            self.queue, self.markets, self.placement, self.sltp.legs.stop_of
+        )
+        self.sltp.on_holders_changed = lambda order: self.shared.refresh(order.symbol, order.side)
+        self.sltp.legs.shared = self.shared
         self.sltp.legs.stop_entries = self.zones.stop_entering
         self.sltp.legs.entries_settled = self.zones.settled
         self.reconciler = Reconciler(self.placement, self.entry, self.sltp, self.fills, self.zones)
@@ -235,6 +247,7 @@ class WorkerService:
             await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.entry.stop()
         await self.zones.stop()
+        await self.shared.stop()
         await self.sltp.stop()
         await self.fills.stop()
         await self.sender.stop()
@@ -295,9 +308,6 @@ class WorkerService:
             known = self._known(plan.id, payload_hash)
             if known is not None:
                 return known
-            busy = self._side_busy(plan)
-            if busy is not None:
-                return busy
             order = self._new_order(plan, contracts, spec.contract_size)
             if self.zones.manages(order):
                 self.zones.adopt(order, spec)  # each zone's size, journaled with the order
@@ -344,13 +354,15 @@ class WorkerService:
         )
 
     def _side_busy(self, plan: OrderPlan) -> Answer | None:
-        """One live order per symbol and side: the exchange keeps one position per symbol and
-        side, and two orders sharing it would close each other's contracts."""
-        order = self.queue.live_on_side(plan.symbol, plan.side)
-        if order is not None:
+        """``monitor-position`` adopts the venue's whole position of a symbol and side: not
+        while a signal of ours holds (or may hold) part of it."""
+        live = self.queue.live_on_side(plan.symbol, plan.side)
+        if live:
+            order = live[0]
             busy = (
                 f"{plan.symbol} {plan.side.value} already has order {order.order_id} "
-                f"({order.state.value}); one live order per symbol and side (cancel it first)"
+                f"({order.state.value}); monitor-position adopts the whole position "
+                "(close or cancel it first)"
             )
             return field_errors([("side", busy)], 409)
         return None
@@ -465,6 +477,7 @@ class WorkerService:
             order = self._new_order(plan, position.contracts, spec.contract_size)
             order.monitor_only = True
             order.filled_contracts = position.contracts
+            order.extra[ENTERED] = str(position.contracts)
             order.entry_price = position.entry_price
             self.queue.add(order, order.lifecycle.history[0])
             self.queue.claim_position(order)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ from zoneguard.worker.feed_watch import FeedWatch
 from zoneguard.worker.logs import sltp_logger
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.metrics import Metrics
-from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
+from zoneguard.worker.order_queue import ENTERED, OrderQueue, WorkerOrder, entered
 from zoneguard.worker.placement import (
     CLOSE_LIMIT,
     OrderPlacementService,
@@ -89,6 +89,9 @@ class StopLossTakeProfitMonitor:
         )
         self._exchange_exits: dict[str, asyncio.Event] = {}
         self._side_tasks: set[asyncio.Task[object]] = set()
+        self.on_holders_changed: Callable[[WorkerOrder], None] = lambda order: None
+        """Set by the service: ``order`` holds more, less or nothing of its side's position
+        (the shared exchange-side protection follows)."""
         self.legs = ExitLegs(
             queue,
             markets,
@@ -108,6 +111,7 @@ class StopLossTakeProfitMonitor:
         """Watch the order's SL/TP from now on (idempotent); ``check_now``: act at once when
         the last price already crossed a level."""
         stop, take = self._watch(order)
+        self.on_holders_changed(order)
         log.info(
             "SLTP guarding %s %s %s contracts=%s SL=%s %s=%s",
             order.order_id,
@@ -318,7 +322,7 @@ class StopLossTakeProfitMonitor:
                     if await self._settle_if_flat(order):
                         return
                     held = await self.placement.position_contracts(order.symbol, order.side)
-                    order.filled_contracts = held
+                    order.filled_contracts = self._own_part(order, held)
                     self._retry_state(order)
                     continue
                 except ExchangeError as exc:
@@ -383,10 +387,16 @@ class StopLossTakeProfitMonitor:
         if entry_was_working:
             # The entry's rest may have filled while we closed: make its cancel final
             # before the position counts (the mark stays until that is done).
-            await self.placement.cancel_entry(order)
+            final = await self.placement.cancel_entry(order)
+            if final is not None and final.filled_contracts > (entered(order) or 0):
+                order.extra[ENTERED] = str(final.filled_contracts)
             order.extra.pop("entry_was_working", None)
+        if self._shared(order):
+            return await self._settle_own(order, info)
         if not whole or entry_was_working or managed:
             remaining = await self.placement.position_contracts(order.symbol, order.side)
+            if self._shared(order):  # another signal claimed the side meanwhile
+                return await self._settle_own(order, info)
             if remaining > 0:
                 log.warning(
                     "SLTP close of %s left %s contracts open: closing them",
@@ -399,6 +409,62 @@ class StopLossTakeProfitMonitor:
             return await self._settle_if_flat(order)  # flat, and not by our close
         self._closed(order, self._closed_parts_price(order), "worker")
         await self.placement.cancel_leftover_stops(order.symbol, order.side)
+        return True
+
+    def _shared(self, order: WorkerOrder) -> bool:
+        """Other signals hold parts of this position: it settles by its own contracts."""
+        return self.queue.shares_position(order) and entered(order) is not None
+
+    def _own_open(self, order: WorkerOrder) -> Decimal:
+        """What is still open of the order's own contracts: all its entries filled, less
+        what its closes, its take-profit rungs and the exchange's partial closes took."""
+        taken = sum(
+            (Decimal(size) for size, _price in order.extra.get("closed_parts") or []), Decimal(0)
+        )
+        parts = (order.extra.get("exchange_parts") or {}).values()
+        taken += sum((Decimal(size) for size, _price in parts), Decimal(0))
+        legs = (order.extra.get("exit") or {}).get("legs") or []
+        taken += sum((Decimal(leg.get("closed", "0")) for leg in legs), Decimal(0))
+        return max(Decimal(0), (entered(order) or Decimal(0)) - taken)
+
+    def _own_part(self, order: WorkerOrder, held: Decimal) -> Decimal:
+        """What to close of a position holding ``held``: all of it when the order is alone
+        on it, else its own open contracts (never more than is there)."""
+        if not self._shared(order):
+            return held
+        return min(held, self._own_open(order))
+
+    async def _settle_own(self, order: WorkerOrder, info: OrderInfo | None) -> bool:
+        """A close of a shared position: done when the order's own contracts are closed
+        (the position stays open with the other signals' contracts). An outcome not learnt
+        is asked again: counting it closed or not could close another signal's contracts."""
+        while info is None and not order.lifecycle.is_terminal:
+            assert order.close_client_id is not None
+            try:
+                info = await self.placement.find(order.symbol, order.close_client_id)
+            except ExchangeError as exc:
+                log.warning("SLTP close of %s not found yet (%s)", order.order_id, exc)
+            if info is not None and not info.status.is_final:
+                info = None
+            if info is None:
+                await asyncio.sleep(backoff_s(3))
+            elif info.filled_contracts > 0 and info.avg_fill_price is not None:
+                order.extra.setdefault("closed_parts", []).append(
+                    [str(info.filled_contracts), str(info.avg_fill_price)]
+                )
+        remaining = self._own_open(order)
+        if remaining > 0:
+            held = await self.placement.position_contracts(order.symbol, order.side)
+            if held == 0:
+                return await self._settle_if_flat(order)
+            log.warning(
+                "SLTP close of %s left %s of its contracts open: closing them",
+                order.order_id,
+                remaining,
+            )
+            order.filled_contracts = min(remaining, held)
+            return False
+        self._closed(order, self._closed_parts_price(order), "worker")
         return True
 
     def _retry_state(self, order: WorkerOrder) -> None:
@@ -522,6 +588,8 @@ class StopLossTakeProfitMonitor:
             await self.placement.cancel_entry(order)
         held = await self.placement.position_contracts(order.symbol, order.side)
         if held > 0:
+            if self._shared(order):  # never more than its own, never more than is there
+                order.filled_contracts = min(held, self._own_open(order)) or held
             return False
         known = order.extra.get("exchange_close")
         if not isinstance(known, dict):
@@ -653,6 +721,7 @@ class StopLossTakeProfitMonitor:
             close_price="" if price is None else str(price),
         )
         self.metrics.positions_closed.labels(order.close_reason or "unknown").inc()
+        self.on_holders_changed(order)
         log.warning(
             "SLTP closed %s %s by %s at %s (reason %s)",
             order.order_id,

@@ -45,7 +45,7 @@ from zoneguard.exchange.port import OrderRequest, PlacedOrder
 from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory, ZoneFill
 from zoneguard.worker.markets import Markets
-from zoneguard.worker.order_queue import ENTRY_INDEX, OrderQueue, WorkerOrder, now_ms
+from zoneguard.worker.order_queue import ENTERED, ENTRY_INDEX, OrderQueue, WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 
 if TYPE_CHECKING:
@@ -531,6 +531,7 @@ class ZoneEntries:
         """The order's position is every zone's fills at their size-weighted average; once
         a close owns the position, the close's own count stands (it settles by the
         exchange's position)."""
+        order.extra[ENTERED] = str(ladder.filled)
         if order.state in (OrderState.CLOSING, OrderState.CLOSE_FAILED):
             return
         if self.sltp.legs.handed_over(order):

@@ -46,7 +46,7 @@ def test_an_entry_sent_but_not_journaled_comes_back_placing_with_its_client_id(
         cid,
     )
     assert again.by_client_id(cid) is restored
-    assert again.position_owner(restored.symbol, restored.side) is restored
+    assert again.position_owners(restored.symbol, restored.side) == [restored]
     assert again.intents.read() == [], "folded into the journal, then emptied"
     crash(again)
     (after_second_start,), _ = opened(tmp_path).load()

@@ -13,7 +13,7 @@ from zoneguard.chaos.runner import Runner, RunOptions
 from zoneguard.chaos.scenarios import all_keys
 
 SEED = 42
-"""Chosen so the 22 lifecycles (the ladder's and the trailing stop's among them) also go
+"""Chosen so the 24 lifecycles (the ladder's and the trailing stop's among them) also go
 through the app, kill it once, and drop the sockets, hiccup the exchange and take the
 receiver down along the way."""
 
@@ -42,8 +42,8 @@ async def test_a_short_seeded_chaos_run_finds_nothing(tmp_path: Path) -> None:
 
     report = "\n".join(lines)
     assert tally.findings == [], report
-    assert tally.lifecycles == len(keys) == 22, report
+    assert tally.lifecycles == len(keys) == 24, report
     assert set(tally.keys) == set(keys), report
     assert tally.worker_kills >= len(keys), report
     assert tally.app_kills >= 1, report
-    assert tally.line() == f"22 lifecycles, {tally.worker_kills} kills, 0 findings"
+    assert tally.line() == f"24 lifecycles, {tally.worker_kills} kills, 0 findings"

@@ -87,6 +87,9 @@ class WorkerClient(Http):
     async def cancel(self, order_id: str) -> tuple[int, Any]:
         return await self.request("POST", f"/api/orders/{order_id}/cancel")
 
+    async def close(self, order_id: str) -> tuple[int, Any]:
+        return await self.request("POST", f"/api/orders/{order_id}/close")
+
     async def detail(self, order_id: str) -> tuple[int, Any]:
         return await self.request("GET", f"/api/orders/{order_id}")
 

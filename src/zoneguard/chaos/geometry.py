@@ -15,6 +15,9 @@ TICK = Decimal("0.1")
 QUANTITY = Decimal("0.01")
 """0.01 BTC: 10 contracts of 0.001."""
 CONTRACTS = 10
+COMPANION_QUANTITY = Decimal("0.003")
+COMPANION_CONTRACTS = 3
+"""The ``shared`` scenario's other signal on the same side."""
 LEVERAGE = 10
 TRAILING_ACTIVATION_PERCENT = Decimal(1)
 TRAILING_CALLBACK_PERCENT = Decimal("0.5")
@@ -52,6 +55,29 @@ class Levels:
     def second_entry(self) -> Decimal:
         """Inside the deeper zone of :attr:`zones`."""
         return self.at("-1.45")
+
+    @property
+    def companion_zone(self) -> tuple[Decimal, Decimal]:
+        """The ``shared`` scenario's other signal: a zone around the base price."""
+        low, high = sorted((self.at("-0.3"), self.at("0.3")))
+        return low, high
+
+    def companion(self, order_id: str) -> dict[str, object]:
+        """The ``shared`` scenario's other signal on the same side: 3 contracts, its stop
+        and target far beyond anything the script reaches, so it stays open until the end."""
+        low, high = self.companion_zone
+        return {
+            "id": order_id,
+            "symbol": SYMBOL,
+            "side": self.side,
+            "entry_zone_min": str(low),
+            "entry_zone_max": str(high),
+            "quantity": str(COMPANION_QUANTITY),
+            "leverage": LEVERAGE,
+            "stop_loss": str(self.at("-8")),
+            "take_profit": str(self.at("8")),
+            "timeout_seconds": 600,
+        }
 
     @property
     def entry(self) -> Decimal:

@@ -106,14 +106,22 @@ class LifecycleRun:
         self.stack_generation = stack_generation
         self.script: Script = script(plan.scenario, plan.variant)
         self.levels = Levels(plan.side)
-        self.ladder = plan.scenario == "ladder"
+        self.ladder = plan.scenario == "ladder" or (plan.scenario, plan.variant) == (
+            "shared",
+            "ladder",
+        )
         """The signal carries a take-profit ladder and break-even (issue 9)."""
         self.trailing = plan.scenario == "trailing"
         """The signal carries a trailing stop instead of the take-profit (issue 9)."""
         self.pyramid = plan.scenario == "pyramid"
         """The signal enters in two zones (``entry_zones``, issue 9)."""
+
         self.final_timeout_s = final_timeout_s
         self.order_id = f"cz-{plan.seed}-{plan.scenario}-{plan.side}-g{stack_generation}"
+        self.companion_id = f"{self.order_id}-c"
+        """The ``shared`` scenario's other signal on the same side (placed on the worker)."""
+        self.companion_held = Decimal(0)
+        """Contracts of the position that are the companion's (not this lifecycle's)."""
         self.crossed: list[str] = []
         self.cancel_requested = False
         self.notes: list[str] = []
@@ -176,6 +184,7 @@ class LifecycleRun:
             None,
         )
         held = Decimal(str(position.get("current_amount", "0"))) if position else Decimal(0)
+        held = max(Decimal(0), held - self.companion_held)  # this lifecycle's part
         plans = [p for p in state.get("plan_orders", []) if p.get("symbol") == SYMBOL]
         return View(ours, held, position, plans, int(state.get("time") or 0))
 

@@ -198,6 +198,30 @@ def _pyramid(variant: str) -> Script:
     return Script("pyramid", variant, GUARDED_TIMEOUT_S, body, nominal)
 
 
+def _shared(variant: str) -> Script:
+    """Issue 9's several signals on one side: another signal holds part of the position
+    before this one enters; this one's ladder (``ladder``: TP1, then TP2 closes the rest,
+    settled by its own fills) or its stop (``stop``) closes only its own contracts; the
+    other is closed by hand at the end."""
+    exits = (
+        (Step("cross_tp1", steps.cross_first_rung), Step("cross_tp2", steps.cross_last_rung))
+        if variant == "ladder"
+        else (_cross("stop_loss"),)
+    )
+    body = (
+        Step("reset", steps.reset),
+        Step("open_companion", steps.open_companion),
+        Step("submit", steps.submit),
+        Step("enter_zone", steps.enter_zone),
+        Step("fill", steps.fill),
+        *exits,
+        FINAL,
+        Step("close_companion", steps.close_companion),
+    )
+    nominal = "closed take_profit" if variant == "ladder" else "closed stop_loss"
+    return Script("shared", variant, GUARDED_TIMEOUT_S, body, nominal)
+
+
 SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "take_profit": (_take_profit, ("plain",)),
     "stop_loss": (_stop_loss, ("plain",)),
@@ -210,6 +234,7 @@ SCENARIOS: dict[str, tuple[Callable[[str], Script], tuple[str, ...]]] = {
     "ladder": (_ladder, ("both", "break_even")),
     "trailing": (_trailing, ("plain",)),
     "pyramid": (_pyramid, ("take", "stop")),
+    "shared": (_shared, ("ladder", "stop")),
 }
 """Scenario name -> (script builder, its variants)."""
 

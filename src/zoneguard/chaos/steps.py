@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from zoneguard.chaos.clients import Unreachable
-from zoneguard.chaos.geometry import CONTRACTS, SYMBOL
+from zoneguard.chaos.geometry import COMPANION_CONTRACTS, CONTRACTS, SYMBOL
+from zoneguard.chaos.invariants import Finding
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -31,6 +32,73 @@ async def reset(run: LifecycleRun) -> None:
     """No fault left from the last lifecycle; the price back at the base, outside the zone."""
     await run.sim.faults({"clear": True})
     await run.sim.price(SYMBOL, run.levels.base)
+
+
+async def open_companion(run: LifecycleRun) -> None:
+    """Another signal on the same side enters and fills first (the ``shared`` scenario):
+    the lifecycle's signal then shares the venue's position with it."""
+    payload = run.levels.companion(run.companion_id)
+    while True:
+        try:
+            status, body = await run.stack.worker.place(payload)
+        except Unreachable:
+            status, body = 0, None
+        if status == 200:
+            break
+        if status not in (0, 502, 503):
+            raise StepFailed(f"place-order (companion) answered {status}: {body}")
+        await run.pause(RETRY_S, "the worker to take the companion")
+    await run.sim.price(SYMBOL, run.levels.base)
+    while True:
+        view = await run.view()
+        if view.held >= COMPANION_CONTRACTS:
+            run.companion_held = Decimal(COMPANION_CONTRACTS)
+            return
+        state = await run.sim.state()
+        live = [  # the companion's entry (the lifecycle's own is not sent yet)
+            o
+            for o in state.get("orders", [])
+            if o.get("side") in (1, 4) and o.get("state") != 4 and o.get("symbol") == SYMBOL
+        ]
+        if live:
+            await run.sim.price(SYMBOL, run.levels.through(Decimal(live[-1]["price"])))
+        await run.pause(RETRY_S, "the companion's entry to fill")
+
+
+async def close_companion(run: LifecycleRun) -> None:
+    """The lifecycle's signal is over: the companion's contracts must all be there still
+    (each signal closes only its own); then it is closed by hand, leaving the side flat."""
+    state = await run.sim.state()
+    position = next(
+        (
+            p
+            for p in state.get("positions", [])
+            if p.get("symbol") == SYMBOL and p.get("position_side") == run.plan.side
+        ),
+        None,
+    )
+    open_now = Decimal(str(position.get("current_amount", "0"))) if position else Decimal(0)
+    if open_now < run.companion_held:
+        run.findings.append(
+            Finding(
+                "shared_side",
+                f"{open_now} contracts open after the signal ended: the companion's "
+                f"{run.companion_held} were closed by another signal",
+            )
+        )
+    while True:
+        try:
+            status, body = await run.stack.worker.close(run.companion_id)
+        except Unreachable:
+            status, body = 0, None
+        if status in (200, 202) or (status == 409 and "holds no position" in str(body)):
+            break
+        if status not in (0, 502, 503, 409):
+            raise StepFailed(f"close (companion) answered {status}: {body}")
+        await run.pause(RETRY_S, "the worker to close the companion")
+    run.companion_held = Decimal(0)
+    while (await run.view()).held > 0:
+        await run.pause(RETRY_S, "the companion's close")
 
 
 async def submit(run: LifecycleRun) -> None:

@@ -64,7 +64,7 @@ def test_the_replay_command_names_seed_scenario_and_options() -> None:
 
 def test_select_reads_names_and_sides() -> None:
     assert select([]) == all_keys()
-    assert len(all_keys()) == 2 * len(SCENARIOS) == 22
+    assert len(all_keys()) == 2 * len(SCENARIOS) == 24
     assert select(["timeout"]) == ["timeout:long", "timeout:short"]
     assert select(["cancel:short", "cancel"]) == ["cancel:short", "cancel:long"]
     with pytest.raises(ValueError, match="unknown scenario 'nope'"):
@@ -121,6 +121,6 @@ def test_the_cli_refuses_an_unknown_scenario_in_one_line() -> None:
     assert done.stderr.strip().splitlines() == [
         "zoneguard chaos: error: Invalid value for --scenario: unknown scenario 'nope'; "
         "known: take_profit, stop_loss, timeout, cancel, partial_fill, close_refused, "
-        "preset_first, callback_down, ladder, trailing, pyramid"
+        "preset_first, callback_down, ladder, trailing, pyramid, shared"
     ]
     assert done.stdout == ""

@@ -40,12 +40,16 @@ class PlaceOrderMessage(BusMessage):
     side: Literal["long", "short"]
     entry_zone_min: Decimal
     entry_zone_max: Decimal
+    """With ``entry_zones``, their span (kept for logs; the worker is sent the zones)."""
     quantity: Decimal
     leverage: int
     stop_loss: Decimal | None = None
     take_profit: Decimal | None = None
     timeout_seconds: int
     metadata: dict[str, Any] = Field(default_factory=dict)
+    entry_zones: list[dict[str, str]] | None = None
+    """Several entry zones (pyramiding) as the worker's API takes them (exact decimal
+    strings); None for a seed signal's one zone."""
     take_profits: list[dict[str, str]] | None = None
     """The plan's exit legs as the worker's API takes them (exact decimal strings)."""
     break_even: dict[str, Any] | None = None
@@ -56,6 +60,8 @@ class PlaceOrderMessage(BusMessage):
         payload = plan.to_payload()
         payload["order_id"] = payload.pop("id")
         payload.pop("callback_url")
+        payload["entry_zone_min"] = decimal_text(plan.entry_zone_min)
+        payload["entry_zone_max"] = decimal_text(plan.entry_zone_max)
         return cls.model_validate(payload)
 
     def worker_payload(self, callback_url: str) -> dict[str, Any]:
@@ -65,8 +71,7 @@ class PlaceOrderMessage(BusMessage):
             "id": self.order_id,
             "symbol": self.symbol,
             "side": self.side,
-            "entry_zone_min": decimal_text(self.entry_zone_min),
-            "entry_zone_max": decimal_text(self.entry_zone_max),
+            **self.zone(),
             "quantity": decimal_text(self.quantity),
             "leverage": self.leverage,
             "stop_loss": _text(self.stop_loss),
@@ -75,6 +80,16 @@ class PlaceOrderMessage(BusMessage):
             "callback_url": callback_url,
             "metadata": self.metadata,
             **self.exit_legs(),
+        }
+
+    def zone(self) -> dict[str, Any]:
+        """``entry_zones``, or the seed's ``entry_zone_min`` / ``entry_zone_max`` (the
+        worker refuses both at once)."""
+        if self.entry_zones is not None:
+            return {"entry_zones": self.entry_zones}
+        return {
+            "entry_zone_min": decimal_text(self.entry_zone_min),
+            "entry_zone_max": decimal_text(self.entry_zone_max),
         }
 
     def exit_legs(self) -> dict[str, Any]:

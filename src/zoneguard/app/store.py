@@ -24,6 +24,7 @@ from zoneguard.app.rules import (
     applies,
     position_moves_forward,
 )
+from zoneguard.domain.entry_plan import entry_zones_payload
 from zoneguard.domain.exit_plan import exits_payload
 from zoneguard.domain.plan import OrderPlan
 
@@ -109,6 +110,7 @@ def create_order(
         timeout_seconds=plan.timeout_seconds if plan else timeout_seconds,
         signal_metadata=_plain_metadata(plan) if plan else dict(metadata or {}),
         exit_legs=plan_exit_legs(plan) if plan else None,
+        entry_zones=plan_entry_zones(plan) if plan else None,
         idempotency_key=idempotency_key,
         created_ms=at_ms,
         updated_ms=at_ms,
@@ -188,6 +190,7 @@ def same_plan(order: OrderLifecycle, plan: OrderPlan) -> bool:
         order.timeout_seconds,
         order.signal_metadata,
         order.exit_legs,
+        order.entry_zones,
     ) == (
         plan.symbol,
         plan.side.value,
@@ -200,6 +203,7 @@ def same_plan(order: OrderLifecycle, plan: OrderPlan) -> bool:
         plan.timeout_seconds,
         _plain_metadata(plan),
         plan_exit_legs(plan),
+        plan_entry_zones(plan),
     )
 
 
@@ -207,6 +211,12 @@ def plan_exit_legs(plan: OrderPlan) -> dict[str, Any] | None:
     """The plan's exit legs as stored (None when it has none, like a seed signal)."""
     legs = exits_payload(plan.take_profits, plan.break_even, plan.trailing_stop)
     return legs or None
+
+
+def plan_entry_zones(plan: OrderPlan) -> list[dict[str, str]] | None:
+    """The plan's entry zones as stored (None for a seed signal's one zone)."""
+    zones = entry_zones_payload(plan.entry_zones).get("entry_zones")
+    return cast(list[dict[str, str]], zones) if zones else None
 
 
 def lock_order(session: Session, order_id: str) -> OrderLifecycle | None:

@@ -31,6 +31,7 @@ def order_view(order: OrderLifecycle) -> dict[str, Any]:
         "side": order.side,
         "entry_zone_min": _dec(order.entry_zone_min),
         "entry_zone_max": _dec(order.entry_zone_max),
+        "entry_zones": order.entry_zones,
         "quantity": _dec(order.quantity),
         "leverage": order.leverage,
         "stop_loss": _dec(order.stop_loss),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zoneguard.domain.entry_plan import ENTRY_ZONE_KEYS, MAX_ENTRY_ZONES
 from zoneguard.domain.exit_plan import MAX_TAKE_PROFITS
 from zoneguard.domain.plan import (
     ID_RULE,
@@ -89,10 +90,16 @@ def _field_schemas(*, leverage_default: int, timeout_default: int) -> dict[str, 
             "description": "long or short (any case)",
             "example": "long",
         },
-        "entry_zone_min": decimal_schema("lower bound of the entry zone", 65000),
-        "entry_zone_max": decimal_schema(
-            "upper bound of the entry zone (>= entry_zone_min)", 65500
+        "entry_zone_min": _nullable(
+            decimal_schema("lower bound of the entry zone (unless entry_zones is given)", 65000)
         ),
+        "entry_zone_max": _nullable(
+            decimal_schema(
+                "upper bound of the entry zone, >= entry_zone_min (unless entry_zones is given)",
+                65500,
+            )
+        ),
+        "entry_zones": _entry_zones_schema(),
         "quantity": decimal_schema("size in base currency (0.01 BTC), at least one contract", 0.01),
         "leverage": whole_schema(1, MAX_LEVERAGE, f"default {leverage_default}", 10),
         "stop_loss": _nullable(
@@ -119,6 +126,29 @@ def _field_schemas(*, leverage_default: int, timeout_default: int) -> dict[str, 
             ),
         },
         **_exit_leg_schemas(),
+    }
+
+
+def _entry_zones_schema() -> JsonSchema:
+    """Several entry zones (see :mod:`zoneguard.domain.entry_plan`)."""
+    zone = {
+        "type": "object",
+        "properties": {
+            "min": decimal_schema("lower bound of this zone", 65200),
+            "max": decimal_schema("upper bound of this zone (>= min)", 65500),
+            "size_percent": decimal_schema("share of the quantity entered in this zone, %", 50),
+        },
+        "required": list(ENTRY_ZONE_KEYS),
+        "additionalProperties": False,
+    }
+    return {
+        "anyOf": [
+            {"type": "array", "items": zone, "minItems": 1, "maxItems": MAX_ENTRY_ZONES},
+            {"type": "null"},
+        ],
+        "description": "several entry zones (pyramiding) instead of entry_zone_min/"
+        "entry_zone_max: each places its own post-only entry when the price first enters "
+        "it; percents add up to 100, zones must not overlap",
     }
 
 
@@ -185,7 +215,13 @@ def _exit_leg_schemas() -> dict[str, JsonSchema]:
     }
 
 
-REQUIRED = ["id", "symbol", "side", "entry_zone_min", "entry_zone_max", "quantity"]
+REQUIRED = ["id", "symbol", "side", "quantity"]
+ZONE_REQUIRED: list[JsonSchema] = [
+    {"required": ["entry_zone_min", "entry_zone_max"]},
+    {"required": ["entry_zones"]},
+]
+"""The seed's zone or ``entry_zones`` (giving both is refused by the parser, naming the
+field: the schema stays a superset of what is accepted)."""
 
 
 def place_order_schema(*, leverage_default: int = 1, timeout_default: int = 300) -> JsonSchema:
@@ -197,6 +233,7 @@ def place_order_schema(*, leverage_default: int = 1, timeout_default: int = 300)
             leverage_default=leverage_default, timeout_default=timeout_default
         ),
         "required": list(REQUIRED),
+        "anyOf": list(ZONE_REQUIRED),
         "additionalProperties": False,
     }
 

@@ -91,3 +91,42 @@ def test_unknown_types_and_bad_bodies_are_refused() -> None:
         decode_message(PlaceOrderMessage.TYPE, {"order_id": "x"})
     with pytest.raises(ValidationError):
         decode_message(MonitorPositionMessage.TYPE, {"order_id": "x", "symbol": "A", "side": "up"})
+
+
+ZONED = {
+    **{k: v for k, v in SIGNAL.items() if not k.startswith("entry_zone_")},
+    "entry_zones": [
+        {"min": "65200", "max": 65500.5, "size_percent": 60},
+        {"min": 64800, "max": "65000", "size_percent": "40"},
+    ],
+}
+
+
+def test_entry_zones_ride_the_bus_exactly_and_reach_the_worker_instead_of_the_seeds_zone() -> None:
+    message = PlaceOrderMessage.from_plan(parse_plan(ZONED, PlanDefaults()))
+    again = decode_message(PlaceOrderMessage.TYPE, orjson.loads(orjson.dumps(message.body())))
+    assert again == message
+    assert isinstance(again, PlaceOrderMessage)
+    zones = [
+        {"min": "65200", "max": "65500.5", "size_percent": "60"},
+        {"min": "64800", "max": "65000", "size_percent": "40"},
+    ]
+    assert again.entry_zones == zones
+    assert (again.entry_zone_min, again.entry_zone_max) == (Decimal(64800), Decimal("65500.5"))
+    payload = again.worker_payload("http://app/cb")
+    assert payload["entry_zones"] == zones
+    assert "entry_zone_min" not in payload and "entry_zone_max" not in payload
+    # The worker's own validation takes it as is (both forms at once would be a 422).
+    plan = parse_plan(payload, PlanDefaults())
+    assert [(z.min, z.max, z.size_percent) for z in plan.entry_zones] == [
+        (Decimal(65200), Decimal("65500.5"), Decimal(60)),
+        (Decimal(64800), Decimal(65000), Decimal(40)),
+    ]
+
+
+def test_a_message_queued_before_entry_zones_existed_still_decodes() -> None:
+    seed = PlaceOrderMessage.from_plan(parse_plan(SIGNAL, PlanDefaults())).body()
+    del seed["entry_zones"]
+    message = decode_message(PlaceOrderMessage.TYPE, seed)
+    assert isinstance(message, PlaceOrderMessage) and message.entry_zones is None
+    assert "entry_zones" not in message.worker_payload("http://app/cb")

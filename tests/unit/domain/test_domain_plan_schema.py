@@ -94,3 +94,94 @@ def test_numbers_are_read_in_ascii_digits_only() -> None:
             parse_plan({**VALID, "entry_zone_min": text}, DEFAULTS)
         assert refused.value.fields == ("entry_zone_min",), text
     assert parse_plan({**VALID, "entry_zone_min": " 65000\t"}, DEFAULTS).entry_zone_min == 65000
+
+
+def number_forms(low: int, high: int) -> st.SearchStrategy[Any]:
+    """A number in ``low..high`` as a JSON number or a decimal string."""
+    whole = st.integers(low, high)
+    return st.one_of(whole, whole.map(str), whole.map(lambda n: n + 0.5), whole.map(float))
+
+
+def well_formed_zones() -> st.SearchStrategy[list[dict[str, Any]]]:
+    """Two zones between the stop (64000) and the target (68000), or one spanning both."""
+    upper = st.tuples(number_forms(65200, 65300), number_forms(65400, 65500))
+    lower = st.tuples(number_forms(64600, 64700), number_forms(64800, 65000))
+    share = st.integers(1, 99)
+    two = st.builds(
+        lambda a, b, pct: [
+            {"min": a[0], "max": a[1], "size_percent": pct},
+            {"min": b[0], "max": b[1], "size_percent": str(100 - pct)},
+        ],
+        upper,
+        lower,
+        share,
+    )
+    one = st.builds(lambda a, b: [{"min": b[0], "max": a[1], "size_percent": 100}], upper, lower)
+    return st.one_of(two, one)
+
+
+def entry_zones() -> st.SearchStrategy[Any]:
+    """Well-formed zones, one of their fields made odd or dropped, an extra key, or no list."""
+
+    def spoil(zones: list[dict[str, Any]], index: int, key: str, value: Any) -> Any:
+        spoilt = [dict(zone) for zone in zones]
+        zone = spoilt[index % len(spoilt)]
+        if value is ...:
+            zone.pop(key, None)
+        else:
+            zone[key] = value
+        return spoilt
+
+    keys = st.sampled_from(["min", "max", "size_percent", "extra"])
+    spoilt = st.builds(
+        spoil, well_formed_zones(), st.integers(0, 1), keys, st.one_of(ODD, st.just(...))
+    )
+    return st.one_of(well_formed_zones(), spoilt, ODD)
+
+
+def zoned_payloads() -> st.SearchStrategy[dict[str, Any]]:
+    """The seed's payload with ``entry_zones``, alone or beside the seed's zone (or a null
+    part of it)."""
+    seed_zone = st.sampled_from(
+        [{}, {"entry_zone_min": None}, {"entry_zone_min": 65000}, {"entry_zone_max": None}]
+    )
+    return st.builds(
+        lambda chosen, kept: {
+            **{k: v for k, v in VALID.items() if not k.startswith("entry_zone_")},
+            **kept,
+            "entry_zones": chosen,
+        },
+        entry_zones(),
+        seed_zone,
+    )
+
+
+@settings(max_examples=500)
+@given(zoned_payloads())
+def test_what_the_parser_accepts_with_entry_zones_matches_the_schema(
+    payload: dict[str, Any],
+) -> None:
+    try:
+        parse_plan(payload, DEFAULTS)
+    except PlanValidationError:
+        return
+    assert VALIDATOR.is_valid(payload), payload
+
+
+def test_entry_zones_stand_in_for_the_seeds_zone_in_the_schema() -> None:
+    zoned = {k: v for k, v in VALID.items() if not k.startswith("entry_zone_")}
+    zoned["entry_zones"] = [
+        {"min": 65200, "max": 65500, "size_percent": 50},
+        {"min": "64800", "max": "65000", "size_percent": "50"},
+    ]
+    assert parse_plan(zoned, DEFAULTS).entry_zones
+    assert VALIDATOR.is_valid(zoned)
+    no_zone = {k: v for k, v in zoned.items() if k != "entry_zones"}
+    assert not VALIDATOR.is_valid(no_zone), "neither the seed's zone nor entry_zones"
+    for wrong in (
+        [],
+        [{"min": 1, "max": 2}],
+        [{"min": 1, "max": 2, "size_percent": 100, "size": 1}],
+        [{"min": 1, "max": 2, "size_percent": 10}] * 11,
+    ):
+        assert not VALIDATOR.is_valid({**zoned, "entry_zones": wrong}), wrong

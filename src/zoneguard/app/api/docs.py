@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from zoneguard.domain.entry_plan import MAX_ENTRY_ZONES
+from zoneguard.domain.plan_schema import ZONE_REQUIRED
+
+
+class EntryZoneDoc(BaseModel):
+    """One of several entry zones: enter ``size_percent`` % of the quantity with a
+    post-only order when the price first enters ``[min, max]``."""
+
+    min: float | str = Field(examples=[65200])
+    max: float | str = Field(examples=[65500])
+    size_percent: float | str = Field(examples=[50])
 
 
 class TakeProfitDoc(BaseModel):
@@ -33,14 +45,34 @@ class TrailingStopDoc(BaseModel):
     callback_percent: float | str = Field(examples=[0.5])
 
 
+def _one_zone(schema: dict[str, Any]) -> None:
+    """The seed's zone or ``entry_zones`` is required (as in the worker's document)."""
+    schema["anyOf"] = [dict(branch) for branch in ZONE_REQUIRED]
+
+
 class SignalBody(BaseModel):
     """The seed's TradingSignal, snake_case. Numbers may be JSON numbers or decimal strings
-    (strings keep every digit)."""
+    (strings keep every digit). The zone is ``entry_zone_min`` and ``entry_zone_max``, or
+    ``entry_zones`` (several, pyramiding): one of the two, each mistake a 422 naming it."""
+
+    model_config = ConfigDict(json_schema_extra=_one_zone)
 
     symbol: str = Field(examples=["BTCUSDT"])
     side: str = Field(examples=["long"], description="long or short")
-    entry_zone_min: float | str = Field(examples=[65000])
-    entry_zone_max: float | str = Field(examples=[65500])
+    entry_zone_min: float | str | None = Field(
+        default=None, examples=[65000], description="required unless entry_zones is given"
+    )
+    entry_zone_max: float | str | None = Field(
+        default=None, examples=[65500], description="required unless entry_zones is given"
+    )
+    entry_zones: list[EntryZoneDoc] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ENTRY_ZONES,
+        description="several entry zones instead of entry_zone_min/entry_zone_max: each "
+        "places its own post-only entry when the price first enters it; size_percent values "
+        "add up to 100, zones must not overlap",
+    )
     quantity: float | str = Field(examples=[0.01], description="base currency (0.01 BTC)")
     leverage: int | None = Field(default=None, examples=[10], description="default 1")
     stop_loss: float | str | None = Field(default=None, examples=[64000])

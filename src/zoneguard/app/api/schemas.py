@@ -35,6 +35,7 @@ class OrderView(BaseModel):
     side: str | None
     entry_zone_min: str | None
     entry_zone_max: str | None
+    entry_zones: list[dict[str, Any]] | None
     quantity: str | None
     leverage: int | None
     stop_loss: str | None

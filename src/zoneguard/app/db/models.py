@@ -60,6 +60,10 @@ class OrderLifecycle(Base):
     exit_legs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     """The plan's ``take_profits``, ``break_even`` and ``trailing_stop`` as sent to the
     worker (None for a seed signal)."""
+    entry_zones: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, nullable=True)
+    """The plan's ``entry_zones`` (``min``, ``max``, ``size_percent``, exact decimal
+    strings) as sent to the worker; None for a seed signal's one zone. With zones,
+    ``entry_zone_min`` / ``entry_zone_max`` are their span."""
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     exchange_order_id: Mapped[str | None] = mapped_column(String(64))
     client_order_id: Mapped[str | None] = mapped_column(String(64))

@@ -21,6 +21,7 @@ from typing import Any
 from zoneguard.app.ids import MAX_ORDER_ID_LENGTH, printable_problem
 from zoneguard.app.rules import CALLBACK_STATUSES
 from zoneguard.app.store import Facts
+from zoneguard.domain.entry_plan import MAX_ENTRY_ZONES
 from zoneguard.domain.errors import FieldError
 
 MAX_EVENT_ID_LENGTH = 128
@@ -47,6 +48,8 @@ _NUMBER_FIELDS = (
     "fees",
     "fee",
 )
+_ZONE_NUMBER_FIELDS = ("zone_filled_contracts", "zone_entry_price")
+"""One entry zone's own fill (kept in the body; the order takes the totals)."""
 _ID_FIELDS = ("exchange_order_id", "client_order_id", "close_order_id")
 _FREE_TEXT_FIELDS = ("reason", "error")
 
@@ -67,6 +70,8 @@ class IncomingCallback:
     side: str | None
     facts: Facts
     body: dict[str, Any]
+    entry_index: int | None = None
+    """Which of the plan's ``entry_zones`` (1-based) a ``placed`` / ``filled`` is of."""
 
 
 def parse_callback(body: Mapping[str, Any], raw: bytes) -> IncomingCallback:
@@ -77,6 +82,9 @@ def parse_callback(body: Mapping[str, Any], raw: bytes) -> IncomingCallback:
     event_id = reader.printable("event_id", MAX_EVENT_ID_LENGTH)
     timestamp = reader.printable("timestamp", MAX_TIMESTAMP_LENGTH)
     numbers = {name: reader.number(name) for name in _NUMBER_FIELDS}
+    for name in _ZONE_NUMBER_FIELDS:
+        reader.number(name)
+    entry_index = reader.entry_index()
     ids = {name: reader.fact_id(name) for name in _ID_FIELDS}
     texts = {name: reader.free_text(name) for name in _FREE_TEXT_FIELDS}
     error_code = reader.error_code()
@@ -106,6 +114,7 @@ def parse_callback(body: Mapping[str, Any], raw: bytes) -> IncomingCallback:
         side=_loose_text(body.get("side")),
         facts=facts,
         body=dict(body),
+        entry_index=entry_index,
     )
 
 
@@ -204,6 +213,18 @@ class _Reader:
             self.fail(name, f"must be below {MAX_NUMBER:.0e} in size")
             return None
         return _at_most_18_places(number)
+
+    def entry_index(self) -> int | None:
+        value = self.body.get("entry_index")
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail("entry_index", "must be a whole number")
+            return None
+        if not 1 <= value <= MAX_ENTRY_ZONES:
+            self.fail("entry_index", f"must be 1..{MAX_ENTRY_ZONES} (an entry zone's place)")
+            return None
+        return value
 
     def error_code(self) -> int | None:
         value = self.body.get("error_code")

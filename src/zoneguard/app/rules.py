@@ -45,6 +45,10 @@ NOTE_STATUSES: frozenset[str] = frozenset({"partially_closed", "stop_moved"})
 """News of an open position that moves no status: a take-profit rung closed part of it,
 its stop moved (break-even, trailing). Kept in the order's history with its body."""
 
+ENTRY_STATUSES: frozenset[str] = frozenset({"placed", "filled"})
+"""Statuses that carry ``entry_index`` for a plan with several entry zones: news of that
+zone's own entry order (see :func:`zone_entry_is_note`)."""
+
 CALLBACK_STATUSES: frozenset[str] = frozenset(
     {"placed", "failed", "timeout", "closed", "close_failed", "filled", "cancelled"} | NOTE_STATUSES
 )
@@ -99,3 +103,12 @@ def applies(
     if new_source == WORKER_SOURCE and current in TERMINAL and current_source in APP_SOURCES:
         return True
     return moves_forward(current, new)
+
+
+def zone_entry_is_note(current: OrderStatus, current_source: str | None, new: OrderStatus) -> bool:
+    """Whether one entry zone's ``placed`` / ``filled`` (it carries ``entry_index``) is a
+    note that moves no status: the order is already there or past it, through another
+    zone's entry (zone 2 placed once zone 1 has filled, zone 2's fill after zone 1's) or
+    its end. Otherwise it is the position's first entry and moves the status as the seed's
+    does, so nothing a later zone says can move an order backwards."""
+    return new is current or not applies(current, current_source, new, WORKER_SOURCE)

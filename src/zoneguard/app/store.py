@@ -289,11 +289,35 @@ _POSITION_EVENTS: dict[str, PositionStatus] = {
 }
 
 
-def _update_position(session: Session, order: OrderLifecycle, event: Event) -> None:
-    target = _POSITION_EVENTS.get(event.name)
-    if target is None:
-        return
-    facts = event.facts
+def record_zone_fill(
+    session: Session, order: OrderLifecycle, event: Event, totals: Facts
+) -> OrderTransition:
+    """Another entry zone's ``filled`` once the order is filled (or past it): a note that
+    moves no status. Until the order is closed, the order's and the position's
+    ``filled_contracts`` and ``entry_price`` become ``totals`` (the body's: the whole
+    position's so far, a size-weighted average entry); a closed one keeps what it closed
+    with, and the fill stays in the note's data."""
+    transition = record(session, order, event)
+    if order.status == OrderStatus.CLOSED.value:
+        return transition
+    _set_totals(order, totals)
+    position = _position_of(session, order, totals, event.at_ms)
+    if position.status != PositionStatus.CLOSED.value:
+        _set_totals(position, totals)
+        position.updated_ms = max(position.updated_ms, event.at_ms)
+        position.version += 1
+    return transition
+
+
+def _set_totals(row: OrderLifecycle | Position, totals: Facts) -> None:
+    if totals.filled_contracts is not None:
+        row.filled_contracts = totals.filled_contracts
+    if totals.entry_price is not None:
+        row.entry_price = totals.entry_price
+
+
+def _position_of(session: Session, order: OrderLifecycle, facts: Facts, at_ms: int) -> Position:
+    """The order's position, opened now when it has none."""
     position = session.get(Position, order.id)
     if position is None:
         position = Position(
@@ -302,11 +326,20 @@ def _update_position(session: Session, order: OrderLifecycle, event: Event) -> N
             side=order.side,
             status=PositionStatus.OPEN.value,
             quantity=facts.quantity if facts.quantity is not None else order.quantity,
-            opened_ms=event.at_ms,
-            updated_ms=event.at_ms,
+            opened_ms=at_ms,
+            updated_ms=at_ms,
             version=0,
         )
         session.add(position)
+    return position
+
+
+def _update_position(session: Session, order: OrderLifecycle, event: Event) -> None:
+    target = _POSITION_EVENTS.get(event.name)
+    if target is None or event.status is None:
+        return  # a note (a later entry zone's fill is applied by record_zone_fill)
+    facts = event.facts
+    position = _position_of(session, order, facts, event.at_ms)
     moved = position_moves_forward(PositionStatus(position.status), target)
     if moved:
         position.status = target.value

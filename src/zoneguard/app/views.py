@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from zoneguard.app.db.models import FailedMessage, OrderLifecycle, OrderTransition, Position
+from zoneguard.app.rules import ENTRY_STATUSES, TERMINAL
 from zoneguard.domain.values import decimal_text
 
 
@@ -94,6 +95,73 @@ def exit_progress(order: OrderLifecycle) -> dict[str, Any] | None:
             if rung["state"] == "waiting":
                 rung["state"] = "closed"
     return {"take_profits": rungs, "stop_loss": stop, "stop_reason": stop_reason}
+
+
+def entry_progress(order: OrderLifecycle) -> dict[str, Any] | None:
+    """Where an order with several entry zones stands, from the worker's ``placed`` and
+    ``filled`` callbacks (their ``entry_index``): each zone ``waiting`` (not entered yet),
+    ``placed`` (its post-only entry works: ``contracts``, ``limit_price`` and its ids) or
+    ``filled`` (``filled_contracts`` and ``entry_price`` of its own fill). Once the order
+    has ended, a zone that never filled is ``dropped``: no zone is entered after a close or
+    the timeout, and what was working is cancelled. The position's totals (size, average
+    entry) are the order's. None for a seed signal."""
+    if not order.entry_zones:
+        return None
+    zones: list[dict[str, Any]] = [
+        {"index": index, **zone, "state": "waiting"}
+        for index, zone in enumerate(order.entry_zones, start=1)
+    ]
+    for transition in order.transitions:
+        data = transition.data or {}
+        index = data.get("entry_index")
+        if transition.event not in ENTRY_STATUSES or type(index) is not int:
+            continue
+        if not 1 <= index <= len(zones):
+            continue
+        zone = zones[index - 1]
+        ids = {
+            "client_order_id": _text(data.get("client_order_id")),
+            "exchange_order_id": _text(data.get("exchange_order_id")),
+        }
+        if transition.event == "filled":
+            zone.update(
+                state="filled",
+                filled_contracts=_number(data.get("zone_filled_contracts")),
+                entry_price=_number(data.get("zone_entry_price")),
+                **ids,
+            )
+        elif zone["state"] != "filled":
+            zone.update(
+                state="placed",
+                contracts=_number(data.get("contracts")),
+                limit_price=_number(data.get("entry_price")),
+                **ids,
+            )
+    if order.status in TERMINAL:
+        for zone in zones:
+            if zone["state"] != "filled":
+                zone["state"] = "dropped"
+    return {
+        "zones": zones,
+        "filled_contracts": _dec(order.filled_contracts),
+        "entry_price": _dec(order.entry_price),
+    }
+
+
+def _number(value: object) -> str | None:
+    """A number of a callback's body (checked on arrival) as exact decimal text."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return decimal_text(Decimal(str(value).strip()))
+    except ArithmeticError:
+        return None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    return str(value)
 
 
 def transition_view(transition: OrderTransition) -> dict[str, Any]:

@@ -70,3 +70,19 @@ def test_the_workers_word_overrides_the_apps_conclusion() -> None:
             assert applies(concluded, "bus", news, "callback")
             assert not applies(concluded, "callback", news, "callback") or news is S.CLOSED
         assert not applies(concluded, "api", S.SUBMITTED, "bus")  # the app's own: no
+
+
+def test_a_zones_entry_moves_only_an_order_not_yet_there_else_it_is_a_note() -> None:
+    """Several entry zones: the first entry's placed/filled moves the order as the seed's;
+    one arriving when the order is already there or past it (another zone's, or after
+    the close) is a note."""
+    from zoneguard.app.rules import zone_entry_is_note
+
+    assert not zone_entry_is_note(S.SUBMITTED, "bus", S.PLACED)
+    assert not zone_entry_is_note(S.PLACED, "callback", S.FILLED)
+    assert not zone_entry_is_note(S.QUEUED, "signal", S.FILLED)
+    assert not zone_entry_is_note(S.CANCELLED, "api", S.PLACED), "the worker's word wins"
+    for current in (S.FILLED, S.CLOSE_FAILED, S.CLOSED, S.TIMEOUT):
+        for news in (S.PLACED, S.FILLED):
+            assert zone_entry_is_note(current, "callback", news), (current, news)
+    assert zone_entry_is_note(S.PLACED, "callback", S.PLACED), "another zone's placed"

@@ -45,7 +45,8 @@ def router(runtime: AppRuntime) -> APIRouter:
     )
     async def order_callback(request: Request) -> JSONResponse:
         """The worker reports an order's news (placed, filled, failed, timeout, cancelled,
-        closed, close_failed)."""
+        closed, close_failed; partially_closed and stop_moved, and a later entry zone's
+        placed / filled with entry_index, are notes that move no status)."""
         peer = request.client.host if request.client else None
         secret = settings.secret()
         if secret is None and not is_loopback(peer):

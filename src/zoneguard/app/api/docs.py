@@ -109,9 +109,28 @@ class CallbackBody(BaseModel):
     timestamp: str | None = Field(default=None, max_length=40, description="ISO-8601 UTC")
     exchange_order_id: str | None = Field(default=None, max_length=64)
     close_order_id: str | None = Field(default=None, max_length=64)
-    entry_price: float | str | None = None
+    entry_price: float | str | None = Field(
+        default=None,
+        description="placed: the entry's limit; filled: the average entry (of every zone so far)",
+    )
     close_price: float | str | None = None
     quantity: float | str | None = None
+    filled_contracts: float | str | None = Field(
+        default=None, description="filled: the whole position's so far (every entry zone's)"
+    )
+    entry_index: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ENTRY_ZONES,
+        description="placed / filled of a plan with entry_zones: which zone (1-based); a "
+        "later zone's is kept as a note that moves no status",
+    )
+    zone_filled_contracts: float | str | None = Field(
+        default=None, description="filled with entry_index: that zone's own fill"
+    )
+    zone_entry_price: float | str | None = Field(
+        default=None, description="filled with entry_index: that zone's own average price"
+    )
     reason: str | None = Field(default=None, description="free text, kept (cut at 4000)")
     error: str | None = Field(default=None, description="free text, kept (cut at 4000)")
     error_code: int | None = Field(default=None, ge=-(2**31), lt=2**31)

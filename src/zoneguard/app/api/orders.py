@@ -25,7 +25,13 @@ from zoneguard.app.ids import now_ms, order_id_problem, printable_problem
 from zoneguard.app.logs import orders_log
 from zoneguard.app.rules import OrderStatus, PositionStatus
 from zoneguard.app.runtime import AppRuntime
-from zoneguard.app.views import exit_progress, order_view, position_view, transition_view
+from zoneguard.app.views import (
+    entry_progress,
+    exit_progress,
+    order_view,
+    position_view,
+    transition_view,
+)
 from zoneguard.app.worker_client import WorkerRejected, WorkerUnavailable
 
 ORDER_STATUSES = ", ".join(s.value for s in OrderStatus)
@@ -86,6 +92,7 @@ def router(runtime: AppRuntime) -> APIRouter:
             return {
                 **order_view(order),
                 "exit_progress": exit_progress(order),
+                "entry_progress": entry_progress(order),
                 "transitions": [transition_view(t) for t in order.transitions],
                 "position": None if position is None else position_view(position),
             }

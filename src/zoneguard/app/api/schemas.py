@@ -116,8 +116,21 @@ class ExitProgress(BaseModel):
     stop_reason: str
 
 
+class EntryProgress(BaseModel):
+    """Each entry zone (``state`` waiting, placed, filled, or dropped once the order has
+    ended; with its own entry's facts) and the position's totals so far: ``filled_contracts``
+    and the size-weighted average ``entry_price``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    zones: list[dict[str, Any]]
+    filled_contracts: str | None
+    entry_price: str | None
+
+
 class OrderDetail(OrderView):
     exit_progress: ExitProgress | None
+    entry_progress: EntryProgress | None
     transitions: list[TransitionView]
     position: PositionView | None
 

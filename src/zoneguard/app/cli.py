@@ -18,7 +18,7 @@ import typer
 
 from zoneguard.app.exit_options import break_even_fields, take_profit_fields, trailing_fields
 from zoneguard.app.settings import AppSettings, SettingsError, load_settings
-from zoneguard.app.zone_option import SignalCommand, zone_callback
+from zoneguard.app.zone_option import SignalCommand, zone_fields, zones_callback
 from zoneguard.envfile import EnvFileError, environment_with_env_file
 
 DEFAULT_APP_URL = "http://127.0.0.1:8080"
@@ -136,11 +136,13 @@ def register(app: typer.Typer) -> None:
     def signal(
         symbol: str = typer.Option(..., help="e.g. BTCUSDT"),
         side: SignalSide = typer.Option(..., help="long or short"),
-        zone: tuple[str, str] = typer.Option(
+        zone: list[str] = typer.Option(
             ...,
-            metavar="MIN MAX",
-            callback=zone_callback,
-            help="entry zone: --zone 65000 65500 or --zone 65000,65500",
+            metavar="MIN MAX[:PCT]",
+            callback=zones_callback,
+            help="entry zone: --zone 65000 65500 or --zone 65000,65500; repeat for several "
+            "zones, each with its share of the quantity: --zone 65200 65500:50 "
+            "--zone 64800 65000:50",
         ),
         quantity: str = typer.Option(..., help="in base currency, e.g. 0.01"),
         leverage: int | None = typer.Option(None, min=1, help="default 1"),
@@ -180,8 +182,7 @@ def register(app: typer.Typer) -> None:
         body: dict[str, Any] = {
             "symbol": symbol,
             "side": side.value,
-            "entry_zone_min": zone[0],
-            "entry_zone_max": zone[1],
+            **zone_fields(zone),
             "quantity": quantity,
         }
         optional = {

@@ -28,6 +28,14 @@ def _number(text: str, option: str, what: str) -> str:
     return text
 
 
+def equal_shares(count: int) -> list[str]:
+    """``count`` percents adding up to 100, in hundredths, the last taking what rounding
+    leaves (three: 33.33, 33.33, 33.34)."""
+    share = (HUNDRED / count).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    last = HUNDRED - share * (count - 1)
+    return [str(share)] * (count - 1) + [str(last)]
+
+
 def take_profit_fields(values: Sequence[str]) -> dict[str, Any]:
     """``take_profit`` for one plain ``--tp``, else ``take_profits`` with every rung's
     percent (given on each, or none given: equal shares)."""
@@ -46,9 +54,7 @@ def take_profit_fields(values: Sequence[str]) -> dict[str, Any]:
     if all(given):
         percents = [_number(pct, "--tp", "PCT") for _, _, pct in rungs]
     else:
-        share = (HUNDRED / len(rungs)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-        last = HUNDRED - share * (len(rungs) - 1)
-        percents = [str(share)] * (len(rungs) - 1) + [str(last)]
+        percents = equal_shares(len(rungs))
     return {
         "take_profits": [
             {"price": price, "size_percent": pct}

@@ -37,7 +37,16 @@ def cli() -> typer.Typer:
         (["app", "failed", "--help"], ["--retry"]),
         (
             ["signal", "--help"],
-            ["--symbol", "--side", "--zone", "--quantity", "--sl", "--tp", "--app-url"],
+            [
+                "--symbol",
+                "--side",
+                "--zone",
+                "MIN MAX[:PCT]",
+                "--quantity",
+                "--sl",
+                "--tp",
+                "--app-url",
+            ],
         ),
     ],
 )
@@ -245,3 +254,43 @@ async def test_signal_takes_a_ladder_break_even_and_a_trailing_stop(
         *args, "--tp", "67000:50", "--tp", "66000:50", "--app-url", app.http.base_url
     )
     assert code == 1 and "take_profits[1].price" in err and "HTTP 422" in err, err
+
+
+async def test_signal_takes_several_entry_zones_each_with_its_share(
+    start_app: AppStarter, tmp_path: Path
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False)
+    args = signal_args()[4:]  # without its own "signal --zone 65000 65500"
+    zones = ["--zone", "65200", "65500:60", "--zone=64800,65000:40"]
+    code, out, err = await run_cli("signal", *zones, *args, "--app-url", app.http.base_url)
+    assert code == 0, err
+    _, order = await app.http.get(f"/api/orders/{out.strip()}")
+    assert order["entry_zones"] == [
+        {"min": "65200", "max": "65500", "size_percent": "60"},
+        {"min": "64800", "max": "65000", "size_percent": "40"},
+    ]
+    assert (order["entry_zone_min"], order["entry_zone_max"]) == ("64800", "65500")
+
+    equal = ["--zone", "65200", "65500", "--zone", "64800", "65000"]
+    code, out, err = await run_cli("signal", *equal, *args, "--app-url", app.http.base_url)
+    assert code == 0, err
+    _, order = await app.http.get(f"/api/orders/{out.strip()}")
+    assert [z["size_percent"] for z in order["entry_zones"]] == ["50", "50"]
+
+    for bad, says in (
+        (["--zone", "65200", "65500:50", "--zone", "64800", "65000"], "on every --zone"),
+        (["--zone", "65200", "65500:x"], "PCT 'x'"),
+        (["--zone", "65200,65500:", "--zone", "64800,65000:50"], "PCT ''"),
+        (["--zone", "65500", "65200:50"], "MIN 65500 is above MAX 65200"),
+    ):
+        code, out, err = await run_cli("signal", *bad, *args, "--app-url", app.http.base_url)
+        assert code == 2 and out == "", (bad, err)
+        assert len(err.strip().splitlines()) == 1 and "'--zone'" in err and says in err, (
+            bad,
+            err,
+        )
+    overlapping = ["--zone", "65200", "65500:50", "--zone", "65400", "65600:50"]
+    code, out, err = await run_cli("signal", *overlapping, *args, "--app-url", app.http.base_url)
+    assert code == 1 and out == "", err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "entry_zones[1]" in err and "HTTP 422" in err, err

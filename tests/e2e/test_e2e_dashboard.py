@@ -322,6 +322,95 @@ async def test_the_chart_draws_each_rung_the_moving_stop_and_each_partial_exit(
         assert [p for p in problems if not any(r in p for r in refused)] == [], problems
 
 
+async def test_the_chart_draws_each_entry_zone_and_each_zones_fill(
+    stack: DashboardStack, tmp_path: Path
+) -> None:
+    """Several entry zones on the page: one band per zone (not their span), each following
+    its zone's state from the worker's callbacks (``entry_index``), a marker at each zone's
+    fill, the entry line at the position's average, and the orders table listing the zones.
+    The callbacks are sent as the worker's contract says it sends them (the market stays
+    above both zones, so the real worker keeps waiting and says nothing of its own)."""
+    zoned = {
+        "symbol": "BTCUSDT",
+        "side": "long",
+        "entry_zones": [
+            {"min": "65200", "max": "65500", "size_percent": "50"},
+            {"min": "64800", "max": "65000", "size_percent": "50"},
+        ],
+        "quantity": "0.01",
+        "leverage": "10",
+        "stop_loss": "64000",
+        "take_profit": "68000",
+    }
+    async with chromium_page(tmp_path / "chromium-profile") as (page, problems):
+        await page.goto(stack.app_url + "/")
+        await unlock_with_the_token(page)
+        await expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+        order_id = (await stack.app_post("/api/signals", zoned))["id"]
+        badge = order_badge(page, order_id)
+        await expect(badge).to_have_attribute("data-state", "submitted", timeout=WAIT_MS)
+        row = page.locator(f'#orders-body tr[data-order-id="{order_id}"]')
+        await row.click()
+        chart = f'#chart svg[data-order-id="{order_id}"]'
+        band = lambda k: page.locator(f'{chart} rect[data-level="entry_zone_{k}"]')  # noqa: E731
+        await expect(band(1)).to_have_attribute("data-min", "65200", timeout=WAIT_MS)
+        await expect(band(1)).to_have_attribute("data-max", "65500")
+        await expect(band(2)).to_have_attribute("data-min", "64800")
+        await expect(band(2)).to_have_attribute("data-max", "65000")
+        for k in (1, 2):
+            await expect(band(k)).to_have_attribute("data-share", "50")
+            await expect(band(k)).to_have_attribute("data-state", "waiting")
+        await expect(page.locator(f'{chart} rect[data-level="zone"]')).to_have_count(0)
+        tops = await page.eval_on_selector(
+            chart,
+            """svg => [1, 2].map(k => {
+                const r = svg.querySelector(`rect[data-level="entry_zone_${k}"]`);
+                return [Number(r.getAttribute("y")), Number(r.getAttribute("height"))];
+            })""",
+        )
+        (top_1, height_1), (top_2, _) = tops
+        assert top_1 + height_1 < top_2, f"zone 1 is drawn above zone 2, apart: {tops}"
+        zones_cell = row.locator("td.zones div")
+        await expect(zones_cell).to_have_count(2)
+        await expect(zones_cell.nth(0)).to_have_text("65,200 – 65,500 50%")
+        await expect(zones_cell.nth(1)).to_have_text("64,800 – 65,000 50%")
+
+        def entry(k: int, exchange_id: str) -> dict[str, object]:
+            return {"order_id": order_id, "entry_index": k, "exchange_order_id": exchange_id}
+
+        limits = {1: 65400, 2: 64900}
+        for k in (1, 2):
+            await stack.callback(
+                "placed",
+                {**entry(k, f"ex-{k}"), "entry_price": limits[k], "quantity": 0.01, "contracts": 5},
+            )
+            await expect(band(k)).to_have_attribute("data-state", "placed", timeout=WAIT_MS)
+            total = (5, 65400) if k == 1 else (10, 65150)
+            await stack.callback(
+                "filled",
+                {
+                    **entry(k, f"ex-{k}"),
+                    "zone_filled_contracts": 5,
+                    "zone_entry_price": limits[k],
+                    "filled_contracts": total[0],
+                    "entry_price": total[1],
+                },
+            )
+            await expect(band(k)).to_have_attribute("data-state", "filled", timeout=WAIT_MS)
+            await expect(badge).to_have_attribute("data-state", "filled")
+        fills = page.locator(f'{chart} path[data-marker="marker-zone-fill"]')
+        await expect(fills).to_have_count(2, timeout=WAIT_MS)
+        await expect(fills.nth(0)).to_have_attribute("data-index", "1")
+        await expect(fills.nth(1)).to_have_attribute("data-index", "2")
+        entry_line = page.locator(f'{chart} line[data-level="entry"]')
+        await expect(entry_line).to_have_attribute("data-price", "65150", timeout=WAIT_MS)
+        await expect(zones_cell.nth(1)).to_have_attribute("data-state", "filled")
+        await expect(position_badge(page, order_id)).to_have_attribute("data-state", "open")
+        await page.screenshot(path=str(SCREENSHOTS / "dashboard-zones.png"), full_page=True)
+        refused = ("status of 401",)  # the refused token
+        assert [p for p in problems if not any(r in p for r in refused)] == [], problems
+
+
 STATIC = REPO / "src" / "zoneguard" / "app" / "static"
 PAGE_ORIGIN = "http://dashboard.invalid"
 """A name that never resolves: every request to it is answered from disk by the test."""

@@ -1,5 +1,6 @@
-// A candlestick chart of one position with its entry zone, stop-loss, take-profit, entry,
-// exit and last price, drawn as plain SVG (no chart library, nothing fetched from outside).
+// A candlestick chart of one position with its entry zone (or each of several), stop-loss,
+// take-profit, entry, exit and last price, drawn as plain SVG (no chart library, nothing
+// fetched from outside).
 
 import { formatPrice, toNumber } from "./decimal.js";
 
@@ -59,9 +60,13 @@ function timeLabel(seconds) {
  * ``ladder``: take-profit rungs [{index, price, state}] drawn as TP1..TPn instead of one TP.
  * ``stopReason``: why the stop is where it is (``break_even``, ``trailing_stop`` move it).
  * ``partials``: [{at (ms), price, index}] partial exits, marked where they happened.
+ * ``zones``: [{index, min, max, share, state}] several entry zones, one band each (drawn
+ *   instead of the one band of ``levels.zoneMin``..``zoneMax``, which is then their span).
+ * ``zoneFills``: [{at (ms), price, index}] each zone's fill, marked where it happened.
  */
 export function drawChart(container, {
   bars = [], levels = {}, marks = {}, message = null, ladder = [], stopReason = null, partials = [],
+  zones = [], zoneFills = [],
 }) {
   const width = Math.max(320, container.clientWidth);
   const height = Math.max(200, container.clientHeight);
@@ -84,7 +89,8 @@ export function drawChart(container, {
   const candles = bars
     .map((b) => ({ t: Number(b.t), o: toNumber(b.o), h: toNumber(b.h), l: toNumber(b.l), c: toNumber(b.c) }))
     .filter((b) => [b.o, b.h, b.l, b.c].every((v) => v !== null && Number.isFinite(v)));
-  const levelValues = [...Object.values(levels), ...ladder.map((r) => r.price)].map(toNumber).filter((v) => v !== null);
+  const levelValues = [...Object.values(levels), ...ladder.map((r) => r.price), ...zones.flatMap((z) => [z.min, z.max])]
+    .map(toNumber).filter((v) => v !== null);
   const values = [...candles.flatMap((b) => [b.h, b.l]), ...levelValues];
 
   if (!values.length) {
@@ -126,8 +132,23 @@ export function drawChart(container, {
   area(levels.stopLoss, "risk-area");
   area(rungs.length ? rungs[rungs.length - 1][2] : levels.takeProfit, "reward-area");
 
-  // Entry zone band (under the candles).
-  if (zoneMin !== null && zoneMax !== null) {
+  // Entry zone band (under the candles): one per zone when there are several.
+  for (const zone of zones) {
+    const low = toNumber(zone.min);
+    const high = toNumber(zone.max);
+    if (low === null || high === null) continue;
+    const top = y(Math.max(low, high));
+    const band = node("rect", {
+      x: plot.x0, y: top, width: plot.x1 - plot.x0, height: Math.max(2, y(Math.min(low, high)) - top),
+      class: "zone-band zone-part", "data-level": `entry_zone_${zone.index}`, "data-min": zone.min,
+      "data-max": zone.max, "data-share": zone.share, "data-state": zone.state,
+    }, svg);
+    band.appendChild(document.createElementNS(SVG, "title")).textContent =
+      `Entry zone ${zone.index}: ${formatPrice(zone.min)} – ${formatPrice(zone.max)}, ${zone.share}% (${zone.state})`;
+    node("text", { x: plot.x0 + 8, y: top + 12, class: "zone-label" }, svg).textContent =
+      `ZONE ${zone.index} · ${zone.share}%`;
+  }
+  if (!zones.length && zoneMin !== null && zoneMax !== null) {
     const top = y(Math.max(zoneMin, zoneMax));
     const band = node("rect", {
       x: plot.x0, y: top, width: plot.x1 - plot.x0, height: Math.max(2, y(Math.min(zoneMin, zoneMax)) - top),
@@ -202,6 +223,7 @@ export function drawChart(container, {
   markAt(marks.entryAt, levels.entry, "marker-entry");
   markAt(marks.exitAt, levels.exit, "marker-exit");
   for (const part of partials) markAt(part.at, part.price, "marker-partial", { "data-index": part.index });
+  for (const fill of zoneFills) markAt(fill.at, fill.price, "marker-zone-fill", { "data-index": fill.index });
 
   container.replaceChildren(svg);
   return svg;

@@ -94,11 +94,15 @@ function renderChart() {
   const progress = order?.exitProgress;
   const ladder = (progress?.take_profits ?? order?.takeProfits ?? [])
     .map((r, i) => ({ index: r.index ?? i + 1, price: r.price, state: r.state ?? "waiting" }));
+  const zones = (order?.entryProgress?.zones ?? order?.entryZones ?? [])
+    .map((z, i) => ({ index: z.index ?? i + 1, min: z.min, max: z.max, share: z.size_percent, state: z.state ?? "waiting" }));
   const svg = drawChart(container, {
     bars,
     ladder,
     stopReason: progress?.stop_reason ?? null,
     partials: order?.partialExits ?? [],
+    zones,
+    zoneFills: order?.zoneFills ?? [],
     levels: {
       zoneMin: order?.zoneMin, zoneMax: order?.zoneMax,
       stopLoss: progress?.stop_loss ?? order?.stopLoss ?? position?.stopLoss,
@@ -287,8 +291,10 @@ function onEvent(name, data) {
       feed([el("b", { title: order.id }, shortId(order.id)), " → "], stateLabel(order.state));
       if (holdsPosition(order.state) && !holdsPosition(before?.state) && !store.pinned) follow(order.id);
       else refreshDetail(order.id);
-    } else if (store.selectedId === order.id) {
-      refreshDetail(order.id); // a partial close or a stop move: the chart's legs change
+    } else if (store.selectedId === order.id || order.entryZones.length) {
+      // A partial close, a stop move, another zone placed or filled: the chart's legs and
+      // the table's zones change.
+      refreshDetail(order.id);
     }
   } else if (kind === "position") {
     const before = store.positions.get(String(raw?.order_id ?? raw?.position_id ?? raw?.id));

@@ -65,6 +65,20 @@ function partialExit(raw) {
   };
 }
 
+/** One entry zone's fill (several entry zones): when, at what price, which zone. */
+function zoneFill(raw) {
+  const data = pick(raw, "data") ?? {};
+  return {
+    at: toMillis(pick(raw, "at_ms", "at")),
+    price: pick(data, "zone_entry_price", "entry_price"),
+    index: pick(data, "entry_index"),
+  };
+}
+
+function isZoneFill(raw) {
+  return raw?.event === "filled" && Number.isInteger(raw?.data?.entry_index);
+}
+
 /** The row's change counter (the app bumps it on every change); -1 when not sent. */
 function versionOf(row) {
   const version = Number(pick(row, "version"));
@@ -85,6 +99,8 @@ export function newer(known, fresh) {
     // A list answer carries no legs' progress: keep the detail's until the next one.
     exitProgress: fresh.exitProgress ?? known.exitProgress ?? null,
     partialExits: fresh.partialExits?.length ? fresh.partialExits : known.partialExits ?? [],
+    entryProgress: fresh.entryProgress ?? known.entryProgress ?? null,
+    zoneFills: fresh.zoneFills?.length ? fresh.zoneFills : known.zoneFills ?? [],
   };
 }
 
@@ -99,6 +115,9 @@ export function normaliseOrder(raw) {
     state: String(pick(order, "status", "state") ?? "pending").toLowerCase(),
     zoneMin: pick(order, "entry_zone_min", "zone_min"),
     zoneMax: pick(order, "entry_zone_max", "zone_max"),
+    entryZones: Array.isArray(pick(order, "entry_zones")) ? order.entry_zones : [],
+    entryProgress: pick(raw, "entry_progress") ?? pick(order, "entry_progress"),
+    zoneFills: Array.isArray(transitions) ? transitions.filter(isZoneFill).map(zoneFill) : [],
     quantity: pick(order, "quantity", "qty"),
     leverage: pick(order, "leverage"),
     stopLoss: pick(order, "stop_loss"),

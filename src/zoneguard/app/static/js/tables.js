@@ -40,7 +40,7 @@ function orderRow(order, selectedId) {
     idCell(order.id),
     el("td", {}, order.symbol),
     el("td", {}, sideTag(order.side), order.leverage ? el("span", { class: "lev" }, ` ${formatDecimal(order.leverage)}×`) : null),
-    num(`${formatPrice(order.zoneMin)} – ${formatPrice(order.zoneMax)}`),
+    zoneCell(order),
     num(formatQty(order.quantity)),
     num(formatPrice(order.stopLoss), "sl"),
     num(targetText(order), "tp"),
@@ -99,6 +99,16 @@ export function renderOrders(orders, selectedId) {
 export function renderPositions(positions, ordersById, selectedId) {
   const rows = [...positions].sort(newestFirst).map((p) => positionRow(p, ordersById.get(p.id), selectedId));
   renderBody("positions-body", "positions-empty", "positions-count", rows, "data-position-id");
+}
+
+/** The zone cell: the seed's one zone, or each of several with its share, one a line. */
+function zoneCell(order) {
+  const zones = order.entryZones ?? [];
+  if (!zones.length) return num(`${formatPrice(order.zoneMin)} – ${formatPrice(order.zoneMax)}`);
+  const states = new Map((order.entryProgress?.zones ?? []).map((z) => [z.index, z.state]));
+  return el("td", { class: "r zones" }, ...zones.map((zone, i) =>
+    el("div", { "data-zone": i + 1, "data-state": states.get(i + 1) ?? null },
+      `${formatPrice(zone.min)} – ${formatPrice(zone.max)} `, el("span", { class: "share" }, `${formatDecimal(zone.size_percent)}%`))));
 }
 
 /** The take-profit cell: the seed's single target, or a ladder's rungs (``66,000 · 67,000``). */

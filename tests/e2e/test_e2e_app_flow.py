@@ -137,6 +137,29 @@ async def test_a_laddered_signal_takes_tp1_moves_to_break_even_and_takes_tp2(
     assert Decimal(position["exit_price"]) == ((first + last) / 2).quantize(Decimal("1e-10"))
 
 
+async def test_a_signal_with_entry_zones_is_taken_by_the_real_worker(
+    stack: Stack, app_factory: AppFactory
+) -> None:
+    """The app's PlaceOrderMessage of a plan with several entry zones is what the worker's
+    API takes (entry_zones, not the seed's zone beside them, which it would refuse)."""
+    sim = await stack.start(callback_secret=SECRET)
+    app = app_factory()
+    await app.start()
+    zoned = {k: v for k, v in SIGNAL.items() if not k.startswith("entry_zone_")}
+    zoned["entry_zones"] = [
+        {"min": 65200, "max": 65500, "size_percent": 50},
+        {"min": 64800, "max": 65000, "size_percent": 50},
+    ]
+    status, body = await app.http.post("/api/signals", zoned)
+    assert status == 201, body
+    submitted = await app.wait_status(body["id"], "submitted")
+    answer = submitted["transitions"][-1]["data"]["answer"]
+    assert (answer["ok"], answer["status"]) == (True, "waiting_zone"), answer
+    assert [z["state"] for z in submitted["entry_progress"]["zones"]] == ["waiting", "waiting"]
+    _, orders = await sim.get("/api/orders/status")
+    assert [o["id"] for o in orders["waiting_orders"]] == [body["id"]]
+
+
 async def test_the_app_restarted_mid_flow_loses_nothing_and_applies_nothing_twice(
     stack: Stack, app_factory: AppFactory
 ) -> None:

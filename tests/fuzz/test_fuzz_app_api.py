@@ -132,3 +132,16 @@ def test_every_documented_route_is_fuzzed(fuzz_stack: FuzzStack) -> None:
         assert any(code.startswith("2") for code in responses), (method, path)
         if path not in ("/health",):
             assert any(code.startswith("4") for code in responses), (method, path, responses)
+
+
+def test_the_fuzzed_document_describes_entry_zones_and_entry_index() -> None:
+    """So the fuzzer sends signals with several entry zones, and zone callbacks."""
+    paths = DOCUMENT["paths"]
+    signal = paths["/api/signals"]["post"]["requestBody"]["content"]["application/json"]
+    zones = signal["schema"]["properties"]["entry_zones"]["anyOf"][0]
+    assert zones["type"] == "array" and zones["maxItems"] == 10
+    assert set(zones["items"]["required"]) == {"min", "max", "size_percent"}
+    assert {"required": ["entry_zones"]} in signal["schema"]["anyOf"]
+    callback = paths["/api/orders/callback"]["post"]["requestBody"]["content"]["application/json"]
+    properties = callback["schema"]["properties"]
+    assert {"entry_index", "zone_filled_contracts", "zone_entry_price"} <= set(properties)

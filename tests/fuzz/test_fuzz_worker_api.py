@@ -123,3 +123,17 @@ def test_every_route_holds_to_its_document(
         additional_checks=[names_the_field, no_traceback],
         timeout=30,
     )
+
+
+def test_the_fuzzed_document_describes_entry_zones(
+    fuzzed_worker: WorkerUnderFuzz, http: requests.Session
+) -> None:
+    """So the fuzzer sends plans with several entry zones, or none of the seed's zone."""
+    document = http.get(fuzzed_worker.url + "/openapi.json", timeout=10).json()
+    body = document["paths"]["/api/place-order"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    zones = schema["properties"]["entry_zones"]["anyOf"][0]
+    assert zones["type"] == "array" and zones["maxItems"] == 10
+    assert set(zones["items"]["required"]) == {"min", "max", "size_percent"}
+    assert "entry_zone_min" not in schema["required"]
+    assert {"required": ["entry_zones"]} in schema["anyOf"]

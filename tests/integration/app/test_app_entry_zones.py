@@ -69,6 +69,20 @@ async def test_a_signal_with_entry_zones_is_kept_and_its_message_carries_them(
     assert status == 201 and body["order"]["entry_zones"] is None
 
 
+async def test_the_orders_log_names_each_zone(
+    start_app: AppStarter, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = await start_app(sqlite_url(tmp_path), consume=False)
+    with caplog.at_level("INFO", logger="zoneguard.orders"):
+        await app.http.post("/api/signals", ZONED)
+        await app.http.post("/api/signals", SIGNAL)
+    received = [r.getMessage() for r in caplog.records if "signal received" in r.getMessage()]
+    assert received == [
+        "signal received: BTCUSDT long zone 65200..65500 (50%) 64800..65000 (50%) qty 0.01",
+        "signal received: BTCUSDT long zone 65000..65500 qty 0.01",
+    ]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -137,12 +137,18 @@ def router(runtime: AppRuntime) -> APIRouter:
             return JSONResponse({"id": view["id"], "status": view["status"], "order": view})
         runtime.enqueued()
         runtime.changed()
+        zones = view["entry_zones"] or [
+            {"min": view["entry_zone_min"], "max": view["entry_zone_max"]}
+        ]
         orders_log.info(
-            "signal received: %s %s zone %s..%s qty %s",
+            "signal received: %s %s zone %s qty %s",
             plan.symbol,
             plan.side.value,
-            view["entry_zone_min"],
-            view["entry_zone_max"],
+            " ".join(
+                f"{z['min']}..{z['max']}"
+                + (f" ({z['size_percent']}%)" if "size_percent" in z else "")
+                for z in zones
+            ),
             view["quantity"],
             extra={"order_id": plan.id},
         )

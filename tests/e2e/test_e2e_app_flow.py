@@ -137,27 +137,71 @@ async def test_a_laddered_signal_takes_tp1_moves_to_break_even_and_takes_tp2(
     assert Decimal(position["exit_price"]) == ((first + last) / 2).quantize(Decimal("1e-10"))
 
 
-async def test_a_signal_with_entry_zones_is_taken_by_the_real_worker(
+async def test_a_signal_with_entry_zones_is_entered_zone_by_zone_and_closed_whole(
     stack: Stack, app_factory: AppFactory
 ) -> None:
-    """The app's PlaceOrderMessage of a plan with several entry zones is what the worker's
-    API takes (entry_zones, not the seed's zone beside them, which it would refuse)."""
+    """Pyramiding through the app: the zones ride the bus to the worker, each zone's entry
+    reaches the app with its entry_index (the first moves the order, the second is kept as
+    a note that sets the position's size and average entry), entry_progress follows each
+    zone, and the take-profit closes all that filled."""
     sim = await stack.start(callback_secret=SECRET)
     app = app_factory()
     await app.start()
     zoned = {k: v for k, v in SIGNAL.items() if not k.startswith("entry_zone_")}
+    zoned.update(stop_loss=63000, take_profit=66000)
     zoned["entry_zones"] = [
-        {"min": 65200, "max": 65500, "size_percent": 50},
-        {"min": 64800, "max": 65000, "size_percent": 50},
+        {"min": 65000, "max": 65500, "size_percent": 50},
+        {"min": 64000, "max": 64500, "size_percent": 50},
     ]
     status, body = await app.http.post("/api/signals", zoned)
     assert status == 201, body
-    submitted = await app.wait_status(body["id"], "submitted")
-    answer = submitted["transitions"][-1]["data"]["answer"]
-    assert (answer["ok"], answer["status"]) == (True, "waiting_zone"), answer
-    assert [z["state"] for z in submitted["entry_progress"]["zones"]] == ["waiting", "waiting"]
-    _, orders = await sim.get("/api/orders/status")
-    assert [o["id"] for o in orders["waiting_orders"]] == [body["id"]]
+    order_id = body["id"]
+    await app.wait_status(order_id, "submitted")
+
+    def zones(detail: dict[str, Any]) -> list[str]:
+        return [zone["state"] for zone in detail["entry_progress"]["zones"]]
+
+    async def until(check: Any, what: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        while not check(detail := await app.order(order_id)):
+            assert time.monotonic() < deadline, f"{what}: {detail['entry_progress']}"
+            await asyncio.sleep(0.05)
+        return detail
+
+    await sim.prices("BTCUSDT", 65300)  # zone 1
+    placed = await app.wait_status(order_id, "placed")
+    assert zones(placed) == ["placed", "waiting"]
+    await sim.prices("BTCUSDT", 65200, 65100)
+    first = await app.wait_status(order_id, "filled")
+    assert (first["filled_contracts"], zones(first)) == ("5", ["filled", "waiting"])
+    await sim.prices("BTCUSDT", 64300)  # zone 2, once the position exists
+    await until(lambda d: zones(d) == ["filled", "placed"], "zone 2 placed")
+    await sim.prices("BTCUSDT", 64200, 64100)
+    both = await until(lambda d: zones(d) == ["filled", "filled"], "zone 2 filled")
+    assert both["status"] == "filled", "a later zone moves no status"
+    zone_1, zone_2 = both["entry_progress"]["zones"]
+    average = (Decimal(zone_1["entry_price"]) + Decimal(zone_2["entry_price"])) / 2
+    assert both["filled_contracts"] == "10"
+    assert Decimal(both["entry_price"]) == pytest.approx(average)
+    position = both["position"]
+    assert (position["status"], position["filled_contracts"]) == ("open", "10")
+    assert Decimal(position["entry_price"]) == pytest.approx(average)
+
+    await sim.prices("BTCUSDT", 65000, 66010)  # the take-profit, for all 10
+    closed = await app.wait_status(order_id, "closed")
+    assert (closed["reason"], closed["filled_contracts"]) == ("take_profit", "10")
+    assert closed["position"]["filled_contracts"] == "10"
+    events = [(t["event"], t["applied"]) for t in closed["transitions"]]
+    assert events == [
+        ("queued", True),
+        ("submitted", True),
+        ("placed", True),
+        ("filled", True),
+        ("placed", False),
+        ("filled", False),
+        ("closed", True),
+    ]
+    assert [t["data"].get("entry_index") for t in closed["transitions"][2:6]] == [1, 1, 2, 2]
 
 
 async def test_the_app_restarted_mid_flow_loses_nothing_and_applies_nothing_twice(

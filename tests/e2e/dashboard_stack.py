@@ -5,8 +5,6 @@ live feed), with its database and logs in the test's temporary folder."""
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from zoneguard.app.settings import AppSettings
 from zoneguard.sim.server import SimServer
 from zoneguard.worker.config import OrdersConfig
 from zoneguard.worker.logs import setup_worker_logging, shutdown_worker_logging
-from zoneguard.worker.outbox import build_callback_body
 
 CHART_SYMBOL = "BTCUSDT"
 HISTORY_BARS = 90
@@ -123,16 +120,6 @@ class DashboardStack:
         async with self.session.post(self.app_url + path, json=body, headers=headers) as reply:
             assert reply.status in (200, 201), await reply.text()
             return await reply.json()
-
-    async def callback(self, status: str, fields: dict[str, Any]) -> None:
-        """A worker callback straight to the app, built as the worker builds it (the app has
-        no callback secret: a loopback peer's unsigned callback is taken)."""
-        assert self.session is not None
-        body = build_callback_body(
-            status, fields, event_id=uuid.uuid4().hex, at_ms=time.time_ns() // 1_000_000
-        )
-        async with self.session.post(self.app_url + "/api/orders/callback", json=body) as reply:
-            assert reply.status == 200, await reply.text()
 
     async def close(self) -> None:
         if self.session is not None:

@@ -326,10 +326,9 @@ async def test_the_chart_draws_each_entry_zone_and_each_zones_fill(
     stack: DashboardStack, tmp_path: Path
 ) -> None:
     """Several entry zones on the page: one band per zone (not their span), each following
-    its zone's state from the worker's callbacks (``entry_index``), a marker at each zone's
-    fill, the entry line at the position's average, and the orders table listing the zones.
-    The callbacks are sent as the worker's contract says it sends them (the market stays
-    above both zones, so the real worker keeps waiting and says nothing of its own)."""
+    its zone's state as the worker enters it (the callbacks' ``entry_index``), a marker at
+    each zone's fill, the entry line at the position's average, and the orders table
+    listing the zones; the take-profit then closes all that filled."""
     zoned = {
         "symbol": "BTCUSDT",
         "side": "long",
@@ -375,27 +374,12 @@ async def test_the_chart_draws_each_entry_zone_and_each_zones_fill(
         await expect(zones_cell.nth(0)).to_have_text("65,200 – 65,500 50%")
         await expect(zones_cell.nth(1)).to_have_text("64,800 – 65,000 50%")
 
-        def entry(k: int, exchange_id: str) -> dict[str, object]:
-            return {"order_id": order_id, "entry_index": k, "exchange_order_id": exchange_id}
-
-        limits = {1: 65400, 2: 64900}
-        for k in (1, 2):
-            await stack.callback(
-                "placed",
-                {**entry(k, f"ex-{k}"), "entry_price": limits[k], "quantity": 0.01, "contracts": 5},
-            )
+        # Zone 1 (a post-only buy at 65400, traded through), then zone 2 once the position
+        # exists (at 64900).
+        for k, path in ((1, ("65400", "65300", "65250")), (2, ("64900", "64850", "64800"))):
+            await stack.price("BTCUSDT", path[0])
             await expect(band(k)).to_have_attribute("data-state", "placed", timeout=WAIT_MS)
-            total = (5, 65400) if k == 1 else (10, 65150)
-            await stack.callback(
-                "filled",
-                {
-                    **entry(k, f"ex-{k}"),
-                    "zone_filled_contracts": 5,
-                    "zone_entry_price": limits[k],
-                    "filled_contracts": total[0],
-                    "entry_price": total[1],
-                },
-            )
+            await stack.price("BTCUSDT", *path[1:])
             await expect(band(k)).to_have_attribute("data-state", "filled", timeout=WAIT_MS)
             await expect(badge).to_have_attribute("data-state", "filled")
         fills = page.locator(f'{chart} path[data-marker="marker-zone-fill"]')
@@ -407,6 +391,13 @@ async def test_the_chart_draws_each_entry_zone_and_each_zones_fill(
         await expect(zones_cell.nth(1)).to_have_attribute("data-state", "filled")
         await expect(position_badge(page, order_id)).to_have_attribute("data-state", "open")
         await page.screenshot(path=str(SCREENSHOTS / "dashboard-zones.png"), full_page=True)
+
+        await stack.price("BTCUSDT", "66000", "67000", "68010")  # the take-profit, all 10
+        await expect(badge).to_have_attribute("data-state", "closed", timeout=WAIT_MS)
+        await expect(position_badge(page, order_id)).to_have_attribute(
+            "data-state", "closed", timeout=WAIT_MS
+        )
+        await expect(band(2)).to_have_attribute("data-state", "filled")
         refused = ("status of 401",)  # the refused token
         assert [p for p in problems if not any(r in p for r in refused)] == [], problems
 

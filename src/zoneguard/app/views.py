@@ -119,9 +119,10 @@ def entry_progress(order: OrderLifecycle) -> dict[str, Any] | None:
         if not 1 <= index <= len(zones):
             continue
         zone = zones[index - 1]
-        ids = {
-            "client_order_id": _text(data.get("client_order_id")),
-            "exchange_order_id": _text(data.get("exchange_order_id")),
+        ids = {  # a filled names no client id: the placed's stays
+            name: _text(data[name])
+            for name in ("client_order_id", "exchange_order_id")
+            if data.get(name) is not None
         }
         if transition.event == "filled":
             zone.update(

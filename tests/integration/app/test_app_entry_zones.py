@@ -200,7 +200,6 @@ def filled(
         "order_id": order_id,
         "entry_index": k,
         "exchange_order_id": exchange_id,
-        "client_order_id": f"zg-{k}",
         "zone_filled_contracts": zone[0],
         "zone_entry_price": zone[1],
         "filled_contracts": total[0],
@@ -306,7 +305,7 @@ async def test_each_zone_is_placed_and_filled_and_a_later_zone_is_a_note_that_mo
         "5",
         "64900",
     )
-    assert second["exchange_order_id"] == "ex-2"
+    assert (second["exchange_order_id"], second["client_order_id"]) == ("ex-2", "zg-2")
     assert progress["zones"][0]["entry_price"] == "65390.5", "zone 1 keeps its own fill"
 
     assert await send(app, "closed", closed(order_id, "take_profit", 68050, 10)) == (

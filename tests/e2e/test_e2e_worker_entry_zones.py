@@ -155,12 +155,17 @@ async def test_a_stop_with_a_zone_working_closes_what_that_zone_filled_too(stack
         return len(of_status(stack, "placed")) == 2
 
     await eventually(placed_twice, 8, "zone 2's entry placed")
-    await client.prices(SYMBOL, 64200, 62990)  # zone 2 fills on the way down to the stop
+    await client.price(SYMBOL, 62990)  # zone 2 fills in the same move that crosses the stop
     closed = await stack.receiver.wait_for(ORDER_ID, "closed")
     assert closed["reason"] == "stop_loss"
     state = await client.sim_state()
     assert open_contracts(state, SYMBOL) == 0
     assert sum(dealt(e) for e in entries(state)) == 10
+    entry = sum(dealt(e) * Decimal(str(e["deal_avg_price"])) for e in entries(state)) / 10
+    assert Decimal(str(closed["entry_price"])) == pytest.approx(entry), "both zones' average"
+    exit_price = Decimal(str(closed["close_price"]))
+    pnl = (exit_price - entry) * Decimal("0.001") * int(closed["filled_contracts"])
+    assert closed["realized_pnl"] == pytest.approx(float(pnl))
     assert sum(dealt(c) for c in sim_orders(state, sides=CLOSE_SIDES, symbol=SYMBOL)) == 10
 
 

@@ -528,16 +528,17 @@ class ZoneEntries:
         self._disarm(order)
 
     def _sum_up(self, order: WorkerOrder, ladder: EntryLadder) -> None:
-        """The order's position is every zone's fills at their size-weighted average; once
-        a close owns the position, the close's own count stands (it settles by the
-        exchange's position)."""
+        """The order's position is every zone's fills at their size-weighted average (the
+        entry ``closed`` and its PnL are reckoned from, also for a zone that filled while
+        the position closed); once a close owns the position, ``filled_contracts`` is the
+        close's own count (it settles by the exchange's position)."""
         order.extra[ENTERED] = str(ladder.filled)
+        order.entry_price = ladder.average_entry or order.entry_price
         if order.state in (OrderState.CLOSING, OrderState.CLOSE_FAILED):
             return
         if self.sltp.legs.handed_over(order):
             return
         order.filled_contracts = ladder.filled
-        order.entry_price = ladder.average_entry or order.entry_price
 
     def _ended_unfilled(self, order: WorkerOrder, number: int, why: str) -> None:
         log.info("order %s: zone %d entry ended unfilled (%s)", order.order_id, number, why)

@@ -61,6 +61,8 @@ class Scenario:
     take_profits: tuple[tuple[str, str], ...] = ()
     """A ladder of (price, size_percent) instead of ``take_profit``."""
     break_even_after: int | None = None
+    zones: tuple[tuple[str, str, str], ...] = ()
+    """Several entry zones (min, max, size_percent) instead of ``zone`` (pyramiding)."""
 
     def signal(self, order_id: str) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -80,12 +82,24 @@ class Scenario:
             body["take_profits"] = [
                 {"price": price, "size_percent": percent} for price, percent in self.take_profits
             ]
+        if self.zones:
+            del body["entry_zone_min"], body["entry_zone_max"]
+            body["entry_zones"] = [
+                {"min": low, "max": high, "size_percent": percent}
+                for low, high, percent in self.zones
+            ]
         if self.break_even_after is not None:
             body["break_even"] = {
                 "after_take_profit": self.break_even_after,
                 "offset_percent": "0.05",
             }
         return body
+
+    @property
+    def entry(self) -> str:
+        if not self.zones:
+            return f"zone [{self.zone[0]}, {self.zone[1]}]"
+        return "zones " + ", ".join(f"[{lo}, {hi}] ({pct} %)" for lo, hi, pct in self.zones)
 
     @property
     def targets(self) -> str:
@@ -139,6 +153,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         minutes=45,
         take_profits=(("52000", "50"), ("52500", "50")),
         break_even_after=1,
+    ),
+    Scenario(
+        "long pyramid, 12:45 dip",
+        "take_profit",
+        "long",
+        ("49600", "50300"),
+        "49000",
+        "51500",
+        first_minute=765,
+        minutes=55,
+        zones=(("50100", "50300", "50"), ("49600", "49800", "50")),
     ),
 )
 
@@ -268,7 +293,7 @@ class AppWatcher:
         status = str(row.get("status"))
         key = f"{event}:{order_id}"
         if self._last_status.get(key) == status:
-            if event == "order" and outcome.scenario.take_profits:
+            if event == "order" and (outcome.scenario.take_profits or outcome.scenario.zones):
                 self._spawn_notes(order_id)  # a partial close or a stop move: no new status
             return
         self._last_status[key] = status
@@ -314,12 +339,29 @@ class AppWatcher:
             detail = await reply.json()
         for step in detail.get("transitions", []):
             data = step.get("data") or {}
-            if step["event"] not in ("partially_closed", "stop_moved"):
+            zone_note = (
+                step["event"] in ("placed", "filled")
+                and data.get("entry_index") is not None
+                and step.get("from_status") == step.get("to_status")
+            )
+            if step["event"] not in ("partially_closed", "stop_moved") and not zone_note:
                 continue
             if step["event_id"] in self._notes_seen:
                 continue
             self._notes_seen.add(step["event_id"])
-            if step["event"] == "partially_closed":
+            if zone_note and step["event"] == "placed":
+                self.console.print(
+                    f"  [cyan]zone {data.get('entry_index')}[/]     entered: its own post-only "
+                    f"entry of {data.get('contracts')} contracts @ {data.get('entry_price')}"
+                )
+            elif zone_note:
+                self.console.print(
+                    f"  [green]zone {data.get('entry_index')} filled[/] "
+                    f"{data.get('zone_filled_contracts')} @ {data.get('zone_entry_price')}: "
+                    f"the position holds {data.get('filled_contracts')} @ "
+                    f"{data.get('entry_price')} (average), guarded as one"
+                )
+            elif step["event"] == "partially_closed":
                 self.console.print(
                     f"  [green]TP{data.get('take_profit_index')} hit[/]    closed "
                     f"{data.get('closed_quantity')} contracts @ {data.get('close_price')}; "
@@ -435,7 +477,7 @@ async def play(
     order_id = str(answer["id"])
     outcome = system.watcher.outcomes[order_id] = Outcome(scenario, order_id)
     console.print(
-        f"  signal     {order_id}: zone [{scenario.zone[0]}, {scenario.zone[1]}], "
+        f"  signal     {order_id}: {scenario.entry}, "
         f"SL {scenario.stop_loss}, {scenario.targets}; "
         f"{scenario.minutes} real minutes ({len(path)} prices)"
     )

@@ -1,5 +1,5 @@
-"""`zoneguard demo` end to end: sim, worker and app as real processes, four real-price signals
-(the last a take-profit ladder that moves to break-even)."""
+"""`zoneguard demo` end to end: sim, worker and app as real processes, five real-price signals
+(a take-profit ladder that moves to break-even, and a long entered in two zones)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ def test_the_demo_carries_every_signal_to_its_expected_close(tmp_path: Path) -> 
     )
     out = done.stdout + done.stderr
     assert done.returncode == 0, out[-3000:]
-    assert out.count("closed ") >= 4, out[-3000:]
+    assert out.count("closed ") >= 5, out[-3000:]
     assert "take_profit" in out
     assert "stop_loss" in out
     assert "TP1 hit" in out and "(break_even)" in out, out[-3000:]
+    assert "zone 2     entered" in out and "zone 2 filled" in out, out[-3000:]
     assert "dashboard: http://127.0.0.1:" in out
     # The app kept the lifecycle in its own SQLite database under the demo's var/.
     assert (tmp_path / "var" / "demo" / "app" / "app.db").is_file()
@@ -88,7 +89,7 @@ def test_the_demo_runs_the_secure_path_and_keep_prints_the_token(tmp_path: Path)
             )
         ) as reply:
             orders = json.loads(reply.read())["orders"]
-        assert len(orders) == 4 and {o["status"] for o in orders} == {"closed"}, orders
+        assert len(orders) == 5 and {o["status"] for o in orders} == {"closed"}, orders
     finally:
         demo.send_signal(signal.SIGINT)
         try:

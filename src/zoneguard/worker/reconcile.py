@@ -21,7 +21,7 @@ from zoneguard.domain.values import Side, Symbol
 from zoneguard.exchange.errors import ExchangeError, OrderNotFound
 from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.fills import FillTracker
-from zoneguard.worker.order_queue import WorkerOrder, now_ms
+from zoneguard.worker.order_queue import ENTERED, WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
 from zoneguard.worker.zone_entries import ZoneEntries
@@ -69,6 +69,10 @@ class Reconciler:
             if order.state in _HOLDING:
                 # From the journal, before any question: a close sent on a position the
                 # exchange has closed meanwhile only settles it as closed.
+                if ENTERED not in order.extra:
+                    # Journaled by an older worker: what its entry filled is what it holds
+                    # (no close began), so a later signal on its side can share it safely.
+                    order.extra[ENTERED] = str(order.filled_contracts)
                 self.fills.queue.claim_position(order)
                 self.sltp.guard(order)
         waiting = [o for o in orders if o.state is OrderState.WAITING_ZONE]

@@ -286,13 +286,7 @@ class EntryZoneMonitor:
             order.entry_order_id = placed.order_id
             self.queue.link_exchange_id(order, placed.order_id)
             if order.state is OrderState.PLACING:
-                self.queue.move(
-                    order,
-                    OrderState.PLACED,
-                    "accepted by the exchange",
-                    callback=self.callbacks.placed(order),
-                    exchange_order_id=placed.order_id,
-                )
+                self.mark_placed(order, placed.order_id, "accepted by the exchange")
             else:
                 self.queue.save_facts(order)
             self.metrics.orders_placed.inc()
@@ -309,6 +303,16 @@ class EntryZoneMonitor:
             self._fail(order, exc)
         except ExchangeError as exc:
             self._fail(order, exc)
+
+    def mark_placed(self, order: WorkerOrder, exchange_order_id: str, how: str) -> None:
+        """The exchange has the entry (its answer, or its order stream): ``placed``."""
+        self.queue.move(
+            order,
+            OrderState.PLACED,
+            how,
+            callback=self.callbacks.placed(order),
+            exchange_order_id=exchange_order_id,
+        )
 
     def _back_to_zone(self, order: WorkerOrder, reason: str, *, check_now: bool = True) -> None:
         """The entry has no live order on the exchange: wait for the zone again, unless the

@@ -15,6 +15,7 @@ from typing import Any
 
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderOrigin, OrderStatus, OrderUpdate, PositionInfo
+from zoneguard.engine.entry_updates import EntryDecision, EntryReport, EntryStep, decide_entry
 from zoneguard.exchange.errors import ExchangeError
 from zoneguard.worker.callbacks import CallbackFactory, partly_filled_reason
 from zoneguard.worker.entry_zone import EntryZoneMonitor
@@ -178,82 +179,103 @@ class FillTracker:
 
     # -- the entry order
     def apply_entry(self, order: WorkerOrder, info: OrderInfo) -> None:
-        """Bring the order in line with what the exchange says of its entry order."""
-        if info.client_order_id and order.entry_client_id not in (None, info.client_order_id):
-            if info.filled_contracts > 0:
-                # Never expected: a new attempt starts only once the last one is over.
-                log.critical(
-                    "order %s: an earlier entry attempt %s filled %s contracts",
-                    order.order_id,
-                    info.client_order_id,
-                    info.filled_contracts,
+        """Bring the order in line with what the exchange says of its entry order: the
+        engine decides (:func:`decide_entry`), this carries the steps out."""
+        current = not info.client_order_id or order.entry_client_id in (
+            None,
+            info.client_order_id,
+        )
+        report = EntryReport(info.filled_contracts, info.status.is_final, current)
+        decision = decide_entry(
+            order.state,
+            report,
+            order.contracts,
+            timed_out=order.timed_out,
+            cancel_requested=bool(order.extra.get("cancel_requested")),
+        )
+        if decision.earlier_attempt_filled:
+            # Never expected: a new attempt starts only once the last one is over.
+            log.critical(
+                "order %s: an earlier entry attempt %s filled %s contracts",
+                order.order_id,
+                info.client_order_id,
+                info.filled_contracts,
+            )
+        if not decision.record_fill:
+            return
+        zones = self.zones if self.zones is not None and self.zones.manages(order) else None
+        recorded = False
+        for step in decision.steps:
+            if step is EntryStep.ADOPT:
+                self.entry.adopt_live_attempt(order)
+                continue
+            if step is EntryStep.ACCEPTED:
+                self._accepted(order, info)
+                continue
+            if not recorded:  # the fill is in the facts before any move journals them
+                self._record_fill(order, info, zones)
+                recorded = True
+            if step is EntryStep.OPEN:
+                self._open(order, info, zones, decision)
+            elif step is EntryStep.PARTIAL:
+                self.queue.move(
+                    order,
+                    OrderState.PARTIALLY_FILLED,
+                    "partial fill",
+                    filled=str(info.filled_contracts),
                 )
-            return
-        state = order.state
-        if state.is_terminal or state in (OrderState.CLOSING, OrderState.CLOSE_FAILED):
-            return
-        if state is OrderState.WAITING_ZONE:
-            if info.status.is_final and info.filled_contracts == 0:
-                return  # an attempt that ended unfilled: we already wait for the zone again
-            self.entry.adopt_live_attempt(order)
-            state = order.state
+                self._guard(order, zones)
+            elif step is EntryStep.REWAIT:
+                self.entry.rewait(order, "the exchange cancelled the unfilled entry")
+            elif step is EntryStep.CANCEL_REST:
+                self.cancel_for_timeout(order)  # adopted after its deadline: cancel it now
+        if not recorded:
+            self._record_fill(order, info, zones)
+
+    def _accepted(self, order: WorkerOrder, info: OrderInfo) -> None:
         if order.entry_order_id is None:
             order.entry_order_id = info.order_id
             self.queue.link_exchange_id(order, info.order_id)
-        if state is OrderState.PLACING:
-            order.entry_limit_price = order.entry_limit_price or info.price
-            self.queue.move(
-                order,
-                OrderState.PLACED,
-                "accepted (seen on the order stream)",
-                callback=self.callbacks.placed(order),
-                exchange_order_id=info.order_id,
-            )
-        filled = info.filled_contracts  # this entry order's own
-        zones = self.zones if self.zones is not None and self.zones.manages(order) else None
+        order.entry_limit_price = order.entry_limit_price or info.price
+        self.entry.mark_placed(order, info.order_id, "accepted (seen on the order stream)")
+
+    def _record_fill(self, order: WorkerOrder, info: OrderInfo, zones: ZoneEntries | None) -> None:
+        """The entry's fill into the order's facts (every zone's, with several zones);
+        once per report, before any move that journals them."""
+        if order.entry_order_id is None:
+            order.entry_order_id = info.order_id
+            self.queue.link_exchange_id(order, info.order_id)
         if zones is not None:
             zones.first_entry_fill(order, info)  # the position: every zone's fills
-        elif filled > order.filled_contracts:
-            order.filled_contracts = filled
+        elif info.filled_contracts > order.filled_contracts:
+            order.filled_contracts = info.filled_contracts
             order.entry_price = info.avg_fill_price or order.entry_price
-            order.extra[ENTERED] = str(filled)
-        final = info.status.is_final
-        if state is OrderState.OPEN:
-            return
-        if filled > 0 and (filled >= order.contracts or final):
-            self.entry.forget(order)
-            whole = filled >= order.contracts
-            self.queue.move(
-                order,
-                OrderState.OPEN,
-                "entry filled" if whole else "rest cancelled, guarding fill",
-                callback=self.callbacks.filled(
-                    order,
-                    self._cut_short_reason(order, whole),
-                    zone=None if zones is None else zones.first_report(order),
-                ),
-                filled=str(filled),
-            )
-            self.sltp.guard(order)
-            if zones is not None:
-                zones.on_holding(order)
-        elif filled > 0:
-            self.queue.move(order, OrderState.PARTIALLY_FILLED, "partial fill", filled=str(filled))
-            self.sltp.guard(order)
-            if zones is not None:
-                zones.on_holding(order)
-        elif final:
-            self.entry.rewait(order, "the exchange cancelled the unfilled entry")
-        if order.timed_out and state is OrderState.PLACING and not final:
-            self.cancel_for_timeout(order)  # adopted after its deadline: cancel it now
+            order.extra[ENTERED] = str(info.filled_contracts)
 
-    def _cut_short_reason(self, order: WorkerOrder, whole: bool) -> str | None:
-        """For an entry whose deadline cut it short, what filled and that the rest was
-        cancelled. Not a ``timeout`` callback: the position lives on, guarded, and its one
-        final callback is ``closed`` (an operator's cancel is not a timeout)."""
-        if whole or not order.timed_out or order.extra.get("cancel_requested"):
-            return None
-        return partly_filled_reason(order)
+    def _open(
+        self,
+        order: WorkerOrder,
+        info: OrderInfo,
+        zones: ZoneEntries | None,
+        decision: EntryDecision,
+    ) -> None:
+        self.entry.forget(order)
+        reason = partly_filled_reason(order) if decision.cut_short else None
+        self.queue.move(
+            order,
+            OrderState.OPEN,
+            "entry filled" if decision.whole else "rest cancelled, guarding fill",
+            callback=self.callbacks.filled(
+                order, reason, zone=None if zones is None else zones.first_report(order)
+            ),
+            filled=str(info.filled_contracts),
+        )
+        self._guard(order, zones)
+
+    def _guard(self, order: WorkerOrder, zones: ZoneEntries | None) -> None:
+        self.sltp.guard(order)
+        if zones is not None:
+            zones.on_holding(order)
 
     def _check_entry(self, order: WorkerOrder) -> None:
         """Ask the exchange for the entry order now (one question in flight per order)."""

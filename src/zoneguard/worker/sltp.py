@@ -29,6 +29,12 @@ from zoneguard.domain.market import OrderInfo, OrderStatus
 from zoneguard.domain.pricing import slippage_percent, take_profit_limit
 from zoneguard.domain.triggers import GuardReason, TriggerIndex
 from zoneguard.domain.values import Side, Symbol
+from zoneguard.engine.close_settlement import (
+    CloseOutcome,
+    SettleKind,
+    needs_position,
+    settle_close,
+)
 from zoneguard.exchange.errors import ExchangeError, PositionNotFound
 from zoneguard.exchange.port import PlacedOrder
 from zoneguard.worker.alerts import Alerter
@@ -391,24 +397,40 @@ class StopLossTakeProfitMonitor:
             if final is not None and final.filled_contracts > (entered(order) or 0):
                 order.extra[ENTERED] = str(final.filled_contracts)
             order.extra.pop("entry_was_working", None)
-        if self._shared(order):
-            return await self._settle_own(order, info)
-        if not whole or entry_was_working or managed:
-            remaining = await self.placement.position_contracts(order.symbol, order.side)
-            if self._shared(order):  # another signal claimed the side meanwhile
-                return await self._settle_own(order, info)
-            if remaining > 0:
-                log.warning(
-                    "SLTP close of %s left %s contracts open: closing them",
-                    order.order_id,
-                    remaining,
-                )
-                order.filled_contracts = remaining
-                return False
-        if not order.extra.get("closed_parts"):
+        shared = self._shared(order)
+        if shared:
+            await self._learn_outcome(order, info)
+        outcome = CloseOutcome(whole, entry_was_working, managed, shared)
+        position = None
+        if needs_position(outcome):
+            position = await self.placement.position_contracts(order.symbol, order.side)
+            if not shared and self._shared(order):  # another signal claimed the side meanwhile
+                await self._learn_outcome(order, info)
+                outcome = CloseOutcome(whole, entry_was_working, managed, shared=True)
+                position = await self.placement.position_contracts(order.symbol, order.side)
+        outcome = CloseOutcome(
+            outcome.whole,
+            outcome.entry_was_working,
+            outcome.managed,
+            outcome.shared,
+            closed_any=bool(order.extra.get("closed_parts")),
+        )
+        own = self._own_open(order) if outcome.shared else Decimal(0)
+        settlement = settle_close(outcome, position, own)
+        if settlement.kind is SettleKind.CLOSE_REST:
+            log.warning(
+                "SLTP close of %s left %s %scontracts open: closing them",
+                order.order_id,
+                settlement.quantity,
+                "of its own " if outcome.shared else "",
+            )
+            order.filled_contracts = settlement.quantity
+            return False
+        if settlement.kind is SettleKind.CHECK_FLAT:
             return await self._settle_if_flat(order)  # flat, and not by our close
         self._closed(order, self._closed_parts_price(order), "worker")
-        await self.placement.cancel_leftover_stops(order.symbol, order.side)
+        if not outcome.shared:  # the others' protection stays (the keeper follows)
+            await self.placement.cancel_leftover_stops(order.symbol, order.side)
         return True
 
     def _shared(self, order: WorkerOrder) -> bool:
@@ -434,10 +456,10 @@ class StopLossTakeProfitMonitor:
             return held
         return min(held, self._own_open(order))
 
-    async def _settle_own(self, order: WorkerOrder, info: OrderInfo | None) -> bool:
-        """A close of a shared position: done when the order's own contracts are closed
-        (the position stays open with the other signals' contracts). An outcome not learnt
-        is asked again: counting it closed or not could close another signal's contracts."""
+    async def _learn_outcome(self, order: WorkerOrder, info: OrderInfo | None) -> None:
+        """A close of a shared position whose outcome was not learnt: asked again until it
+        is (what it filled joins the close's parts). Counting it closed or not could close
+        another signal's contracts."""
         while info is None and not order.lifecycle.is_terminal:
             assert order.close_client_id is not None
             try:
@@ -452,20 +474,6 @@ class StopLossTakeProfitMonitor:
                 order.extra.setdefault("closed_parts", []).append(
                     [str(info.filled_contracts), str(info.avg_fill_price)]
                 )
-        remaining = self._own_open(order)
-        if remaining > 0:
-            held = await self.placement.position_contracts(order.symbol, order.side)
-            if held == 0:
-                return await self._settle_if_flat(order)
-            log.warning(
-                "SLTP close of %s left %s of its contracts open: closing them",
-                order.order_id,
-                remaining,
-            )
-            order.filled_contracts = min(remaining, held)
-            return False
-        self._closed(order, self._closed_parts_price(order), "worker")
-        return True
 
     def _retry_state(self, order: WorkerOrder) -> None:
         """Next close attempt with a fresh client id, journaled before it is sent."""

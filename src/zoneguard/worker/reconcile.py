@@ -18,6 +18,7 @@ from decimal import Decimal
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, PriceTick
 from zoneguard.domain.values import Side, Symbol
+from zoneguard.engine.resume import HeldKind, decide_held
 from zoneguard.exchange.errors import ExchangeError, OrderNotFound
 from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.fills import FillTracker
@@ -203,18 +204,21 @@ class Reconciler:
         held = await self.placement.position_contracts(order.symbol, order.side)
         if self.sltp.is_closing(order) or order.state not in _HOLDING:
             return  # the guard fired meanwhile: the close settles it
-        if held == 0:
+        decision = decide_held(
+            held, order.filled_contracts, shared=self.fills.queue.shares_position(order)
+        )
+        if decision.kind is HeldKind.REPORT_FLAT:
             await self._report_flat(order)
             return
-        if held < order.filled_contracts and not self.fills.queue.shares_position(order):
+        if decision.kind is HeldKind.SHRINK:
             # Partly closed while we were down: close only what is there.
             log.warning(
                 "%s holds %s contracts, not %s: guarding what is left",
                 order.order_id,
-                held,
+                decision.quantity,
                 order.filled_contracts,
             )
-            order.filled_contracts = held
+            order.filled_contracts = decision.quantity
             self.fills.queue.save_facts(order)
         self.sltp.guard(order)
 

@@ -23,6 +23,14 @@ from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.triggers import TriggerIndex
 from zoneguard.domain.values import Symbol
+from zoneguard.engine.entry_policy import (
+    DeadlineStep,
+    NoEntryStep,
+    RefusalStep,
+    on_deadline,
+    on_no_entry,
+    on_post_only_refused,
+)
 from zoneguard.exchange.errors import (
     AuthenticationFailed,
     ExchangeError,
@@ -43,9 +51,6 @@ if TYPE_CHECKING:
     from zoneguard.worker.zone_entries import ZoneEntries
 
 log = logging.getLogger("zoneguard.worker.entry")
-
-MAX_REPRICES = 20
-"""Post-only refusals in a row before the order goes back to waiting for its zone."""
 
 
 class EntryZoneMonitor:
@@ -269,10 +274,15 @@ class EntryZoneMonitor:
                     placed = await attempt
                 except PostOnlyWouldCross:
                     reprices += 1
-                    if order.timed_out or order.extra.get("cancel_requested"):
+                    step = on_post_only_refused(
+                        reprices,
+                        timed_out=order.timed_out,
+                        cancel_requested=bool(order.extra.get("cancel_requested")),
+                    )
+                    if step is RefusalStep.ENDED:
                         self._back_to_zone(order, "maker-only refused after the order ended")
                         return
-                    if reprices > MAX_REPRICES:
+                    if step is RefusalStep.GIVE_UP:
                         self._back_to_zone(order, "maker-only refused repeatedly", check_now=False)
                         return
                     self._next_client_id(order)
@@ -317,12 +327,17 @@ class EntryZoneMonitor:
     def _back_to_zone(self, order: WorkerOrder, reason: str, *, check_now: bool = True) -> None:
         """The entry has no live order on the exchange: wait for the zone again, unless the
         operator cancelled it or its deadline passed meanwhile (then it ends here)."""
-        if order.state not in (OrderState.PLACING, OrderState.PLACED):
+        step = on_no_entry(
+            order.state,
+            cancel_requested=bool(order.extra.get("cancel_requested")),
+            timed_out=order.timed_out,
+        )
+        if step is NoEntryStep.NOTHING:
             return
-        if order.extra.get("cancel_requested"):
+        if step is NoEntryStep.CANCELLED:
             self.end_cancelled(order)
             return
-        if order.timed_out:
+        if step is NoEntryStep.TIMEOUT:
             self.forget(order)
             placed = order.entry_order_id is not None  # the exchange accepted this attempt
             self.queue.move(
@@ -389,8 +404,8 @@ class EntryZoneMonitor:
             self._expire(order)
 
     def _expire(self, order: WorkerOrder) -> None:
-        state = order.state
-        if state is OrderState.WAITING_ZONE:
+        step = on_deadline(order.state)
+        if step is DeadlineStep.TIMEOUT:
             self.forget(order)
             self.queue.move(
                 order,
@@ -400,10 +415,10 @@ class EntryZoneMonitor:
             )
             self.metrics.orders_timed_out.inc()
             log.warning("order %s timeout: entry zone not reached", order.order_id)
-        elif state in (OrderState.PLACING, OrderState.PLACED, OrderState.PARTIALLY_FILLED):
+        elif step is not DeadlineStep.NOTHING:
             order.timed_out = True
             self.queue.save_facts(order)
-            if state is not OrderState.PLACING:
+            if step is DeadlineStep.MARK_AND_CANCEL:
                 self.on_timeout_cancel(order)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

@@ -40,6 +40,7 @@ from zoneguard.domain.pricing import maker_entry_price
 from zoneguard.domain.triggers import TriggerIndex
 from zoneguard.domain.values import MarginMode
 from zoneguard.engine.entries import EntryLadder, EntryZone, ZoneSpec
+from zoneguard.engine.entry_policy import RefusalStep, on_post_only_refused
 from zoneguard.exchange.errors import ExchangeError, PostOnlyWouldCross
 from zoneguard.exchange.port import OrderRequest, PlacedOrder
 from zoneguard.worker.alerts import Alerter
@@ -64,7 +65,6 @@ callback is journaled."""
 
 _HOLDING = frozenset({OrderState.PARTIALLY_FILLED, OrderState.OPEN})
 _FIRST_WORKING = frozenset({OrderState.PLACING, OrderState.PLACED})
-MAX_REPRICES = 20
 LIVE_CHECK_S = 5.0
 """A working zone entry is asked about by REST this often when no push came."""
 
@@ -357,7 +357,10 @@ class ZoneEntries:
                 except PostOnlyWouldCross:
                     sent = None
                     reprices += 1
-                    if reprices > MAX_REPRICES or ladder.expired:
+                    step = on_post_only_refused(
+                        reprices, timed_out=ladder.expired, cancel_requested=False
+                    )
+                    if step is not RefusalStep.REPRICE:
                         self._ended_unfilled(order, number, "maker-only refused repeatedly")
                         return
                     self._next_client_id(order, number)

@@ -179,31 +179,24 @@ async def enter_zone(run: LifecycleRun) -> None:
 
 async def fill(run: LifecycleRun) -> None:
     """Trade through the live entry until the position holds every contract."""
-
-    async def filled(view: View | None) -> bool:
-        assert view is not None
-        if view.held >= CONTRACTS:
-            return True
-        if view.live_entry is not None:
-            await run.sim.price(SYMBOL, run.levels.through(Decimal(view.live_entry["price"])))
-        return False
-
-    await run.until("every contract of the entry filled", filled)
+    await _fill_until(run, CONTRACTS, "every contract of the entry filled")
 
 
 async def fill_first_zone(run: LifecycleRun) -> None:
     """Trade through the first zone's entry until it holds its half."""
-    half = CONTRACTS // 2
+    await _fill_until(run, CONTRACTS // 2, "the first zone's entry filled")
 
+
+async def _fill_until(run: LifecycleRun, contracts: int, what: str) -> None:
     async def filled(view: View | None) -> bool:
         assert view is not None
-        if view.held >= half:
+        if view.held >= contracts:
             return True
         if view.live_entry is not None:
             await run.sim.price(SYMBOL, run.levels.through(Decimal(view.live_entry["price"])))
         return False
 
-    await run.until("the first zone's entry filled", filled)
+    await run.until(what, filled)
 
 
 async def enter_second_zone(run: LifecycleRun) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
@@ -45,6 +45,7 @@ from zoneguard.worker.metrics import Metrics
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder, now_ms
 from zoneguard.worker.placement import OrderPlacementService
 from zoneguard.worker.shared_backstop import PRESETS
+from zoneguard.worker.tasks import TaskSet
 
 if TYPE_CHECKING:
     from zoneguard.engine.entries import EntryZone
@@ -76,7 +77,7 @@ class EntryZoneMonitor:
         self.immediate_if_in_zone = immediate_if_in_zone
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._unarmed: dict[Symbol, dict[str, tuple[Decimal, Decimal]]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log, logging.CRITICAL)
         self.on_entry_final: Callable[[WorkerOrder], None] = lambda order: None
         """Set by the fill tracker: the entry order reached a final state (timeout path)."""
         self.on_timeout_cancel: Callable[[WorkerOrder], None] = lambda order: None
@@ -198,7 +199,7 @@ class EntryZoneMonitor:
             order, OrderState.PLACING, "price entered the zone", price=str(price)
         )
         self.queue.claim_position(order)
-        self._spawn(self._place(order, tick_ns, sent))
+        self._tasks.spawn(self._place(order, tick_ns, sent), "entry task crashed")
         if event is not None:
             self.queue.log_move(event)
         log.info("order %s: %s %s entered zone -> placing", order.order_id, order.symbol, price)
@@ -421,20 +422,8 @@ class EntryZoneMonitor:
             if step is DeadlineStep.MARK_AND_CANCEL:
                 self.on_timeout_cancel(order)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.critical("entry task crashed", exc_info=task.exception())
-
     async def stop(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()

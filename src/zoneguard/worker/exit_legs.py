@@ -47,6 +47,7 @@ from zoneguard.worker.config import OrdersSection
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.order_queue import OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s, reduce_only_request
+from zoneguard.worker.tasks import TaskSet
 
 if TYPE_CHECKING:
     from zoneguard.worker.shared_backstop import SharedBackstop
@@ -132,7 +133,7 @@ class ExitLegs:
         self._reports: dict[str, _StopReport] = {}
         self._backstops: dict[str, asyncio.Task[None]] = {}
         self._backstop_at: dict[str, Decimal] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log)
         self.stop_entries: Callable[[WorkerOrder, str], None] = lambda order, why: None
         """Set by the service: no more entry zone may add to ``order`` (``zone_entries``)."""
         self.entries_settled: Callable[[WorkerOrder], Awaitable[None]] = _nothing_working
@@ -677,15 +678,9 @@ class ExitLegs:
             return
         task = self._backstops.get(order.order_id)
         if task is None or task.done():
-            task = asyncio.get_running_loop().create_task(self._backstop(order))
-            self._backstops[order.order_id] = task
-            self._tasks.add(task)
-            task.add_done_callback(self._backstop_done)
-
-    def _backstop_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("SLTP backstop update failed", exc_info=task.exception())
+            self._backstops[order.order_id] = self._tasks.spawn(
+                self._backstop(order), "SLTP backstop update failed"
+            )
 
     async def _backstop(self, order: WorkerOrder) -> None:
         """Move the exchange's whole-position stop after ours: place the new one first,
@@ -754,25 +749,13 @@ class ExitLegs:
 
     # -- tasks
     def _spawn(self, coro: Coroutine[Any, Any, object], what: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(lambda t: self._side_done(t, what))
-
-    def _side_done(self, task: asyncio.Task[Any], what: str) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("SLTP could not %s", what, exc_info=task.exception())
+        self._tasks.spawn(coro, f"SLTP could not {what}")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks]
-        for legs in self._legs.values():
-            tasks += legs.values()
         for report in self._reports.values():
             if report.timer is not None:
                 report.timer.cancel()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel_all(*(t for legs in self._legs.values() for t in legs.values()))
 
 
 async def _nothing_working(order: WorkerOrder) -> None:

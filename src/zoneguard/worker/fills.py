@@ -22,6 +22,7 @@ from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.order_queue import ENTERED, OrderQueue, WorkerOrder
 from zoneguard.worker.placement import OrderPlacementService, backoff_s
 from zoneguard.worker.sltp import StopLossTakeProfitMonitor
+from zoneguard.worker.tasks import TaskSet
 from zoneguard.worker.zone_entries import ZoneEntries
 
 log = logging.getLogger("zoneguard.worker.fills")
@@ -53,7 +54,7 @@ class FillTracker:
         self.sltp = sltp
         self.placement = placement
         self.callbacks = callbacks
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet(log, logging.CRITICAL)
         self._poller: asyncio.Task[None] | None = None
         self._stopped = False
         self._checking: set[str] = set()
@@ -372,18 +373,8 @@ class FillTracker:
                 await self.confirm_flat(order)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.critical("fill tracker task crashed", exc_info=task.exception())
+        self._tasks.spawn(coro, "fill tracker task crashed")
 
     async def stop(self) -> None:
         self._stopped = True
-        tasks = list(self._tasks) + ([self._poller] if self._poller else [])
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel_all(*([self._poller] if self._poller else []))

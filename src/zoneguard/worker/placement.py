@@ -138,22 +138,10 @@ class OrderPlacementService:
         """The post-only entry; ``presets``: with the exchange-side SL/TP attached (not
         when the position is shared with other signals: a preset is the whole position's,
         see :mod:`zoneguard.worker.shared_backstop`)."""
-        plan = order.plan
         assert order.entry_client_id is not None
         preset_stop, preset_take = self.backstop_levels(order, spec) if presets else (None, None)
-        return OrderRequest(
-            symbol=plan.symbol,
-            position_side=plan.side,
-            reduce_only=False,
-            order_type=OrderType.LIMIT,
-            contracts=order.contracts,
-            price=price,
-            time_in_force=TimeInForce.POST_ONLY,
-            leverage=Decimal(plan.leverage),
-            margin_mode=MarginMode.ISOLATED,
-            client_order_id=order.entry_client_id,
-            preset_stop_loss=preset_stop,
-            preset_take_profit=preset_take,
+        return post_only_entry(
+            order, order.contracts, price, order.entry_client_id, preset_stop, preset_take
         )
 
     def close_request(self, order: WorkerOrder, contracts: Decimal) -> OrderRequest:
@@ -303,6 +291,33 @@ class OrderPlacementService:
                 log.warning("exchange did not answer (%s); asking again", exc)
                 await asyncio.sleep(backoff_s(attempt))
                 attempt += 1
+
+
+def post_only_entry(
+    order: WorkerOrder,
+    contracts: Decimal,
+    price: Decimal,
+    client_order_id: str,
+    preset_stop: Decimal | None = None,
+    preset_take: Decimal | None = None,
+) -> OrderRequest:
+    """A post-only limit entry of ``contracts`` for ``order``'s position, with the
+    exchange-side SL/TP attached when given."""
+    plan = order.plan
+    return OrderRequest(
+        symbol=plan.symbol,
+        position_side=plan.side,
+        reduce_only=False,
+        order_type=OrderType.LIMIT,
+        contracts=contracts,
+        price=price,
+        time_in_force=TimeInForce.POST_ONLY,
+        leverage=Decimal(plan.leverage),
+        margin_mode=MarginMode.ISOLATED,
+        client_order_id=client_order_id,
+        preset_stop_loss=preset_stop,
+        preset_take_profit=preset_take,
+    )
 
 
 def reduce_only_request(

@@ -34,11 +34,10 @@ from typing import TYPE_CHECKING, Any
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.contract import ContractSpec
 from zoneguard.domain.lifecycle import OrderState
-from zoneguard.domain.market import OrderInfo, OrderType, TimeInForce
+from zoneguard.domain.market import OrderInfo
 from zoneguard.domain.plan import widen_zone
 from zoneguard.domain.pricing import maker_entry_price
 from zoneguard.domain.triggers import TriggerIndex
-from zoneguard.domain.values import MarginMode
 from zoneguard.engine.entries import EntryLadder, EntryZone, ZoneSpec
 from zoneguard.engine.entry_policy import RefusalStep, on_post_only_refused
 from zoneguard.exchange.errors import ExchangeError, PostOnlyWouldCross
@@ -47,7 +46,8 @@ from zoneguard.worker.alerts import Alerter
 from zoneguard.worker.callbacks import CallbackFactory, ZoneFill
 from zoneguard.worker.markets import Markets
 from zoneguard.worker.order_queue import ENTERED, ENTRY_INDEX, OrderQueue, WorkerOrder, now_ms
-from zoneguard.worker.placement import OrderPlacementService, backoff_s
+from zoneguard.worker.placement import OrderPlacementService, backoff_s, post_only_entry
+from zoneguard.worker.tasks import TaskSet
 
 if TYPE_CHECKING:
     from zoneguard.worker.entry_zone import EntryZoneMonitor
@@ -112,7 +112,7 @@ class ZoneEntries:
         self._finals: dict[tuple[str, int], asyncio.Future[OrderInfo]] = {}
         self._deferred: dict[str, set[int]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log)
         queue.on_finished.append(self.forget)
 
     @staticmethod
@@ -297,34 +297,18 @@ class ZoneEntries:
         """A post-only limit entry for the zone's size. No preset SL/TP: the position's
         exchange-side protection is already in place (whole-position), and a preset could
         replace a stop that break-even or a trailing stop has moved."""
-        plan = order.plan
-        return OrderRequest(
-            symbol=plan.symbol,
-            position_side=plan.side,
-            reduce_only=False,
-            order_type=OrderType.LIMIT,
-            contracts=zone.size,
-            price=price,
-            time_in_force=TimeInForce.POST_ONLY,
-            leverage=Decimal(plan.leverage),
-            margin_mode=MarginMode.ISOLATED,
-            client_order_id=cid,
-        )
+        return post_only_entry(order, zone.size, price, cid)
 
     def _follow(self, order: WorkerOrder, number: int, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._working[(order.order_id, number)] = task
-        self._tasks.add(task)
-        task.add_done_callback(lambda done: self._work_done(order.order_id, number, done))
+        key = (order.order_id, number)
+        failure = f"entry of zone {number} of {order.order_id} crashed"
+        task = self._tasks.spawn(work, failure, logging.CRITICAL)
+        self._working[key] = task
+        task.add_done_callback(lambda done: self._work_done(key, done))
 
-    def _work_done(self, order_id: str, number: int, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._working.get((order_id, number)) is task:
-            del self._working[(order_id, number)]
-        if not task.cancelled() and task.exception() is not None:
-            log.critical(
-                "entry of zone %d of %s crashed", number, order_id, exc_info=task.exception()
-            )
+    def _work_done(self, key: tuple[str, int], task: asyncio.Task[Any]) -> None:
+        if self._working.get(key) is task:
+            del self._working[key]
 
     async def _work(
         self,
@@ -595,7 +579,10 @@ class ZoneEntries:
         if key in self._cancelling:
             return
         self._cancelling.add(key)
-        self._spawn(self._cancel_until_final(order, number))
+        self._tasks.spawn(
+            self._cancel_until_final(order, number),
+            f"cancel of zone {number} of {order.order_id} failed",
+        )
 
     async def _cancel_until_final(self, order: WorkerOrder, number: int) -> None:
         """Cancel the zone's entry until the exchange shows it final; what it filled
@@ -685,11 +672,15 @@ class ZoneEntries:
         found, the zone waits for the price again, and the same client id goes next."""
         facts = self._facts(order, number)
         if not facts.get("order_id"):
-            try:
-                found = await self.placement.find(order.symbol, str(facts["client_id"]))
-            except ExchangeError as exc:
-                log.warning("zone %d of %s not looked up (%s)", number, order.order_id, exc)
-                found = None
+            failures = 0
+            while True:  # a lookup that fails says nothing: only the venue's answer counts
+                try:
+                    found = await self.placement.find(order.symbol, str(facts["client_id"]))
+                    break
+                except ExchangeError as exc:
+                    failures += 1
+                    log.warning("zone %d of %s not looked up (%s)", number, order.order_id, exc)
+                    await asyncio.sleep(backoff_s(min(failures, 6)))
             if found is None:
                 facts["unknown"] = True
                 self._ended_unfilled(order, number, "not found on the exchange after a restart")
@@ -715,21 +706,8 @@ class ZoneEntries:
         for ident in [i for i, (owner, _) in self._owner.items() if owner == order.order_id]:
             del self._owner[ident]
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._side_done)
-
-    def _side_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("zone entry side task failed", exc_info=task.exception())
-
     async def stop(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel_all()

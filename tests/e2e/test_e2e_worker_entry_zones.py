@@ -239,9 +239,11 @@ async def test_killed_as_the_second_entry_reaches_the_exchange_enters_it_once(
     assert len(entries(await client.sim_state())) == (2 if lands else 1)
 
     await crash.restart()
-    await client.prices(SYMBOL, 64350, 64300, 64200, 64100)
 
     async def ten_held() -> bool:
+        # The price walks down through zone 2 again and again: an entry that never
+        # landed goes again once its lookups have waited out the venue's lag.
+        await client.prices(SYMBOL, 64350, 64300, 64200, 64100)
         return open_contracts(await client.sim_state(), SYMBOL) == 10
 
     await eventually(ten_held, 8, "zone 2 filled once")
@@ -250,4 +252,5 @@ async def test_killed_as_the_second_entry_reaches_the_exchange_enters_it_once(
     assert closed["filled_contracts"] == 10
     state = await client.sim_state()
     assert open_contracts(state, SYMBOL) == 0
-    assert [dealt(e) for e in entries(state)] == [5, 5]
+    # An attempt refused as a taker while the price walked may show with nothing dealt.
+    assert [dealt(e) for e in entries(state) if dealt(e)] == [5, 5]

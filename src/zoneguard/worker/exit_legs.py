@@ -35,8 +35,15 @@ from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.contract import ContractSpec
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderOrigin
-from zoneguard.domain.pricing import take_profit_limit
 from zoneguard.domain.stop_rules import TrailingStop, stop_crossed
+from zoneguard.engine.close_policy import (
+    RUNG_REFUSALS,
+    TAKE_PROFIT,
+    NextClose,
+    after_fill,
+    after_refusal,
+    first_close_limit,
+)
 from zoneguard.engine.exits import BreakEvenRule, ExitGuard
 from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
 from zoneguard.exchange.errors import DuplicateClientOrderId, ExchangeError, PositionNotFound
@@ -68,9 +75,6 @@ FINAL_CONFIRM_S = 2.0
 BACKSTOP_EVERY_S = 1.0
 """The exchange-side stop follows ours at most this often per position (a trailing stop
 in a fast market moves on every new best; each follow is three REST calls)."""
-
-LEG_REFUSALS = 3
-"""Refusals of one rung's close before it waits for the next price instead."""
 
 StartClose = Callable[[WorkerOrder, str, Decimal | None, Decimal, int], None]
 """``sltp.start_close(order, reason, level, price, tick_ns)``: close all that is left."""
@@ -378,10 +382,13 @@ class ExitLegs:
 
     def _limit(self, order: WorkerOrder, target: Decimal) -> Decimal | None:
         spec = self.markets.cached_spec(order.symbol)
-        if spec is None:
-            return None
-        tolerance = self.config.take_profit.slippage_tolerance_percent
-        return take_profit_limit(order.side, target, tolerance, spec.tick_size)
+        return first_close_limit(
+            TAKE_PROFIT,
+            order.side,
+            target,
+            self.config.take_profit.slippage_tolerance_percent,
+            None if spec is None else spec.tick_size,
+        )
 
     def _next_attempt(
         self,
@@ -461,10 +468,13 @@ class ExitLegs:
                 break
             except ExchangeError as exc:
                 log.error("SLTP take-profit close of %s refused: %s", order.order_id, exc)
-                if pending["limit"] is None:
+                limited = pending["limit"] is not None
+                if not limited:
                     refusals += 1
-                    if refusals >= LEG_REFUSALS:
-                        break
+                step = after_refusal(limited=limited, refusals=refusals, limit=RUNG_REFUSALS)
+                if step is NextClose.GIVE_UP:
+                    break
+                if step is NextClose.RETRY_LATER:
                     await asyncio.sleep(backoff_s(refusals))
                 # A refused order never existed: the next attempt, at market, has its own id.
                 pending = self._follow_up(order, close, pending, Decimal(pending["to_close"]))
@@ -478,9 +488,13 @@ class ExitLegs:
                     Decimal(pending["cost"]) + info.filled_contracts * info.avg_fill_price
                 )
                 pending["last_order_id"] = info.order_id
-            rest = Decimal(pending["to_close"]) - info.filled_contracts
-            if rest <= 0 or pending["limit"] is None:
+            to_close = Decimal(pending["to_close"])
+            filled = min(info.filled_contracts, to_close)
+            limited = pending["limit"] is not None
+            step = after_fill(limited=limited, sent_for=to_close, filled=filled)
+            if step is NextClose.DONE:
                 break
+            rest = to_close - filled
             # The IOC left ``rest``: at market now (the seed's take-profit rule).
             pending = self._follow_up(order, close, pending, rest)
         self._leg_done(rung, pending)

@@ -17,8 +17,18 @@ from decimal import Decimal
 
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, PriceTick
-from zoneguard.domain.values import Side, Symbol
-from zoneguard.engine.resume import HeldKind, decide_held
+from zoneguard.domain.values import Symbol
+from zoneguard.engine.resume import (
+    Bar,
+    CloseResume,
+    HeldKind,
+    LookupStep,
+    after_entry_lookup,
+    decide_held,
+    entry_patience_s,
+    preset_that_fired,
+    resume_close,
+)
 from zoneguard.exchange.errors import ExchangeError, OrderNotFound
 from zoneguard.worker.entry_zone import EntryZoneMonitor
 from zoneguard.worker.fills import FillTracker
@@ -37,12 +47,6 @@ _ENTRY_ACCEPTED = _WORKING - {OrderState.PLACING}
 KLINE_TIMEFRAME = "1m"
 RESUME_CONCURRENCY = 8
 """Orders reconciled at once after a restart (each costs a few REST reads)."""
-ACCEPTED_ENTRY_PATIENCE_S = 20.0
-"""How long an entry the exchange accepted (it gave us its id) is asked for after a restart
-while the exchange's reads do not show it yet. It exists: only its reads lag."""
-UNSEEN_ENTRY_PATIENCE_S = 2.0
-"""The same for an entry sent with no answer heard (it may never have left): a short lag is
-waited out; past it, the same client id goes again when the zone is entered."""
 
 
 class Reconciler:
@@ -136,12 +140,12 @@ class Reconciler:
 
     async def _resume_entry(self, order: WorkerOrder) -> None:
         self.fills.queue.claim_position(order)
-        info = await self._entry_info(order)
+        info, step = await self._entry_info(order)
         if info is not None:
             self.fills.apply_entry(order, info)
             if order.state in _HOLDING:
                 await self._guard_if_held(order)
-        elif _accepted(order):
+        elif step is LookupStep.KEEP_ACCEPTED:
             # Accepted (the exchange gave its id), yet not shown: never taken for an order
             # that did not land (waiting for the zone again would miss its fills). It keeps
             # its state and deadline; the fill tracker's checks adopt it once it shows.
@@ -150,7 +154,7 @@ class Reconciler:
                 "kept as %s, asked about again every few seconds",
                 order.entry_order_id,
                 order.order_id,
-                ACCEPTED_ENTRY_PATIENCE_S,
+                entry_patience_s(accepted=True),
                 order.state.value,
             )
         else:
@@ -169,17 +173,20 @@ class Reconciler:
             else:
                 self.entry.watch_deadline(order)
 
-    async def _entry_info(self, order: WorkerOrder) -> OrderInfo | None:
+    async def _entry_info(self, order: WorkerOrder) -> tuple[OrderInfo | None, LookupStep]:
         """The entry as the exchange shows it, asked again while its reads may lag (an
-        order's lookups can trail its acceptance by seconds). None: not shown within the
-        patience; an accepted one then stays as it is, asked about by the fill tracker."""
-        patience_s = ACCEPTED_ENTRY_PATIENCE_S if _accepted(order) else UNSEEN_ENTRY_PATIENCE_S
-        deadline = time.monotonic() + patience_s
+        order's lookups can trail its acceptance by seconds), and what the engine makes of
+        the answer."""
+        accepted = _accepted(order)
+        started = time.monotonic()
         attempt = 0
         while True:
             info = await self._ask_entry(order)
-            if info is not None or time.monotonic() >= deadline:
-                return info
+            step = after_entry_lookup(
+                found=info is not None, accepted=accepted, waited_s=time.monotonic() - started
+            )
+            if step is not LookupStep.ASK_AGAIN:
+                return info, step
             attempt += 1
             log.warning(
                 "entry of %s not shown by the exchange yet (lookup %d): asking again",
@@ -248,19 +255,13 @@ class Reconciler:
         except ExchangeError as exc:
             log.warning("cannot tell which preset closed %s: %s", order.order_id, exc)
             return None
-        long = order.side is Side.LONG
-        for bar in bars:
-            if bar.open_time_s * 1000 + 60_000 < since_ms:
-                continue
-            hit_stop = stop is not None and (bar.low <= stop if long else bar.high >= stop)
-            hit_take = take is not None and (bar.high >= take if long else bar.low <= take)
-            if hit_stop and hit_take:
-                return None
-            if hit_stop:
-                return "stop_loss"
-            if hit_take:
-                return "take_profit"
-        return None
+        return preset_that_fired(
+            order.side,
+            stop,
+            take,
+            (Bar(bar.open_time_s * 1000, bar.high, bar.low) for bar in bars),
+            since_ms,
+        )
 
     async def _preset_levels(self, order: WorkerOrder) -> tuple[Decimal | None, Decimal | None]:
         """The preset (stop, take) the exchange holds for the entry, else the ones we send."""
@@ -287,7 +288,8 @@ class Reconciler:
                 order.order_id,
                 "not on the exchange" if info is None else f"{info.status.value} {info.order_id}",
             )
-            if info is not None:
+            if resume_close(found=info is not None) is CloseResume.AWAIT:
+                assert info is not None
                 # It reached the exchange: wait for its outcome and settle by the position
                 # (a partial fill leaves the rest to close; an entry rest is cancelled).
                 order.close_order_id = info.order_id

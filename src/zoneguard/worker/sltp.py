@@ -26,9 +26,10 @@ from typing import Any
 from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderStatus
-from zoneguard.domain.pricing import slippage_percent, take_profit_limit
+from zoneguard.domain.pricing import slippage_percent
 from zoneguard.domain.triggers import GuardReason, TriggerIndex
 from zoneguard.domain.values import Side, Symbol
+from zoneguard.engine.close_policy import NextClose, after_refusal, first_close_limit
 from zoneguard.engine.close_settlement import (
     CloseOutcome,
     SettleKind,
@@ -228,8 +229,8 @@ class StopLossTakeProfitMonitor:
             # Noted (one append) before the close can exist on the exchange; the journal
             # commit follows the send (see zoneguard.worker.intents).
             self._next_close_id(order)
-            if hit and reason == GuardReason.TAKE_PROFIT.value and level is not None:
-                self._limit_take_profit(order, level)
+            if hit:
+                self._limit_take_profit(order, reason, level)
             assert order.close_client_id is not None
             self.queue.note_sending(
                 order, "close", order.close_attempt, order.close_client_id, reason
@@ -260,16 +261,19 @@ class StopLossTakeProfitMonitor:
         if event is not None:
             self.queue.log_move(event)
 
-    def _limit_take_profit(self, order: WorkerOrder, level: Decimal) -> None:
-        """Make this close attempt a limit IOC no worse than the target less the
-        tolerance; what it does not fill is closed at market next (see :meth:`_close`).
-        Without the contract's tick (never looked up) it stays at market."""
+    def _limit_take_profit(self, order: WorkerOrder, reason: str, level: Decimal | None) -> None:
+        """Make this close attempt the limit IOC the engine names for it (a take-profit's
+        first attempt); what it does not fill is closed at market next (see :meth:`_close`)."""
         spec = self.markets.cached_spec(order.symbol)
-        if spec is None:
-            return
-        tolerance = self.config.take_profit.slippage_tolerance_percent
-        limit = take_profit_limit(order.side, level, tolerance, spec.tick_size)
-        order.extra[CLOSE_LIMIT] = {"attempt": order.close_attempt, "price": str(limit)}
+        limit = first_close_limit(
+            reason,
+            order.side,
+            level,
+            self.config.take_profit.slippage_tolerance_percent,
+            None if spec is None else spec.tick_size,
+        )
+        if limit is not None:
+            order.extra[CLOSE_LIMIT] = {"attempt": order.close_attempt, "price": str(limit)}
 
     def _next_close_id(self, order: WorkerOrder) -> None:
         order.close_attempt += 1
@@ -332,8 +336,10 @@ class StopLossTakeProfitMonitor:
                     self._retry_state(order)
                     continue
                 except ExchangeError as exc:
-                    if close_limit(order) is not None:
-                        # A refused limit must not hold the target up: market, at once.
+                    step = after_refusal(
+                        limited=close_limit(order) is not None, refusals=failures + 1
+                    )
+                    if step is NextClose.MARKET_NOW:
                         log.warning(
                             "SLTP take-profit IOC of %s refused (%s): closing at market",
                             order.order_id,

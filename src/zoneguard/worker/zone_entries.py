@@ -40,6 +40,7 @@ from zoneguard.domain.pricing import maker_entry_price
 from zoneguard.domain.triggers import TriggerIndex
 from zoneguard.engine.entries import EntryLadder, EntryZone, ZoneSpec
 from zoneguard.engine.entry_policy import RefusalStep, on_post_only_refused
+from zoneguard.engine.resume import LookupStep, after_entry_lookup
 from zoneguard.exchange.errors import ExchangeError, PostOnlyWouldCross
 from zoneguard.exchange.port import OrderRequest, PlacedOrder
 from zoneguard.worker.alerts import Alerter
@@ -527,14 +528,19 @@ class ZoneEntries:
             return
         order.filled_contracts = ladder.filled
 
-    def _ended_unfilled(self, order: WorkerOrder, number: int, why: str) -> None:
+    def _ended_unfilled(
+        self, order: WorkerOrder, number: int, why: str, *, check_now: bool = False
+    ) -> None:
+        """The zone's entry is over with nothing filled: the zone waits for its price
+        again; ``check_now``: placed at once if the price is in it already (an entry that
+        never reached the venue), else on the next price inside (one that ended there)."""
         log.info("order %s: zone %d entry ended unfilled (%s)", order.order_id, number, why)
         ladder = self._ladder(order)
         ladder.on_refused(number)
         self._note(order, ladder)
         self.queue.save_facts(order)
         if self._may_add(order, ladder):
-            self.arm(order, check_now=False)
+            self.arm(order, check_now=check_now)
 
     def _refused(self, order: WorkerOrder, number: int, exc: ExchangeError) -> None:
         """The exchange refused the zone's entry for good: the zone is over; the position
@@ -672,18 +678,12 @@ class ZoneEntries:
         found, the zone waits for the price again, and the same client id goes next."""
         facts = self._facts(order, number)
         if not facts.get("order_id"):
-            failures = 0
-            while True:  # a lookup that fails says nothing: only the venue's answer counts
-                try:
-                    found = await self.placement.find(order.symbol, str(facts["client_id"]))
-                    break
-                except ExchangeError as exc:
-                    failures += 1
-                    log.warning("zone %d of %s not looked up (%s)", number, order.order_id, exc)
-                    await asyncio.sleep(backoff_s(min(failures, 6)))
+            found = await self._look_up(order, number, str(facts["client_id"]))
             if found is None:
                 facts["unknown"] = True
-                self._ended_unfilled(order, number, "not found on the exchange after a restart")
+                self._ended_unfilled(
+                    order, number, "not found on the exchange after a restart", check_now=True
+                )
                 return
             facts["order_id"] = found.order_id
             self._owner[found.order_id] = (order.order_id, number)
@@ -692,6 +692,27 @@ class ZoneEntries:
             if found.status.is_final:
                 return
         await self._until_final(order, number)
+
+    async def _look_up(self, order: WorkerOrder, number: int, cid: str) -> OrderInfo | None:
+        """The zone's entry by its client id, as the engine's restart rule asks: a lookup
+        that fails says nothing (asked again); one that finds nothing is asked again while
+        the venue's reads may lag."""
+        started = time.monotonic()
+        failures = 0
+        while True:
+            try:
+                found = await self.placement.find(order.symbol, cid)
+            except ExchangeError as exc:
+                failures += 1
+                log.warning("zone %d of %s not looked up (%s)", number, order.order_id, exc)
+                await asyncio.sleep(backoff_s(min(failures, 6)))
+                continue
+            waited_s = time.monotonic() - started
+            step = after_entry_lookup(found=found is not None, accepted=False, waited_s=waited_s)
+            if step is not LookupStep.ASK_AGAIN:
+                return found
+            failures += 1
+            await asyncio.sleep(backoff_s(min(failures, 6)))
 
     # -- life
     def forget(self, order: WorkerOrder) -> None:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from zoneguard.domain.legs import split_in_lots
+from zoneguard.domain.plan import OrderPlan
 from zoneguard.domain.stop_rules import (
     TrailingStop,
     break_even_level,
@@ -278,3 +279,39 @@ class ExitGuard:
         self.stop = level
         self.stop_reason = reason
         return [MoveStop(level, reason)]
+
+
+def guard_for_plan(
+    plan: OrderPlan, filled: Decimal, entry: Decimal, lot: Decimal, tick: Decimal
+) -> ExitGuard:
+    """The exit guard a plan's position gets once ``filled`` contracts are in at the
+    average ``entry``: its stop, its ladder (the seed's one take-profit is a ladder of one),
+    its break-even and trailing rules (a trailing activation in percent counts from
+    ``entry``)."""
+    rule = plan.break_even
+    break_even = (
+        None
+        if rule is None
+        else BreakEvenRule(rule.after_take_profit, rule.trigger_percent, rule.offset_percent)
+    )
+    trail = plan.trailing_stop
+    trailing: TrailingStop | None = None
+    if trail is not None:
+        if trail.activation_price is not None:
+            trailing = TrailingStop(trail.callback_percent, trail.activation_price)
+        else:
+            assert trail.activation_percent is not None
+            trailing = TrailingStop.from_percent(
+                plan.side, entry, trail.activation_percent, trail.callback_percent
+            )
+    return ExitGuard.for_plan(
+        plan.side,
+        filled,
+        entry,
+        plan.stop_loss,
+        [(target.price, target.size_percent) for target in plan.targets],
+        lot,
+        tick,
+        break_even,
+        trailing,
+    )

@@ -15,6 +15,7 @@ class ExitReason(StrEnum):
     STOP_LOSS = "stop_loss"
     BREAK_EVEN = "break_even"
     TRAILING_STOP = "trailing_stop"
+    MANUAL = "manual"
 
 
 @dataclass(frozen=True, slots=True)

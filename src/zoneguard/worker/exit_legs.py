@@ -35,7 +35,7 @@ from zoneguard.domain.client_ids import client_order_id_for
 from zoneguard.domain.contract import ContractSpec
 from zoneguard.domain.lifecycle import OrderState
 from zoneguard.domain.market import OrderInfo, OrderOrigin
-from zoneguard.domain.stop_rules import TrailingStop, stop_crossed
+from zoneguard.domain.stop_rules import stop_crossed
 from zoneguard.engine.close_policy import (
     RUNG_REFUSALS,
     TAKE_PROFIT,
@@ -44,7 +44,7 @@ from zoneguard.engine.close_policy import (
     after_refusal,
     first_close_limit,
 )
-from zoneguard.engine.exits import BreakEvenRule, ExitGuard
+from zoneguard.engine.exits import ExitGuard, guard_for_plan
 from zoneguard.engine.intents import Close, ExitReason, Intent, MoveStop
 from zoneguard.exchange.errors import DuplicateClientOrderId, ExchangeError, PositionNotFound
 from zoneguard.exchange.port import OrderRequest, PlacedOrder, StopRequest
@@ -218,35 +218,9 @@ class ExitLegs:
             self._register(order)
 
     def _build(self, order: WorkerOrder, spec: ContractSpec) -> ExitGuard:
-        plan = order.plan
         assert order.entry_price is not None
-        entry = order.entry_price
-        rule = plan.break_even
-        break_even = (
-            None
-            if rule is None
-            else BreakEvenRule(rule.after_take_profit, rule.trigger_percent, rule.offset_percent)
-        )
-        trail = plan.trailing_stop
-        trailing: TrailingStop | None = None
-        if trail is not None:
-            if trail.activation_price is not None:
-                trailing = TrailingStop(trail.callback_percent, trail.activation_price)
-            else:
-                assert trail.activation_percent is not None
-                trailing = TrailingStop.from_percent(
-                    plan.side, entry, trail.activation_percent, trail.callback_percent
-                )
-        return ExitGuard.for_plan(
-            plan.side,
-            order.filled_contracts,
-            entry,
-            plan.stop_loss,
-            [(target.price, target.size_percent) for target in plan.targets],
-            spec.lot_size,
-            spec.tick_size,
-            break_even,
-            trailing,
+        return guard_for_plan(
+            order.plan, order.filled_contracts, order.entry_price, spec.lot_size, spec.tick_size
         )
 
     def held(self, order: WorkerOrder) -> Decimal:

@@ -54,7 +54,7 @@ def test_an_ioc_rest_goes_at_market_a_market_close_is_settled() -> None:
     assert after_fill(limited=True, sent_for=D(10), filled=D(4)) is NextClose.MARKET_NOW
     assert after_fill(limited=True, sent_for=D(10), filled=D(10)) is NextClose.DONE
     assert after_fill(limited=False, sent_for=D(10), filled=D(4)) is NextClose.DONE
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="outside"):
         after_fill(limited=True, sent_for=D(10), filled=D(11))
 
 

@@ -297,3 +297,57 @@ async def test_account_settings_and_listen_key(
     with pytest.raises(UnauthorizedError) as refused:
         await in_thread(stranger.position_information_v3)
     assert refused.value.status_code == -2015
+
+
+async def test_hedge_mode_needs_long_or_short_and_refuses_reduce_only(
+    sim: SimServer, session: aiohttp.ClientSession
+) -> None:
+    sdk = sdk_client(sim)
+    await in_thread(sdk.change_position_mode, dual_side_position="true")
+    order = dict(symbol="BTCUSDT", type="MARKET", quantity=0.002)
+    with pytest.raises(BadRequestError) as both:
+        await in_thread(sdk.new_order, side="BUY", **order)  # positionSide BOTH
+    assert both.value.status_code == -4061
+    with pytest.raises(BadRequestError) as reduce:
+        await in_thread(
+            sdk.new_order, side="SELL", position_side="LONG", reduce_only="true", **order
+        )
+    assert reduce.value.status_code == -1106
+    await in_thread(sdk.new_order, side="BUY", position_side="LONG", **order)
+    await in_thread(sdk.new_order, side="SELL", position_side="SHORT", **order)
+    rows = (await in_thread(sdk.position_information_v3, symbol="BTCUSDT")).data()
+    assert sorted((r.position_side, r.position_amt) for r in rows) == [
+        ("LONG", "0.002"),
+        ("SHORT", "-0.002"),
+    ]
+    with pytest.raises(BadRequestError) as busy:
+        await in_thread(sdk.change_position_mode, dual_side_position="false")
+    assert busy.value.status_code == -4068
+    await in_thread(sdk.new_order, side="SELL", position_side="LONG", **order)  # closes
+    assert [r.position_side for r in (await in_thread(sdk.position_information_v3)).data()] == [
+        "SHORT"
+    ]
+
+
+async def test_order_answers_carry_the_order_count_headers(
+    sim: SimServer, session: aiohttp.ClientSession
+) -> None:
+    body = signed(
+        {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "quantity": "0.002",
+            "price": "64000",
+            "timestamp": now_ms(),
+        }
+    )
+    counts = []
+    for _ in range(2):
+        status, order, headers = await raw(session, sim, "POST", "/fapi/v1/order", body=body)
+        assert status == 200, order
+        counts.append(int(headers["X-MBX-ORDER-COUNT-10S"]))
+        assert int(headers["X-MBX-ORDER-COUNT-1M"]) >= counts[-1]
+        assert "X-MBX-USED-WEIGHT-1M" in headers
+    assert counts[1] == counts[0] + 1

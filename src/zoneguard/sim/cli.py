@@ -1,4 +1,4 @@
-"""``zoneguard sim``: run the BitMart-protocol simulator in the foreground."""
+"""``zoneguard sim``: run the exchange simulator (BitMart or Binance dialect) in the foreground."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def parse_prices(values: list[str]) -> dict[str, Decimal]:
 
 
 def sim(
+    venue: Annotated[
+        str, typer.Option(help="Wire dialect to speak: 'bitmart' or 'binance' (USDⓈ-M REST).")
+    ] = _DEFAULTS.venue,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = _DEFAULTS.host,
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port for REST, websockets and /_sim (0: any).")
@@ -77,7 +80,10 @@ def sim(
         ),
     ] = False,
 ) -> None:
-    """Run a local exchange that speaks BitMart USDT-M futures (REST and websockets)."""
+    """Run a local exchange that speaks BitMart USDT-M futures (REST and websockets), or
+    Binance USDⓈ-M futures' REST API with --venue binance."""
+    if venue not in ("bitmart", "binance"):
+        raise typer.BadParameter("must be 'bitmart' or 'binance'", param_hint="--venue")
     prices = dict(_DEFAULTS.prices)
     prices.update(parse_prices(price or []))
     if post_only_cross not in ("reject", "cancel"):
@@ -94,6 +100,7 @@ def sim(
                 param_hint="--replay-symbol",
             )
     config = SimConfig(
+        venue="binance" if venue == "binance" else "bitmart",
         host=host,
         port=port,
         api_key=api_key,

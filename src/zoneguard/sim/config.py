@@ -12,8 +12,13 @@ def _default_prices() -> dict[str, Decimal]:
     return {"BTCUSDT": Decimal(65000), "ETHUSDT": Decimal(3000), "SOLUSDT": Decimal(180)}
 
 
+Venue = Literal["bitmart", "binance"]
+"""Which exchange's wire dialect the simulator speaks (one engine under both)."""
+
+
 @dataclass
 class SimConfig:
+    venue: Venue = "bitmart"
     host: str = "127.0.0.1"
     port: int = 8090  # 0 = pick a free port
     api_key: str = "sim-key"

@@ -16,6 +16,7 @@ from types import TracebackType
 from aiohttp import web
 
 from zoneguard.eventloop import run
+from zoneguard.sim.binance.rest import BinanceRest
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.control import ControlApi
 from zoneguard.sim.engine import Engine
@@ -33,6 +34,7 @@ class SimServer:
         self.config = config
         self._state = SimState(config)
         self._rest = RestApi(self._state)
+        self._binance = BinanceRest(self._state) if config.venue == "binance" else None
         self._control = ControlApi(self._state)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -132,6 +134,10 @@ class SimServer:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        if self._binance is not None:
+            if path.startswith("/_sim/"):
+                return await self._control.handle(request)
+            return await self._binance.handle(request)
         if path == "/api":
             return await self._state.hub.serve(request, private=False)
         if path == "/user":
@@ -161,11 +167,15 @@ async def _serve_until_signalled(config: SimConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(
-        f"zoneguard sim: REST {server.base_url}  WS public {server.ws_public_url}  "
-        f"WS private {server.ws_private_url}  (key {config.api_key})",
-        flush=True,
-    )
+    if config.venue == "binance":
+        banner = f"zoneguard sim (binance): REST {server.base_url}  (key {config.api_key})"
+        print(banner, flush=True)
+    else:
+        print(
+            f"zoneguard sim: REST {server.base_url}  WS public {server.ws_public_url}  "
+            f"WS private {server.ws_private_url}  (key {config.api_key})",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:

@@ -10,6 +10,7 @@ from zoneguard.sim.config import SimConfig
 from zoneguard.sim.contracts import contract_for
 from zoneguard.sim.engine import Engine, IdSource
 from zoneguard.sim.faults import FaultState
+from zoneguard.sim.model import ONE_WAY_MODE
 from zoneguard.sim.ratelimit import RateLimiter
 from zoneguard.sim.replay import ReplayRunner
 from zoneguard.sim.ws import Hub, WsSettings
@@ -37,7 +38,7 @@ class SimState:
         contracts = {
             symbol: contract_for(symbol, Decimal(price)) for symbol, price in config.prices.items()
         }
-        return Engine(
+        engine = Engine(
             contracts,
             {symbol: Decimal(price) for symbol, price in config.prices.items()},
             usdt_balance=Decimal(config.usdt_balance),
@@ -49,6 +50,9 @@ class SimState:
             claim_amount=Decimal(config.claim_usdt),
             liquidity=self.faults.take_liquidity,
         )
+        if config.venue == "binance":
+            engine.position_mode = ONE_WAY_MODE  # Binance's default position mode
+        return engine
 
     def reset(self) -> None:
         """A fresh account and market at the configured prices; ids keep counting up."""

@@ -88,3 +88,9 @@ def test_request_types_are_strict_unless_lenient_is_asked(
     assert result.exit_code == 0, result.output
     (config,) = started
     assert config.strict_types is strict
+
+
+def test_unknown_venue_is_a_bad_parameter() -> None:
+    with pytest.raises(typer.BadParameter) as caught:
+        make_app()(["sim", "--venue", "kraken"], standalone_mode=False)
+    assert "--venue" in caught.value.format_message() or "binance" in str(caught.value)

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import BitMartSettings
+from zoneguard.exchange.port import VenueCapabilities
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.server import SimServer
 from zoneguard.worker.config import OrdersConfig, WorkerSettings
@@ -245,12 +246,18 @@ class InProcessWorker:
         receiver: Receiver,
         var_dir: Path,
         config: OrdersConfig | None = None,
+        capabilities: VenueCapabilities | None = None,
         **settings: Any,
     ) -> None:
         self._socket = bound_socket()
         self.port: int = self._socket.getsockname()[1]
+        exchange = BitMartExchange(sim_exchange_settings(sim))
+        if capabilities is not None:
+            # The real adapter declaring less than BitMart can: the worker must then take
+            # the path of a venue without it (Binance's: no presets on the entry).
+            exchange.capabilities = capabilities
         self.service = WorkerService(
-            BitMartExchange(sim_exchange_settings(sim)),
+            exchange,
             config or OrdersConfig(),
             WorkerSettings(app_base_url=receiver.base_url, **settings),
             var_dir,
@@ -378,6 +385,7 @@ class Stack:
         orders: dict[str, Any] | None = None,
         sim: dict[str, Any] | None = None,
         api_token: str | None = None,
+        capabilities: VenueCapabilities | None = None,
         **settings: Any,
     ) -> Client:
         self.sim = SimServer(sim_config(**(sim or {})))
@@ -385,7 +393,9 @@ class Stack:
         await self.receiver.start()
         setup_worker_logging(self.tmp_path)
         config = OrdersConfig.model_validate({"orders": orders or {}})
-        self.worker = InProcessWorker(self.sim, self.receiver, self.tmp_path, config, **settings)
+        self.worker = InProcessWorker(
+            self.sim, self.receiver, self.tmp_path, config, capabilities, **settings
+        )
         await self.worker.start(api_token=api_token)
         self.session = aiohttp.ClientSession()
         headers = {"Authorization": f"Bearer {api_token}"} if api_token else None

@@ -76,6 +76,26 @@ class RateBudget:
 
 
 @dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    """What a venue can do, declared by its adapter: the worker decides from these, never
+    by trying and failing on a live order."""
+
+    preset_stops: bool
+    """A stop-loss and take-profit ride on the entry order (the exchange-side protection
+    exists the moment the entry fills). Without them the worker places the protection as
+    conditional orders as soon as it sees the fill, and its own guard covers the gap."""
+    native_trailing: bool
+    """The venue runs a trailing stop itself."""
+    batch_orders: int
+    """Orders one batch request may carry (0: no batch endpoint)."""
+    position_modes: tuple[str, ...]
+    """``one_way`` and/or ``hedge``: the first is the mode the adapter trades in."""
+    sends_orders_now: bool
+    """Orders can be put on the wire synchronously from the price push (a warm order
+    lane): the hot path sends before it journals the send."""
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionHealth:
     public_connected: bool
     private_connected: bool
@@ -95,6 +115,8 @@ class ExchangePort(Protocol):
     """Everything the worker asks of a venue. Errors are :mod:`zoneguard.exchange.errors`."""
 
     venue: str
+
+    capabilities: VenueCapabilities
 
     last_price_budget: RateBudget
     """How many :meth:`last_price` calls the venue's public rate limits allow, all symbols

@@ -225,10 +225,13 @@ class EntryZoneMonitor:
             return None
 
     def _presets(self, order: WorkerOrder) -> bool:
-        """Attach the exchange-side SL/TP to this entry: only when no other signal owns
-        part of the position (a preset is the whole position's); else noted, so the shared
-        protection covers this order even once it is alone (``shared_backstop``)."""
-        if self.queue.shares_position(order):
+        """Attach the exchange-side SL/TP to this entry: only when the venue can (Binance
+        cannot) and no other signal owns part of the position (a preset is the whole
+        position's); else noted, so the exchange-side protection is placed for this order
+        by ``shared_backstop`` the moment its fill is seen."""
+        if not self.placement.exchange.capabilities.preset_stops or self.queue.shares_position(
+            order
+        ):
             order.extra[PRESETS] = False
             return False
         order.extra.pop(PRESETS, None)

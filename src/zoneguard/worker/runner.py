@@ -12,8 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from zoneguard.envfile import environment_with_env_file
-from zoneguard.exchange.bitmart.adapter import BitMartExchange
-from zoneguard.exchange.bitmart.settings import DEMO_REST_URL, PRODUCTION_REST_URL, BitMartSettings
+from zoneguard.exchange.registry import VenueConfigError, venue_from_env
 from zoneguard.web.addresses import is_loopback
 from zoneguard.worker.config import (
     DEFAULT_ORDERS_CONFIG_PATH,
@@ -39,27 +38,13 @@ async def serve(
             f"refusing to listen on {host} without ZONEGUARD_API_TOKEN (anyone could trade)"
         )
     # Read after load_worker_settings, which has checked the .env file line by line.
-    exchange_settings = BitMartSettings.from_env(environment_with_env_file())
-    real_venue = exchange_settings.rest_url.rstrip("/") in (PRODUCTION_REST_URL, DEMO_REST_URL)
-    if real_venue and not live:
-        raise ConfigError(
-            f"BITMART_REST_URL is {exchange_settings.rest_url}, a real exchange: pass --live to "
-            "trade there (point it at `zoneguard sim` to practise)"
-        )
-    if not exchange_settings.has_credentials:
-        raise ConfigError("BITMART_API_KEY, BITMART_API_SECRET and BITMART_API_MEMO must be set")
+    try:
+        venue = venue_from_env(environment_with_env_file(), live=live)
+    except VenueConfigError as exc:
+        raise ConfigError(str(exc)) from exc
     setup_worker_logging(var_dir)
-    register_secrets(
-        [
-            exchange_settings.api_secret,
-            exchange_settings.api_key,
-            exchange_settings.api_memo,
-            *settings.secret_values(),
-        ]
-    )
-    worker = WorkerService(
-        BitMartExchange(exchange_settings), config, settings, var_dir, freeze_heap=True
-    )
+    register_secrets([*venue.secrets, *settings.secret_values()])
+    worker = WorkerService(venue.exchange, config, settings, var_dir, freeze_heap=True)
     _log_config_source(config_path)  # once the journal is ours: a refused start says one line
     try:
         await worker.start()

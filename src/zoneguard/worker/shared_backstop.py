@@ -16,6 +16,10 @@ A signal alone on its side keeps the seed's protection (the entry's presets, mov
 own break-even and trailing stop); this keeper takes over as soon as a second signal holds
 contracts on the side, and hands the levels back to the last one left. The new orders are
 placed before the old ones are cancelled, so the position is never without one.
+
+On a venue whose entries cannot carry a stop-loss and take-profit (Binance), this keeper
+protects every side, one signal or several, from the first fill it is told of: the levels
+are those of the signal(s) holding it, and nothing is ever handed back.
 """
 
 from __future__ import annotations
@@ -69,12 +73,14 @@ class SharedBackstop:
         self._tasks: dict[Key, asyncio.Task[None]] = {}
         self._dirty: set[Key] = set()
         self._placed: dict[tuple[Key, OrderOrigin], str] = {}
+        self.presets_on_entries = placement.exchange.capabilities.preset_stops
+        """The venue's entries carry the protection (else this keeper always places it)."""
 
     def manages(self, symbol: Symbol, side: Side) -> bool:
         """The keeper, not the order alone, sets the exchange-side levels of this side:
         several hold it, or did, or the one holding it entered without presets (another
         signal claimed the side when its entry was sent)."""
-        if (symbol, side) in self._shared:
+        if (symbol, side) in self._shared or not self.presets_on_entries:
             return True
         holders = self._holders(symbol, side)
         return len(holders) > 1 or any(order.extra.get(PRESETS) is False for order in holders)
@@ -146,7 +152,7 @@ class SharedBackstop:
                 continue
             if wanted.get(stop_order.origin) != stop_order.trigger_price:
                 await self.placement.exchange.cancel_stop(symbol, order_id=stop_order.order_id)
-        if len(holders) == 1:
+        if len(holders) == 1 and self.presets_on_entries:
             self._shared.discard(key)  # handed back: the one left follows its own levels
             holders[0].extra.pop(PRESETS, None)
         log.info(

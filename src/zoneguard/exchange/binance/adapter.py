@@ -59,12 +59,22 @@ from zoneguard.exchange.port import (
     PriceHandler,
     RateBudget,
     StopRequest,
+    VenueCapabilities,
 )
 
 log = logging.getLogger(__name__)
 
 LAST_PRICE_BUDGET = RateBudget(calls=200, window_s=60.0)
 """``GET /fapi/v1/ticker/price`` weighs 1 of the 2,400 a minute; 200 leaves ample room."""
+CAPABILITIES = VenueCapabilities(
+    preset_stops=False,
+    native_trailing=True,
+    batch_orders=5,
+    position_modes=("one_way", "hedge"),
+    sends_orders_now=False,
+)
+"""Research §0.1, §A.2, §A.5: no TP/SL on an entry through the API, TRAILING_STOP_MARKET on
+the Algo service, ``batchOrders`` of at most 5, one-way mode by default."""
 _TIME_IN_FORCE = {
     TimeInForce.GTC: "GTC",
     TimeInForce.IOC: "IOC",
@@ -83,6 +93,7 @@ class BinanceExchange:
     """Binance USDⓈ-M futures behind the venue-neutral exchange port."""
 
     venue = "binance"
+    capabilities = CAPABILITIES
     last_price_budget = LAST_PRICE_BUDGET
 
     def __init__(

@@ -69,6 +69,7 @@ from zoneguard.exchange.port import (
     PriceHandler,
     RateBudget,
     StopRequest,
+    VenueCapabilities,
 )
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,16 @@ LAST_PRICE_BUDGET = RateBudget(calls=20, window_s=2.0)
 """REST last prices, all symbols together: ``last_price`` takes turns between two public
 endpoints that each allow 12 calls per 2 s per IP (contract details and market trades),
 10 of each here, so 2 per window stay free on each for contract lookups and the like."""
+
+CAPABILITIES = VenueCapabilities(
+    preset_stops=True,
+    native_trailing=True,
+    batch_orders=0,
+    position_modes=("hedge", "one_way"),
+    sends_orders_now=True,
+)
+"""PROTOCOL §6: preset TP/SL on submit-order, trail orders, hedge mode by default (one-way
+when switched while flat), the warm order lane (``lane.py``)."""
 
 BalanceHandler = Callable[[Balance], None]
 _T = TypeVar("_T")
@@ -89,6 +100,7 @@ class BitMartExchange:
     """BitMart USDT-M futures behind the venue-neutral exchange port."""
 
     venue = "bitmart"
+    capabilities = CAPABILITIES
     last_price_budget = LAST_PRICE_BUDGET
 
     def __init__(

@@ -75,6 +75,7 @@ from zoneguard.domain.contract import ContractSpec
 from zoneguard.domain.lifecycle import Lifecycle, OrderState
 from zoneguard.domain.market import PriceTick
 from zoneguard.domain.plan import parse_plan
+from zoneguard.exchange.bitmart.adapter import CAPABILITIES as BITMART_CAPABILITIES
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import BitMartSettings
 from zoneguard.exchange.bitmart.ws import BitMartWebSocket
@@ -129,6 +130,7 @@ class StandInExchange:
     time is noted, no answer ever comes); anything else raises AttributeError."""
 
     venue = "stand-in"
+    capabilities = BITMART_CAPABILITIES  # presets on the entry, orders sent from the push
 
     def __init__(self) -> None:
         self.sent_ns: list[int] = []

@@ -24,9 +24,11 @@ import uvicorn
 from aiohttp import web
 from fastapi import FastAPI
 
+from zoneguard.exchange.binance.adapter import BinanceExchange
+from zoneguard.exchange.binance.settings import BinanceSettings
 from zoneguard.exchange.bitmart.adapter import BitMartExchange
 from zoneguard.exchange.bitmart.settings import BitMartSettings
-from zoneguard.exchange.port import VenueCapabilities
+from zoneguard.exchange.port import ExchangePort, VenueCapabilities
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.server import SimServer
 from zoneguard.worker.config import OrdersConfig, WorkerSettings
@@ -154,7 +156,33 @@ def sim_exchange_settings(sim: SimServer) -> BitMartSettings:
     )
 
 
+def sim_exchange(sim: SimServer) -> ExchangePort:
+    """The adapter of the simulator's dialect (``sim.config.venue``), pointed at it."""
+    if sim.config.venue == "binance":
+        return BinanceExchange(
+            BinanceSettings(
+                api_key=sim.config.api_key,
+                api_secret=sim.config.api_secret,
+                rest_url=sim.base_url,
+                ws_url=sim.base_url.replace("http", "ws", 1),
+                rest_timeout_s=2.0,
+                silence_timeout_s=3.0,
+                reconnect_max_s=0.5,
+            )
+        )
+    return BitMartExchange(sim_exchange_settings(sim))
+
+
 def sim_env(sim: SimServer, receiver: Receiver) -> dict[str, str]:
+    if sim.config.venue == "binance":
+        return {
+            "ZONEGUARD_VENUE": "binance",
+            "BINANCE_API_KEY": sim.config.api_key,
+            "BINANCE_API_SECRET": sim.config.api_secret,
+            "BINANCE_REST_URL": sim.base_url,
+            "BINANCE_WS_URL": sim.base_url.replace("http", "ws", 1),
+            "APP_BASE_URL": receiver.base_url,
+        }
     return {
         "BITMART_API_KEY": sim.config.api_key,
         "BITMART_API_SECRET": sim.config.api_secret,
@@ -251,7 +279,7 @@ class InProcessWorker:
     ) -> None:
         self._socket = bound_socket()
         self.port: int = self._socket.getsockname()[1]
-        exchange = BitMartExchange(sim_exchange_settings(sim))
+        exchange = sim_exchange(sim)
         if capabilities is not None:
             # The real adapter declaring less than BitMart can: the worker must then take
             # the path of a venue without it (Binance's: no presets on the entry).

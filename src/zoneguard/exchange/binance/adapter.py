@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 
@@ -48,6 +48,7 @@ from zoneguard.exchange.errors import (
     MarketUnavailable,
     OrderNotFound,
 )
+from zoneguard.exchange.handlers import emit, emit_connection, parsed
 from zoneguard.exchange.port import (
     ConnectionHandler,
     ConnectionHealth,
@@ -85,8 +86,6 @@ _WORKING_TYPE = {PriceSource.LAST: "CONTRACT_PRICE", PriceSource.MARK: "MARK_PRI
 _MARGIN_TYPE = {MarginMode.ISOLATED: "ISOLATED", MarginMode.CROSS: "CROSSED"}
 NO_CHANGE_NEEDED = frozenset({-4046, -4059})
 """"No need to change margin type" / "position side": already as asked."""
-_T = TypeVar("_T")
-_Event = TypeVar("_Event")
 
 
 class BinanceExchange:
@@ -204,24 +203,24 @@ class BinanceExchange:
 
     async def last_price(self, symbol: Symbol) -> Decimal:
         reply = await self.rest.ticker_price(symbol)
-        return _parsed(lambda r: parse.req_decimal(r, "price"), reply, "ticker/price")
+        return parsed(lambda r: parse.req_decimal(r, "price"), reply, "binance ticker/price")
 
     async def klines(
         self, symbol: Symbol, timeframe: str, start_s: int, end_s: int
     ) -> list[KlineBar]:
         rows = await self.rest.klines(symbol, timeframe, start_s * 1000, end_s * 1000 + 999)
-        return _parsed(lambda r: parse.rest_klines(symbol, timeframe, r), rows, "klines")
+        return parsed(lambda r: parse.rest_klines(symbol, timeframe, r), rows, "binance klines")
 
     async def balances(self) -> list[Balance]:
         rows = await self.rest.balance()
-        return [_parsed(_balance, row, "balance") for row in rows]
+        return [parsed(_balance, row, "binance balance") for row in rows]
 
     async def positions(self, symbol: Symbol | None = None) -> list[PositionInfo]:
         rows = await self.rest.position_risk(symbol)
         positions = []
         for row in rows:
             size = await self._size(str(row.get("symbol")))
-            positions.append(_parsed(parse.position_risk, row, "positionRisk", size))
+            positions.append(parsed(parse.position_risk, row, "binance positionRisk", size))
         return [p for p in positions if p.contracts > 0]
 
     async def set_leverage(
@@ -301,7 +300,7 @@ class BinanceExchange:
 
     async def _order(self, row: Any) -> OrderInfo:
         size = await self._size(str(row.get("symbol")))
-        return _parsed(parse.rest_order, row, "order", size)
+        return parsed(parse.rest_order, row, "binance order", size)
 
     async def place_stop(self, request: StopRequest) -> str:
         """A reduce-only STOP_MARKET or TAKE_PROFIT_MARKET on the Algo service; without a
@@ -331,7 +330,7 @@ class BinanceExchange:
         stops = []
         for row in rows:
             size = await self._size(str(row.get("symbol")))
-            stops.append(_parsed(parse.algo_order, row, "openAlgoOrders", size))
+            stops.append(parsed(parse.algo_order, row, "binance openAlgoOrders", size))
         return stops
 
     async def cancel_stop(
@@ -434,17 +433,17 @@ class BinanceExchange:
         try:
             if name.endswith("@aggtrade"):
                 if self._price_handlers:
-                    _emit(self._price_handlers, parse.agg_trade_tick(data, received_ns))
+                    emit(self._price_handlers, parse.agg_trade_tick(data, received_ns))
             elif "@kline_" in name:
-                _emit(self._kline_handlers, parse.kline_push(data, received_ns))
+                emit(self._kline_handlers, parse.kline_push(data, received_ns))
             elif name == "ORDER_TRADE_UPDATE":
                 size = self._known_size(str(data.get("o", {}).get("s")))
                 if size is not None:
-                    _emit(self._order_handlers, parse.order_trade_update(data, size))
+                    emit(self._order_handlers, parse.order_trade_update(data, size))
             elif name == "ACCOUNT_UPDATE":
                 sizes = {symbol: spec.contract_size for symbol, spec in self._contracts.items()}
                 for position in parse.account_update_positions(data, sizes):
-                    _emit(self._position_handlers, position)
+                    emit(self._position_handlers, position)
             elif name == "listenKeyExpired":
                 asyncio.get_running_loop().create_task(self._renew_listen_key())
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -459,15 +458,11 @@ class BinanceExchange:
 
     def _connection_changed(self, name: str, up: bool) -> None:
         log.info("binance %s websocket %s", name, "up" if up else "down")
-        for handler in self._connection_handlers:
-            try:
-                handler(name, up)
-            except Exception:
-                log.exception("connection handler %r failed", handler)
+        emit_connection(self._connection_handlers, name, up)
 
 
 def _balance(row: Any) -> Balance:
-    total = parse.req_decimal(row, "balance")
+    total = parse.req_decimal(row, "binance balance")
     available = parse.req_decimal(row, "availableBalance")
     unrealized = row.get("crossUnPnl")
     return Balance(
@@ -478,19 +473,3 @@ def _balance(row: Any) -> Balance:
         equity=total,
         unrealized_pnl=None if unrealized is None else parse.req_decimal(row, "crossUnPnl"),
     )
-
-
-def _emit(handlers: Sequence[Callable[[_Event], None]], event: _Event) -> None:
-    for handler in handlers:
-        try:
-            handler(event)
-        except Exception:
-            log.exception("stream handler %r failed", handler)
-
-
-def _parsed(parser: Callable[..., _T], payload: Any, what: str, *args: Any) -> _T:
-    """Parse a REST payload; a malformed one is an exchange error, not a crash elsewhere."""
-    try:
-        return parser(payload, *args)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ExchangeError(f"unreadable binance {what} payload: {exc}") from exc

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 
@@ -58,6 +58,7 @@ from zoneguard.exchange.errors import (
     InvalidRequest,
     MarketUnavailable,
 )
+from zoneguard.exchange.handlers import emit, emit_connection, parsed
 from zoneguard.exchange.port import (
     ConnectionHandler,
     ConnectionHealth,
@@ -90,8 +91,6 @@ CAPABILITIES = VenueCapabilities(
 when switched while flat), the warm order lane (``lane.py``)."""
 
 BalanceHandler = Callable[[Balance], None]
-_T = TypeVar("_T")
-_Event = TypeVar("_Event")
 
 __all__ = ["BalanceHandler", "BitMartExchange", "client_order_id_for"]
 
@@ -230,7 +229,7 @@ class BitMartExchange:
         rows = await self.rest.contract_details(symbol)
         for row in rows:
             if row.get("symbol") == symbol:
-                return _parsed(parse.parse_contract, row, "contract details")
+                return parsed(parse.parse_contract, row, "contract details")
         raise MarketUnavailable(f"unknown contract {symbol}")
 
     async def last_price(self, symbol: Symbol) -> Decimal:
@@ -241,7 +240,7 @@ class BitMartExchange:
         if self._price_from_trades:
             trades = await self.rest.market_trades(symbol, limit=1)
             if trades:
-                return _parsed(parse.parse_trade_price, trades[0], "market-trade")
+                return parsed(parse.parse_trade_price, trades[0], "market-trade")
             # No trade yet (a new listing): the contract details say what there is.
         spec = await self._fetch_contract(symbol)
         if spec.last_price is None:
@@ -250,7 +249,7 @@ class BitMartExchange:
 
     async def balances(self) -> list[Balance]:
         rows = await self.rest.assets_detail()
-        return [_parsed(parse.parse_balance, row, "assets-detail") for row in rows]
+        return [parsed(parse.parse_balance, row, "assets-detail") for row in rows]
 
     async def positions(self, symbol: Symbol | None = None) -> list[PositionInfo]:
         """Open positions only (zero rows, which BitMart returns for a symbol, are dropped)."""
@@ -258,7 +257,7 @@ class BitMartExchange:
         if self._position_v2:
             try:
                 rows = await self.rest.position_v2(symbol)
-                positions = [_parsed(parse.parse_position_v2, r, "position-v2") for r in rows]
+                positions = [parsed(parse.parse_position_v2, r, "position-v2") for r in rows]
             except InvalidRequest as exc:
                 if exc.code != 30000:  # only "endpoint not found" sends us to the old one
                     raise
@@ -267,7 +266,7 @@ class BitMartExchange:
                 return await self.positions(symbol)
         else:
             rows = await self.rest.position(symbol)
-            positions = [_parsed(parse.parse_position_v1, r, "position") for r in rows]
+            positions = [parsed(parse.parse_position_v1, r, "position") for r in rows]
         return [p for p in positions if p.contracts > 0]
 
     async def set_leverage(
@@ -320,16 +319,16 @@ class BitMartExchange:
         await self.rest.cancel_orders(symbol)
 
     async def get_order(self, symbol: Symbol, order_id: str) -> OrderInfo:
-        return _parsed(parse.parse_order, await self.rest.order(symbol, order_id), "order")
+        return parsed(parse.parse_order, await self.rest.order(symbol, order_id), "order")
 
     async def find_order(self, symbol: Symbol, client_order_id: str) -> OrderInfo | None:
         """The order carrying ``client_order_id``: open orders first, then history."""
         for row in await self.rest.open_orders(symbol):
             if row.get("client_order_id") == client_order_id:
-                return _parsed(parse.parse_order, row, "get-open-orders")
+                return parsed(parse.parse_order, row, "get-open-orders")
         rows = await self.rest.order_history(symbol, client_order_id=client_order_id)
         matches = [
-            _parsed(parse.parse_order, row, "order-history")
+            parsed(parse.parse_order, row, "order-history")
             for row in rows
             if row.get("client_order_id") == client_order_id
         ]
@@ -339,14 +338,14 @@ class BitMartExchange:
 
     async def open_orders(self, symbol: Symbol | None = None) -> list[OrderInfo]:
         rows = await self.rest.open_orders(symbol)
-        return [_parsed(parse.parse_order, row, "get-open-orders") for row in rows]
+        return [parsed(parse.parse_order, row, "get-open-orders") for row in rows]
 
     async def place_stop(self, request: StopRequest) -> str:
         return await self.rest.submit_tp_sl_order(tp_sl_body(request))
 
     async def open_stops(self, symbol: Symbol | None = None) -> list[StopOrderInfo]:
         rows = await self.rest.current_plan_orders(symbol, plan_type="profit_loss")
-        return [_parsed(parse.parse_plan_order, row, "current-plan-order") for row in rows]
+        return [parsed(parse.parse_plan_order, row, "current-plan-order") for row in rows]
 
     async def cancel_stop(
         self, symbol: Symbol, *, order_id: str | None = None, client_order_id: str | None = None
@@ -372,13 +371,13 @@ class BitMartExchange:
 
     async def fills(self, symbol: Symbol, *, order_id: str | None = None) -> list[Fill]:
         rows = await self.rest.trades(symbol, order_id=order_id)
-        return [_parsed(parse.parse_trade_row, row, "trades") for row in rows]
+        return [parsed(parse.parse_trade_row, row, "trades") for row in rows]
 
     async def klines(
         self, symbol: Symbol, timeframe: str, start_s: int, end_s: int
     ) -> list[KlineBar]:
         rows = await self.rest.kline(symbol, kline_step_minutes(timeframe), start_s, end_s)
-        return _parsed(lambda r: parse.parse_rest_klines(symbol, timeframe, r), rows, "kline")
+        return parsed(lambda r: parse.parse_rest_klines(symbol, timeframe, r), rows, "kline")
 
     # -- streams -----------------------------------------------------------------------
 
@@ -452,46 +451,22 @@ class BitMartExchange:
             if channel == TICKER_PREFIX:
                 if self._price_handlers:
                     for row in data if isinstance(data, list) else (data,):
-                        _emit(self._price_handlers, parse.parse_ticker(row, received_ns))
+                        emit(self._price_handlers, parse.parse_ticker(row, received_ns))
             elif channel == ORDER_TOPIC:
                 for update in parse.parse_order_push(data):
-                    _emit(self._order_handlers, update)
+                    emit(self._order_handlers, update)
             elif channel == POSITION_TOPIC:
                 for position in parse.parse_position_push(data):
-                    _emit(self._position_handlers, position)
+                    emit(self._position_handlers, position)
             elif channel.startswith(KLINE_PREFIX):
                 venue_tf = channel[len(KLINE_PREFIX) :]
                 for bar in parse.parse_kline_push(venue_tf, data, received_ns, symbol=argument):
-                    _emit(self._kline_handlers, bar)
+                    emit(self._kline_handlers, bar)
             elif group.startswith(ASSET_PREFIX):
-                _emit(self._balance_handlers, parse.parse_balance(data))
+                emit(self._balance_handlers, parse.parse_balance(data))
         except (ValueError, TypeError, KeyError) as exc:
             log.error("unreadable %s push dropped: %r", group, exc)
 
     def _connection_changed(self, name: str, up: bool) -> None:
         log.info("bitmart %s websocket %s", name, "up" if up else "down")
-        _emit_pair(self._connection_handlers, name, up)
-
-
-def _emit(handlers: Sequence[Callable[[_Event], None]], event: _Event) -> None:
-    for handler in handlers:
-        try:
-            handler(event)
-        except Exception:
-            log.exception("stream handler %r failed", handler)
-
-
-def _emit_pair(handlers: Sequence[ConnectionHandler], name: str, up: bool) -> None:
-    for handler in handlers:
-        try:
-            handler(name, up)
-        except Exception:
-            log.exception("connection handler %r failed", handler)
-
-
-def _parsed(parser: Callable[[Any], _T], payload: Any, what: str) -> _T:
-    """Parse a REST payload; a malformed one is an exchange error, not a crash elsewhere."""
-    try:
-        return parser(payload)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ExchangeError(f"unreadable {what} payload: {exc}") from exc
+        emit_connection(self._connection_handlers, name, up)

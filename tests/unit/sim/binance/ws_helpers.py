@@ -44,8 +44,10 @@ async def until(
 
 
 async def nothing_comes(ws: aiohttp.ClientWebSocketResponse, within: float = QUIET_S) -> None:
+    """No frame (but pings aiohttp answers by itself) within ``within`` seconds. The bound
+    is outside ``receive``: aiohttp restarts its own timeout after each ping it answers."""
     try:
-        msg = await ws.receive(timeout=within)
+        msg = await asyncio.wait_for(ws.receive(), within)
     except TimeoutError:
         return
     raise AssertionError(f"unexpected frame {msg}")

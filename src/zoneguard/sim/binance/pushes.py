@@ -103,6 +103,22 @@ def agg_trade(engine: Engine, update: PriceUpdate) -> Payload:
     }
 
 
+def trade(engine: Engine, update: PriceUpdate) -> Payload:
+    """``<s>@trade``: one print (shape as ccxt parses it: ``t``, ``p``, ``q``, ``X``, ``m``)."""
+    print_ = update.trade
+    return {
+        "e": "trade",
+        "E": print_.time,
+        "T": print_.time,
+        "s": update.symbol,
+        "t": print_.trade_id,
+        "p": fmt(print_.price),
+        "q": fmt(print_.qty * engine.contract(update.symbol).contract_size),
+        "X": "MARKET",
+        "m": print_.buyer_is_maker,
+    }
+
+
 def mark_price(engine: Engine, symbol: str, now_ms: int) -> Payload:
     last = fmt(engine.last_price(symbol))
     return {

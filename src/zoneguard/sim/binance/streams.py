@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 RouteName = Literal["public", "market", "private"]
-Kind = Literal["bookTicker", "depth", "aggTrade", "markPrice", "kline"]
+Kind = Literal["bookTicker", "depth", "trade", "aggTrade", "markPrice", "kline"]
 
 ROUTE_OF: dict[Kind, RouteName] = {
     "bookTicker": "public",
     "depth": "public",
+    "trade": "public",  # ccxt 4.5.90 routes <s>@trade to /public; not in our notes: inferred
     "aggTrade": "market",
     "markPrice": "market",
     "kline": "market",
@@ -48,6 +49,7 @@ DEPTH_SPEEDS = ("", "@100ms", "@250ms", "@500ms")
 SIMPLE_KINDS: dict[str, Kind] = {
     "bookticker": "bookTicker",
     "aggtrade": "aggTrade",
+    "trade": "trade",
     "markprice": "markPrice",
 }
 

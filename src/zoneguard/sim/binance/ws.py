@@ -473,6 +473,8 @@ class BinanceHub:
         kind = stream.kind
         if kind == "aggTrade":
             return pushes.agg_trade(engine, update)
+        if kind == "trade":
+            return pushes.trade(engine, update)
         if kind == "bookTicker":
             return pushes.book_ticker(engine, stream.symbol, next(self._update_ids), now)
         if kind == "markPrice":

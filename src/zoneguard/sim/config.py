@@ -50,3 +50,18 @@ class SimConfig:
     strict_types: bool = True
     """Refuse (40007) a JSON body field of another JSON type than BitMart's (``"size": "1"``,
     ``"price": 65000``); False accepts numbers and numeric strings alike."""
+    binance_listen_key_validity_s: float = 3600.0
+    """A Binance listenKey not extended (``PUT /fapi/v1/listenKey``) for this long expires:
+    its private connections get ``listenKeyExpired`` and are closed (Binance: 60 minutes)."""
+    binance_ws_ping_interval_s: float = 180.0
+    """The Binance dialect sends a websocket ping frame this often (Binance: 3 minutes)."""
+    binance_ws_pong_timeout_s: float = 600.0
+    """A Binance-dialect connection silent (no pong, no frame) this long is dropped (10 min)."""
+    binance_ws_max_lifetime_s: float = 86400.0
+    """A Binance-dialect connection is closed after this long (Binance: 24 hours)."""
+    binance_ws_max_messages_per_s: int = 10
+    """Incoming messages a second a Binance-dialect connection may send before it is
+    disconnected (Binance: 10; 0: no limit)."""
+    binance_mark_price_push_s: float = 1.0
+    """How often subscribed ``@markPrice@1s`` streams are re-pushed without a price change
+    (``@markPrice`` every third time: Binance's 3 s); 0: only on a price change."""

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from zoneguard.eventloop import run
 from zoneguard.sim.binance.rest import BinanceRest
+from zoneguard.sim.binance.ws import BinanceHub
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.control import ControlApi
 from zoneguard.sim.engine import Engine
@@ -34,7 +35,12 @@ class SimServer:
         self.config = config
         self._state = SimState(config)
         self._rest = RestApi(self._state)
-        self._binance = BinanceRest(self._state) if config.venue == "binance" else None
+        self._binance: BinanceRest | None = None
+        self._binance_ws: BinanceHub | None = None
+        if config.venue == "binance":
+            rest = self._binance = BinanceRest(self._state)
+            self._binance_ws = BinanceHub(config, lambda: self._state.engine, lambda: rest.memory)
+            self._state.feeds = [self._binance_ws]
         self._control = ControlApi(self._state)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -52,6 +58,11 @@ class SimServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def binance_ws_url(self) -> str:
+        """The Binance dialect's stream host: routes ``/public``, ``/market``, ``/private``."""
+        return f"ws://{self.config.host}:{self.port}"
 
     @property
     def ws_public_url(self) -> str:
@@ -90,12 +101,15 @@ class SimServer:
         address = runner.addresses[0]
         self.port = int(address[1])
         hub = self._state.hub
-        for interval, job in (
+        jobs: list[tuple[float, Callable[[], None]]] = [
             (self.config.position_push_interval_s, hub.publish_positions),
             (self.config.ticker_refresh_s, hub.refresh_tickers),
             (self.config.funding_push_interval_s, hub.publish_funding),
             (CANCEL_AFTER_TICK_S, self._state.cancel_expired),
-        ):
+        ]
+        if self._binance_ws is not None:
+            jobs.append((self.config.binance_mark_price_push_s, self._binance_ws.publish_marks))
+        for interval, job in jobs:
             self._tasks.append(asyncio.create_task(self._every(interval, job)))
         if replay is not None:
             self._state.replay = replay
@@ -113,6 +127,9 @@ class SimServer:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._state.hub.close_all(), SHUTDOWN_TIMEOUT_S)
+        if self._binance_ws is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._binance_ws.close_all(), SHUTDOWN_TIMEOUT_S)
         await self._runner.cleanup()
         self._runner = None
 
@@ -137,6 +154,8 @@ class SimServer:
         if self._binance is not None:
             if path.startswith("/_sim/"):
                 return await self._control.handle(request)
+            if self._binance_ws is not None and BinanceHub.serves(path):
+                return await self._binance_ws.serve(request)
             return await self._binance.handle(request)
         if path == "/api":
             return await self._state.hub.serve(request, private=False)
@@ -168,7 +187,10 @@ async def _serve_until_signalled(config: SimConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if config.venue == "binance":
-        banner = f"zoneguard sim (binance): REST {server.base_url}  (key {config.api_key})"
+        banner = (
+            f"zoneguard sim (binance): REST {server.base_url}  "
+            f"WS {server.binance_ws_url}/{{public,market,private}}  (key {config.api_key})"
+        )
         print(banner, flush=True)
     else:
         print(

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
+from typing import Protocol
 
 from zoneguard.sim.auth import Credentials
 from zoneguard.sim.config import SimConfig
 from zoneguard.sim.contracts import contract_for
 from zoneguard.sim.engine import Engine, IdSource
 from zoneguard.sim.faults import FaultState
-from zoneguard.sim.model import ONE_WAY_MODE
+from zoneguard.sim.model import ONE_WAY_MODE, AccountEvents, PriceUpdate
 from zoneguard.sim.ratelimit import RateLimiter
 from zoneguard.sim.replay import ReplayRunner
 from zoneguard.sim.ws import Hub, WsSettings
+
+
+class Feed(Protocol):
+    """A wire dialect's push side: it hears every price change and every account change."""
+
+    def publish_market(self, update: PriceUpdate) -> None: ...
+
+    def publish_account(self, events: AccountEvents) -> None: ...
 
 
 class SimState:
@@ -31,6 +40,8 @@ class SimState:
             lambda: self.engine,
             self.faults,
         )
+        self.feeds: list[Feed] = [self.hub]
+        """Who pushes engine events: BitMart's hub, or the dialect the server speaks."""
         self.replay: ReplayRunner | None = None
 
     def _new_engine(self) -> Engine:
@@ -66,13 +77,16 @@ class SimState:
         account pushes. Returns the ids of the orders that filled."""
         engine = self.engine
         update = engine.set_price(symbol, price)
-        self.hub.publish_market(update)
+        for feed in self.feeds:
+            feed.publish_market(update)
         filled = engine.match(symbol)
         self.publish_account()
         return filled
 
     def publish_account(self) -> None:
-        self.hub.publish_account(self.engine.take_events())
+        events = self.engine.take_events()
+        for feed in self.feeds:
+            feed.publish_account(events)
 
     def cancel_expired(self) -> None:
         """Run out ``cancel-all-after`` timers (the server calls this a few times a second)."""

@@ -75,8 +75,11 @@ def check_client_id(client_id: str) -> None:
 
 
 class Memory:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, listen_key_validity_ms: int = LISTEN_KEY_VALIDITY_MS
+    ) -> None:
         self.engine = engine
+        self.listen_key_validity_ms = listen_key_validity_ms
         self.orders: dict[int, OrderTerms] = {}
         self._by_client_id: dict[str, int] = {}
         self.algos: dict[int, AlgoTerms] = {}
@@ -134,14 +137,18 @@ class Memory:
         """The active key, kept alive, or a new one (Binance hands back the active one)."""
         if not self.listen_key or now_ms >= self.listen_key_expires_ms:
             self.listen_key = secrets.token_hex(LISTEN_KEY_LENGTH // 2)
-        self.listen_key_expires_ms = now_ms + LISTEN_KEY_VALIDITY_MS
+        self.listen_key_expires_ms = now_ms + self.listen_key_validity_ms
         return self.listen_key
 
     def keep_alive(self, now_ms: int) -> str:
         if not self.listen_key or now_ms >= self.listen_key_expires_ms:
             raise BinanceError(e.NO_SUCH_LISTEN_KEY, "This listenKey does not exist.")
-        self.listen_key_expires_ms = now_ms + LISTEN_KEY_VALIDITY_MS
+        self.listen_key_expires_ms = now_ms + self.listen_key_validity_ms
         return self.listen_key
+
+    def listen_key_valid(self, key: str, now_ms: int) -> bool:
+        """Whether ``key`` is the account's listenKey and has not expired."""
+        return bool(key) and key == self.listen_key and now_ms < self.listen_key_expires_ms
 
     def close_listen_key(self) -> None:
         self.listen_key = ""

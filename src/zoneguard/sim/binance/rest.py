@@ -51,15 +51,19 @@ def merged_params(raw_query: str, raw_body: str) -> dict[str, str]:
 class BinanceRest:
     def __init__(self, state: SimState) -> None:
         self._state = state
-        self._memory = Memory(state.engine)
+        self._memory = self._new_memory()
         self._limits = Limits(enforce=state.config.rate_limits)
 
     @property
     def memory(self) -> Memory:
         """The dialect's memory of the current engine (a new one after ``/_sim/reset``)."""
         if self._memory.engine is not self._state.engine:
-            self._memory = Memory(self._state.engine)
+            self._memory = self._new_memory()
         return self._memory
+
+    def _new_memory(self) -> Memory:
+        validity_ms = round(self._state.config.binance_listen_key_validity_s * 1000)
+        return Memory(self._state.engine, validity_ms)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         state = self._state
